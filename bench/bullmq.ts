@@ -1,0 +1,208 @@
+/**
+ * BullMQ baseline for the Chronos benchmark.
+ *
+ * Each scenario uses a fresh, uniquely named queue, starts its Worker before
+ * any job is added, and always cleans up after itself: the worker and queue
+ * are closed (which closes their Redis connections) and the queue's keys are
+ * obliterated.
+ *
+ * BullMQ v5+/v6 has no QueueScheduler: delayed jobs are promoted by the
+ * Worker itself, so a running Worker is all the lateness scenario needs.
+ */
+import { randomUUID } from 'node:crypto';
+import { Queue, Worker } from 'bullmq';
+import type { ConnectionOptions, Job } from 'bullmq';
+import { latenessStats } from './stats.js';
+import type { LatenessStats } from './stats.js';
+
+const CONCURRENCY = 50;
+const CHUNK = 1000;
+/** Give up if no job completes for this long (guards against hangs). */
+const STALL_TIMEOUT_MS = 60_000;
+
+export interface BullmqThroughputResult {
+  jobsPerSecond: number;
+  jobs: number;
+  elapsedMs: number;
+}
+
+function connectionFor(redisUrl: string): ConnectionOptions {
+  return { url: redisUrl };
+}
+
+function uniqueQueueName(kind: string): string {
+  return `chronos-bench-${kind}-${Date.now()}-${randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * Resolves once `target` jobs have completed on `worker`; rejects if a job
+ * fails or nothing completes for STALL_TIMEOUT_MS.
+ */
+function whenCompleted(worker: Worker, target: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (target <= 0) {
+      resolve();
+      return;
+    }
+    let done = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        cleanup();
+        reject(
+          new Error(`BullMQ benchmark stalled: ${done}/${target} jobs completed, none in the last ${STALL_TIMEOUT_MS} ms`),
+        );
+      }, STALL_TIMEOUT_MS);
+    };
+    const onCompleted = (): void => {
+      done += 1;
+      if (done >= target) {
+        cleanup();
+        resolve();
+      } else if (done % 500 === 0) {
+        arm();
+      }
+    };
+    const onFailed = (job: Job | undefined, err: Error): void => {
+      cleanup();
+      reject(new Error(`BullMQ benchmark job ${job?.id ?? '?'} failed: ${err.message}`));
+    };
+    const cleanup = (): void => {
+      if (timer) clearTimeout(timer);
+      worker.off('completed', onCompleted);
+      worker.off('failed', onFailed);
+    };
+    worker.on('completed', onCompleted);
+    worker.on('failed', onFailed);
+    arm();
+  });
+}
+
+async function teardown(worker: Worker | undefined, queue: Queue | undefined): Promise<void> {
+  const errors: unknown[] = [];
+  if (worker) {
+    try {
+      await worker.close();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (queue) {
+    try {
+      await queue.obliterate({ force: true });
+    } catch (err) {
+      errors.push(err);
+    }
+    try {
+      await queue.close();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length > 0) {
+    // Cleanup problems should not mask a measurement, but must be visible.
+    console.warn('[bench/bullmq] cleanup error(s):', ...errors);
+  }
+}
+
+/** Swallow connection 'error' events so they cannot crash the process; they are logged. */
+function logErrors(emitter: Queue | Worker, label: string): void {
+  const log = (err: Error): void => {
+    console.warn(`[bench/bullmq] ${label} error: ${err.message}`);
+  };
+  if (emitter instanceof Worker) emitter.on('error', log);
+  else emitter.on('error', log);
+}
+
+/**
+ * Throughput: `jobs` immediate no-op jobs submitted (addBulk, chunks of 1000,
+ * removeOnComplete) to a Worker with concurrency 50; timed from the first add
+ * until the worker has reported every job completed.
+ */
+export async function bullmqThroughput(opts: { redisUrl: string; jobs: number }): Promise<BullmqThroughputResult> {
+  const name = uniqueQueueName('throughput');
+  const connection = connectionFor(opts.redisUrl);
+  let queue: Queue | undefined;
+  let worker: Worker | undefined;
+  try {
+    queue = new Queue(name, { connection });
+    logErrors(queue, 'queue');
+    worker = new Worker(name, async () => undefined, { connection, concurrency: CONCURRENCY });
+    logErrors(worker, 'worker');
+    await Promise.all([queue.waitUntilReady(), worker.waitUntilReady()]);
+
+    const allDone = whenCompleted(worker, opts.jobs);
+    const start = performance.now();
+    for (let i = 0; i < opts.jobs; i += CHUNK) {
+      const n = Math.min(CHUNK, opts.jobs - i);
+      const batch = Array.from({ length: n }, (_, k) => ({
+        name: 'noop',
+        data: { i: i + k },
+        opts: { removeOnComplete: true },
+      }));
+      await queue.addBulk(batch);
+    }
+    await allDone;
+    const elapsedMs = performance.now() - start;
+    return {
+      jobsPerSecond: Math.round((opts.jobs / elapsedMs) * 1000 * 10) / 10,
+      jobs: opts.jobs,
+      elapsedMs: Math.round(elapsedMs * 10) / 10,
+    };
+  } finally {
+    await teardown(worker, queue);
+  }
+}
+
+/**
+ * Lateness: `jobs` jobs all due at T = now + leadMs, added as delayed jobs
+ * (addBulk, chunks of 1000, delay = T - now computed per chunk). The worker
+ * (concurrency 50, started before anything is added) records
+ * `Date.now() - T` when the processor starts.
+ */
+export async function bullmqLateness(opts: { redisUrl: string; jobs: number; leadMs: number }): Promise<LatenessStats> {
+  const name = uniqueQueueName('lateness');
+  const connection = connectionFor(opts.redisUrl);
+  const samples: number[] = [];
+  let queue: Queue | undefined;
+  let worker: Worker | undefined;
+  try {
+    queue = new Queue(name, { connection });
+    logErrors(queue, 'queue');
+    // T is only known after the worker is up; the processor reads it then.
+    let T = Number.POSITIVE_INFINITY;
+    worker = new Worker(
+      name,
+      async () => {
+        samples.push(Date.now() - T);
+      },
+      { connection, concurrency: CONCURRENCY },
+    );
+    logErrors(worker, 'worker');
+    await Promise.all([queue.waitUntilReady(), worker.waitUntilReady()]);
+
+    const allDone = whenCompleted(worker, opts.jobs);
+    T = Date.now() + opts.leadMs;
+    for (let i = 0; i < opts.jobs; i += CHUNK) {
+      const n = Math.min(CHUNK, opts.jobs - i);
+      const now = Date.now();
+      // Pin the job's creation timestamp to `now` so BullMQ's due time
+      // (timestamp + delay) is exactly T.
+      const delay = Math.max(0, T - now);
+      const batch = Array.from({ length: n }, (_, k) => ({
+        name: 'at-T',
+        data: { i: i + k },
+        opts: { delay, timestamp: now, removeOnComplete: true },
+      }));
+      await queue.addBulk(batch);
+    }
+    if (Date.now() > T) {
+      console.warn(`[bench/bullmq] adding ${opts.jobs} jobs took longer than leadMs=${opts.leadMs}; lateness is inflated`);
+    }
+    await allDone;
+    return latenessStats(samples);
+  } finally {
+    await teardown(worker, queue);
+  }
+}

@@ -1,0 +1,53 @@
+import type { JobSpec } from './job-spec.js';
+import type { ExecutionOutcome } from './job.events.js';
+import type { Schedule } from './schedule.js';
+
+/** A request to change a job. `now` is the command's time: the decider never reads the clock. */
+export interface Command<Type extends string, Data> {
+  type: Type;
+  data: Data;
+  now: Date;
+}
+
+export type CreateJob = Command<'CreateJob', { jobId: string; ownerId: string; spec: JobSpec; executionId: string }>;
+export type UpdateJob = Command<'UpdateJob', { spec: JobSpec }>;
+export type RescheduleJob = Command<'RescheduleJob', { schedule: Schedule }>;
+export type PauseJob = Command<'PauseJob', { note?: string }>;
+export type ResumeJob = Command<'ResumeJob', Record<string, never>>;
+export type CancelJob = Command<'CancelJob', Record<string, never>>;
+export type DeleteJob = Command<'DeleteJob', Record<string, never>>;
+/** Run now, outside the schedule. */
+export type TriggerJob = Command<'TriggerJob', { executionId: string }>;
+/** The scheduler fires the instant `scheduledAt` (due at or before `now`). */
+export type FireJob = Command<'FireJob', { scheduledAt: string; executionId: string }>;
+export type StartExecution = Command<'StartExecution', { executionId: string; workerId: string }>;
+/**
+ * A worker reports how a run ended. `startedAt` is set when the start was not reported separately
+ * (short runs report start and end in one command).
+ */
+export type FinishExecution = Command<
+  'FinishExecution',
+  {
+    executionId: string;
+    workerId: string;
+    outcome: ExecutionOutcome;
+    startedAt?: string;
+    output?: unknown;
+    error?: string;
+  }
+>;
+
+export type JobCommand =
+  | CreateJob
+  | UpdateJob
+  | RescheduleJob
+  | PauseJob
+  | ResumeJob
+  | CancelJob
+  | DeleteJob
+  | TriggerJob
+  | FireJob
+  | StartExecution
+  | FinishExecution;
+
+export type JobCommandType = JobCommand['type'];

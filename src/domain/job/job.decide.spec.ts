@@ -1,0 +1,249 @@
+import { IllegalStateError, NotFoundError, ValidationError } from '../errors.js';
+import { defaultRetryPolicy, withDefaults, type JobSpec } from './job-spec.js';
+import type { JobCommand } from './job.commands.js';
+import { decide, FireRefusedError } from './job.decide.js';
+import type { JobEvent } from './job.events.js';
+import { fold } from './job.state.js';
+import type { Schedule } from './schedule.js';
+
+const T0 = new Date('2026-11-22T09:00:00.000Z');
+const at = (ms: number) => new Date(T0.getTime() + ms);
+const JOB = 'job-1';
+
+function spec(schedule: Schedule): JobSpec {
+  return withDefaults(
+    { name: 'n', type: 'custom', payload: { handler: 'noop' }, schedule },
+    { retryPolicy: defaultRetryPolicy(), timeoutMs: 30_000 },
+  );
+}
+
+function given(history: JobEvent[]) {
+  const state = fold(history);
+  return {
+    when(command: JobCommand) {
+      return {
+        then(expected: JobEvent[]) {
+          expect(decide(command, state)).toEqual(expected);
+        },
+        thenThrows(errorType: new (...args: never[]) => Error, code?: string) {
+          let thrown: unknown;
+          try {
+            decide(command, state);
+          } catch (error) {
+            thrown = error;
+          }
+          expect(thrown).toBeInstanceOf(errorType);
+          if (code) expect((thrown as { code: string }).code).toBe(code);
+        },
+        events: () => decide(command, state),
+      };
+    },
+  };
+}
+
+const create = (schedule: Schedule, now = T0): JobCommand => ({
+  type: 'CreateJob',
+  now,
+  data: { jobId: JOB, ownerId: 'owner', spec: spec(schedule), executionId: 'exec-0' },
+});
+const created = (schedule: Schedule, nextRunAt: string | null): JobEvent => ({
+  type: 'JobCreated',
+  data: { jobId: JOB, ownerId: 'owner', spec: spec(schedule), createdAt: T0.toISOString(), nextRunAt },
+});
+const everyMinute: Schedule = { kind: 'cron', expression: '0 * * * * *', timezone: 'UTC' };
+const fire = (scheduledAt: string, now: Date, executionId = 'exec-1'): JobCommand => ({
+  type: 'FireJob',
+  now,
+  data: { scheduledAt, executionId },
+});
+const firedEvent = (scheduledAt: string, firedAt: string, nextRunAt: string | null, executionId = 'exec-1'): JobEvent => ({
+  type: 'JobFired',
+  data: { jobId: JOB, executionId, scheduledAt, firedAt, trigger: 'schedule', attempt: 1, nextRunAt },
+});
+
+describe('job decider', () => {
+  describe('create', () => {
+    it('schedules a cron job at its first instant', () => {
+      given([]).when(create(everyMinute)).then([created(everyMinute, '2026-11-22T09:01:00.000Z')]);
+    });
+
+    it('fires an immediate job in the same decision that creates it', () => {
+      given([])
+        .when(create({ kind: 'immediate' }))
+        .then([
+          created({ kind: 'immediate' }, T0.toISOString()),
+          { ...firedEvent(T0.toISOString(), T0.toISOString(), null, 'exec-0') },
+        ]);
+    });
+
+    it('accepts a 6-field cron with seconds and a time zone', () => {
+      const schedule: Schedule = { kind: 'cron', expression: '*/10 * * * * *', timezone: 'Europe/Berlin' };
+      given([]).when(create(schedule)).then([created(schedule, '2026-11-22T09:00:10.000Z')]);
+    });
+
+    it('rejects an invalid cron expression', () => {
+      given([]).when(create({ kind: 'cron', expression: 'not a cron', timezone: 'UTC' })).thenThrows(ValidationError, 'INVALID_CRON');
+    });
+
+    it('rejects a cron expression that can never fire', () => {
+      given([]).when(create({ kind: 'cron', expression: '0 0 30 2 *', timezone: 'UTC' })).thenThrows(ValidationError, 'INVALID_CRON');
+    });
+
+    it('rejects an unknown time zone', () => {
+      given([]).when(create({ kind: 'cron', expression: '0 9 * * *', timezone: 'Mars/Olympus' })).thenThrows(ValidationError, 'INVALID_TIMEZONE');
+    });
+
+    it('anchors an interval on its start so instants never drift', () => {
+      const schedule: Schedule = { kind: 'interval', everyMs: 60_000, startAt: '2026-11-22T08:59:30.000Z' };
+      given([]).when(create(schedule)).then([created(schedule, '2026-11-22T09:00:30.000Z')]);
+    });
+
+    it('refuses to create a job twice', () => {
+      given([created(everyMinute, null)]).when(create(everyMinute)).thenThrows(IllegalStateError);
+    });
+  });
+
+  describe('fire', () => {
+    const history = [created(everyMinute, '2026-11-22T09:01:00.000Z')];
+
+    it('fires the due instant and schedules the next from the schedule, not from the fire time', () => {
+      given(history)
+        .when(fire('2026-11-22T09:01:00.000Z', at(60_250)))
+        .then([firedEvent('2026-11-22T09:01:00.000Z', at(60_250).toISOString(), '2026-11-22T09:02:00.000Z')]);
+    });
+
+    it('refuses a fire at or before the last recorded one', () => {
+      const afterFire = [...history, firedEvent('2026-11-22T09:01:00.000Z', at(60_000).toISOString(), '2026-11-22T09:02:00.000Z')];
+      given(afterFire).when(fire('2026-11-22T09:01:00.000Z', at(61_000), 'exec-2')).thenThrows(FireRefusedError);
+    });
+
+    it('refuses an instant that is not yet due', () => {
+      given(history).when(fire('2026-11-22T09:01:00.000Z', at(59_000))).thenThrows(FireRefusedError);
+    });
+
+    it('refuses a stale timer whose instant is no longer the next one', () => {
+      given(history).when(fire('2026-11-22T09:05:00.000Z', at(400_000))).thenThrows(FireRefusedError);
+    });
+
+    it('fires a missed instant once after downtime and continues after now', () => {
+      const events = given(history).when(fire('2026-11-22T09:01:00.000Z', at(600_500))).events();
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        type: 'JobFired',
+        data: { scheduledAt: '2026-11-22T09:01:00.000Z', trigger: 'misfire', nextRunAt: '2026-11-22T09:11:00.000Z' },
+      });
+    });
+
+    it('refuses to fire a paused job', () => {
+      given([...history, { type: 'JobPaused', data: { jobId: JOB, pausedAt: T0.toISOString() } }])
+        .when(fire('2026-11-22T09:01:00.000Z', at(60_000)))
+        .thenThrows(FireRefusedError);
+    });
+  });
+
+  describe('lifecycle', () => {
+    const history = [created(everyMinute, '2026-11-22T09:01:00.000Z')];
+    const paused: JobEvent = { type: 'JobPaused', data: { jobId: JOB, note: 'maintenance', pausedAt: at(1000).toISOString() } };
+
+    it('pauses an active job with a note', () => {
+      given(history).when({ type: 'PauseJob', now: at(1000), data: { note: 'maintenance' } }).then([paused]);
+    });
+
+    it('refuses to pause a paused job', () => {
+      given([...history, paused]).when({ type: 'PauseJob', now: at(2000), data: {} }).thenThrows(IllegalStateError);
+    });
+
+    it('resumes at the next instant after now: paused instants are skipped', () => {
+      given([...history, paused])
+        .when({ type: 'ResumeJob', now: at(185_000), data: {} })
+        .then([{ type: 'JobResumed', data: { jobId: JOB, resumedAt: at(185_000).toISOString(), nextRunAt: '2026-11-22T09:04:00.000Z' } }]);
+    });
+
+    it('cancels, and then refuses to resume', () => {
+      const cancelled: JobEvent = { type: 'JobCancelled', data: { jobId: JOB, cancelledAt: at(1).toISOString() } };
+      given(history).when({ type: 'CancelJob', now: at(1), data: {} }).then([cancelled]);
+      given([...history, cancelled]).when({ type: 'ResumeJob', now: at(2), data: {} }).thenThrows(IllegalStateError);
+    });
+
+    it('deletes, and then the job is not found', () => {
+      const deleted: JobEvent = { type: 'JobDeleted', data: { jobId: JOB, deletedAt: at(1).toISOString() } };
+      given(history).when({ type: 'DeleteJob', now: at(1), data: {} }).then([deleted]);
+      given([...history, deleted]).when({ type: 'DeleteJob', now: at(2), data: {} }).thenThrows(NotFoundError, 'JOB_NOT_FOUND');
+    });
+
+    it('reschedules and recomputes the next instant', () => {
+      const schedule: Schedule = { kind: 'interval', everyMs: 5000, startAt: at(10_000).toISOString() };
+      given(history)
+        .when({ type: 'RescheduleJob', now: at(1), data: { schedule } })
+        .then([{ type: 'JobRescheduled', data: { jobId: JOB, schedule, rescheduledAt: at(1).toISOString(), nextRunAt: at(10_000).toISOString() } }]);
+    });
+
+    it('updates the spec and recomputes the next instant', () => {
+      const newSpec = spec({ kind: 'at', runAt: '2026-12-01T00:00:00.000Z' });
+      given(history)
+        .when({ type: 'UpdateJob', now: at(1), data: { spec: newSpec } })
+        .then([{ type: 'JobUpdated', data: { jobId: JOB, spec: newSpec, updatedAt: at(1).toISOString(), nextRunAt: '2026-12-01T00:00:00.000Z' } }]);
+    });
+
+    it('triggers a manual run without moving the schedule', () => {
+      given(history)
+        .when({ type: 'TriggerJob', now: at(5), data: { executionId: 'manual-1' } })
+        .then([
+          {
+            type: 'JobFired',
+            data: { jobId: JOB, executionId: 'manual-1', scheduledAt: at(5).toISOString(), firedAt: at(5).toISOString(), trigger: 'manual', attempt: 1, nextRunAt: '2026-11-22T09:01:00.000Z' },
+          },
+        ]);
+    });
+  });
+
+  describe('execution lifecycle', () => {
+    const oneOff: Schedule = { kind: 'at', runAt: at(1000).toISOString() };
+    const history = [created(oneOff, at(1000).toISOString()), firedEvent(at(1000).toISOString(), at(1000).toISOString(), null)];
+    const started: JobEvent = {
+      type: 'ExecutionStarted',
+      data: { jobId: JOB, executionId: 'exec-1', startedAt: at(1100).toISOString(), workerId: 'w1', attempt: 1 },
+    };
+
+    it('records the start of a queued execution once', () => {
+      given(history).when({ type: 'StartExecution', now: at(1100), data: { executionId: 'exec-1', workerId: 'w1' } }).then([started]);
+      given([...history, started]).when({ type: 'StartExecution', now: at(1200), data: { executionId: 'exec-1', workerId: 'w1' } }).then([]);
+    });
+
+    it('completes a one-off job when its run succeeds', () => {
+      given([...history, started])
+        .when({ type: 'FinishExecution', now: at(1500), data: { executionId: 'exec-1', workerId: 'w1', outcome: 'succeeded', output: { ok: true } } })
+        .then([
+          { type: 'ExecutionFinished', data: { jobId: JOB, executionId: 'exec-1', outcome: 'succeeded', finishedAt: at(1500).toISOString(), durationMs: 400, output: { ok: true } } },
+          { type: 'JobCompleted', data: { jobId: JOB, completedAt: at(1500).toISOString() } },
+        ]);
+    });
+
+    it('records start and end together for a short run', () => {
+      given(history)
+        .when({ type: 'FinishExecution', now: at(1050), data: { executionId: 'exec-1', workerId: 'w1', outcome: 'timed_out', startedAt: at(1010).toISOString(), error: 'timed out' } })
+        .then([
+          { type: 'ExecutionStarted', data: { jobId: JOB, executionId: 'exec-1', startedAt: at(1010).toISOString(), workerId: 'w1', attempt: 1 } },
+          { type: 'ExecutionFinished', data: { jobId: JOB, executionId: 'exec-1', outcome: 'timed_out', finishedAt: at(1050).toISOString(), durationMs: 40, error: 'timed out' } },
+          { type: 'JobFailed', data: { jobId: JOB, failedAt: at(1050).toISOString(), executionId: 'exec-1' } },
+        ]);
+    });
+
+    it('folds a result reported twice once', () => {
+      const finished: JobEvent = {
+        type: 'ExecutionFinished',
+        data: { jobId: JOB, executionId: 'exec-1', outcome: 'succeeded', finishedAt: at(1500).toISOString(), durationMs: 400 },
+      };
+      given([...history, started, finished])
+        .when({ type: 'FinishExecution', now: at(1600), data: { executionId: 'exec-1', workerId: 'w2', outcome: 'failed' } })
+        .then([]);
+    });
+
+    it('keeps a recurring job active after a failed run', () => {
+      const recurring = [created(everyMinute, '2026-11-22T09:01:00.000Z'), firedEvent('2026-11-22T09:01:00.000Z', at(60_000).toISOString(), '2026-11-22T09:02:00.000Z')];
+      const events = given(recurring).when({ type: 'FinishExecution', now: at(61_000), data: { executionId: 'exec-1', workerId: 'w', outcome: 'failed', error: 'boom' } }).events();
+      expect(events.map((e) => e.type)).toEqual(['ExecutionStarted', 'ExecutionFinished']);
+      expect(fold([...recurring, ...events]).status).toBe('active');
+    });
+  });
+});

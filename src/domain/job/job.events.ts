@@ -1,0 +1,88 @@
+import type { JobSpec } from './job-spec.js';
+import type { Schedule } from './schedule.js';
+
+/** A domain event: a fact, named in the past tense, immutable once appended. */
+export interface Event<Type extends string, Data> {
+  type: Type;
+  data: Data;
+}
+
+export type ExecutionTrigger = 'schedule' | 'manual' | 'retry' | 'misfire';
+export type ExecutionOutcome = 'succeeded' | 'failed' | 'timed_out';
+
+export type JobCreated = Event<
+  'JobCreated',
+  { jobId: string; ownerId: string; spec: JobSpec; createdAt: string; nextRunAt: string | null }
+>;
+export type JobUpdated = Event<'JobUpdated', { jobId: string; spec: JobSpec; updatedAt: string; nextRunAt: string | null }>;
+export type JobRescheduled = Event<
+  'JobRescheduled',
+  { jobId: string; schedule: Schedule; rescheduledAt: string; nextRunAt: string | null }
+>;
+export type JobPaused = Event<'JobPaused', { jobId: string; note?: string; pausedAt: string }>;
+export type JobResumed = Event<'JobResumed', { jobId: string; resumedAt: string; nextRunAt: string | null }>;
+export type JobCancelled = Event<'JobCancelled', { jobId: string; cancelledAt: string }>;
+export type JobDeleted = Event<'JobDeleted', { jobId: string; deletedAt: string }>;
+export type JobCompleted = Event<'JobCompleted', { jobId: string; completedAt: string }>;
+export type JobFailed = Event<'JobFailed', { jobId: string; failedAt: string; executionId: string }>;
+/** One fire of the job: an execution is queued. `nextRunAt` is the job's next instant after this fire. */
+export type JobFired = Event<
+  'JobFired',
+  {
+    jobId: string;
+    executionId: string;
+    scheduledAt: string;
+    firedAt: string;
+    trigger: ExecutionTrigger;
+    attempt: number;
+    nextRunAt: string | null;
+  }
+>;
+export type ExecutionStarted = Event<
+  'ExecutionStarted',
+  { jobId: string; executionId: string; startedAt: string; workerId: string; attempt: number }
+>;
+export type ExecutionFinished = Event<
+  'ExecutionFinished',
+  {
+    jobId: string;
+    executionId: string;
+    outcome: ExecutionOutcome;
+    finishedAt: string;
+    durationMs: number;
+    output?: unknown;
+    error?: string;
+  }
+>;
+
+export type JobEvent =
+  | JobCreated
+  | JobUpdated
+  | JobRescheduled
+  | JobPaused
+  | JobResumed
+  | JobCancelled
+  | JobDeleted
+  | JobCompleted
+  | JobFailed
+  | JobFired
+  | ExecutionStarted
+  | ExecutionFinished;
+
+export type JobEventType = JobEvent['type'];
+
+/** Schema version of each event type as written today; older versions are upcast on read (src/events/upcasters.ts). */
+export const JOB_EVENT_VERSIONS: Record<JobEventType, number> = {
+  JobCreated: 1,
+  JobUpdated: 1,
+  JobRescheduled: 1,
+  JobPaused: 1,
+  JobResumed: 1,
+  JobCancelled: 1,
+  JobDeleted: 1,
+  JobCompleted: 1,
+  JobFailed: 1,
+  JobFired: 1,
+  ExecutionStarted: 1,
+  ExecutionFinished: 1,
+};

@@ -1,0 +1,130 @@
+import type { JobSpec } from './job-spec.js';
+import type { ExecutionOutcome, ExecutionTrigger, JobEvent } from './job.events.js';
+
+export type JobStatus = 'active' | 'paused' | 'completed' | 'failed' | 'cancelled';
+export type OpenExecutionStatus = 'queued' | 'running';
+
+/** An execution that has been queued and has not finished yet. Finished ones live in the read model only. */
+export interface OpenExecution {
+  executionId: string;
+  scheduledAt: string;
+  attempt: number;
+  trigger: ExecutionTrigger;
+  status: OpenExecutionStatus;
+  startedAt?: string;
+}
+
+export interface JobState {
+  exists: boolean;
+  deleted: boolean;
+  jobId: string;
+  ownerId: string;
+  spec: JobSpec | null;
+  status: JobStatus;
+  /** The next scheduled instant, or null when nothing is scheduled (paused, one-off done, ...). */
+  nextRunAt: string | null;
+  /** The last scheduled instant that was fired: a fire at or before it is refused (guarantee 2). */
+  lastScheduledAt: string | null;
+  lastRunAt: string | null;
+  lastRunStatus: ExecutionOutcome | null;
+  openExecutions: Record<string, OpenExecution>;
+  /** Number of events folded: the job's version, exposed as its ETag. */
+  version: number;
+  createdAt: string | null;
+  updatedAt: string | null;
+}
+
+export const initialState = (): JobState => ({
+  exists: false,
+  deleted: false,
+  jobId: '',
+  ownerId: '',
+  spec: null,
+  status: 'active',
+  nextRunAt: null,
+  lastScheduledAt: null,
+  lastRunAt: null,
+  lastRunStatus: null,
+  openExecutions: {},
+  version: 0,
+  createdAt: null,
+  updatedAt: null,
+});
+
+export function evolve(state: JobState, event: JobEvent): JobState {
+  const next: JobState = { ...state, version: state.version + 1 };
+  switch (event.type) {
+    case 'JobCreated':
+      return {
+        ...next,
+        exists: true,
+        jobId: event.data.jobId,
+        ownerId: event.data.ownerId,
+        spec: event.data.spec,
+        status: 'active',
+        nextRunAt: event.data.nextRunAt,
+        createdAt: event.data.createdAt,
+        updatedAt: event.data.createdAt,
+      };
+    case 'JobUpdated':
+      return { ...next, spec: event.data.spec, nextRunAt: event.data.nextRunAt, updatedAt: event.data.updatedAt };
+    case 'JobRescheduled':
+      return {
+        ...next,
+        spec: state.spec && { ...state.spec, schedule: event.data.schedule },
+        nextRunAt: event.data.nextRunAt,
+        updatedAt: event.data.rescheduledAt,
+      };
+    case 'JobPaused':
+      return { ...next, status: 'paused', nextRunAt: null, updatedAt: event.data.pausedAt };
+    case 'JobResumed':
+      return { ...next, status: 'active', nextRunAt: event.data.nextRunAt, updatedAt: event.data.resumedAt };
+    case 'JobCancelled':
+      return { ...next, status: 'cancelled', nextRunAt: null, updatedAt: event.data.cancelledAt };
+    case 'JobDeleted':
+      return { ...next, deleted: true, nextRunAt: null, updatedAt: event.data.deletedAt };
+    case 'JobCompleted':
+      return { ...next, status: 'completed', nextRunAt: null, updatedAt: event.data.completedAt };
+    case 'JobFailed':
+      return { ...next, status: 'failed', nextRunAt: null, updatedAt: event.data.failedAt };
+    case 'JobFired': {
+      const { executionId, scheduledAt, attempt, trigger, firedAt } = event.data;
+      const advancesSchedule = trigger === 'schedule' || trigger === 'misfire';
+      return {
+        ...next,
+        nextRunAt: advancesSchedule ? event.data.nextRunAt : state.nextRunAt,
+        lastScheduledAt: advancesSchedule ? scheduledAt : state.lastScheduledAt,
+        lastRunAt: firedAt,
+        openExecutions: {
+          ...state.openExecutions,
+          [executionId]: { executionId, scheduledAt, attempt, trigger, status: 'queued' },
+        },
+        updatedAt: firedAt,
+      };
+    }
+    case 'ExecutionStarted': {
+      const open = state.openExecutions[event.data.executionId];
+      if (!open) return next;
+      return {
+        ...next,
+        openExecutions: { ...state.openExecutions, [open.executionId]: { ...open, status: 'running', startedAt: event.data.startedAt } },
+      };
+    }
+    case 'ExecutionFinished': {
+      const { [event.data.executionId]: _finished, ...stillOpen } = state.openExecutions;
+      return {
+        ...next,
+        openExecutions: stillOpen,
+        lastRunStatus: event.data.outcome,
+        updatedAt: event.data.finishedAt,
+      };
+    }
+    default: {
+      const _exhaustive: never = event;
+      return _exhaustive;
+    }
+  }
+}
+
+export const fold = (events: readonly JobEvent[], from: JobState = initialState()): JobState =>
+  events.reduce(evolve, from);
