@@ -85,11 +85,20 @@ stack_port_taken() {
 stack_ensure_node_deps() {
   (
     cd "$STACK_ROOT"
+    # npm rewrites node_modules/.package-lock.json at the end of every install, so it
+    # tells when node_modules was last synced (the folder's own mtime does not).
+    local marker=node_modules
+    [[ -f node_modules/.package-lock.json ]] && marker=node_modules/.package-lock.json
     if [[ -f package-lock.json ]]; then
-      if [[ ! -d node_modules || package-lock.json -nt node_modules ]]; then
+      if [[ ! -d node_modules || package-lock.json -nt $marker ]]; then
         stack_log "installing npm dependencies (npm ci)"
-        npm ci --no-audit --no-fund
-        touch node_modules # mark as up to date relative to the lockfile
+        if ! npm ci --no-audit --no-fund; then
+          # e.g. a lockfile out of sync with package.json: still get a working tree,
+          # without rewriting the lockfile (that is for a human to commit).
+          stack_log "npm ci failed; falling back to npm install --no-save (fix package-lock.json!)"
+          npm install --no-audit --no-fund --no-save
+        fi
+        touch "$marker" 2>/dev/null || touch node_modules # up to date with the lockfile
       fi
     elif [[ ! -d node_modules ]]; then
       stack_log "no package-lock.json; installing npm dependencies (npm install)"
@@ -248,7 +257,7 @@ stack_pg_clean_stale() {
       [[ $(readlink "$p/cwd" 2>/dev/null) == "$data" ]] && stack_pid_is "${p#/proc/}" postgres && pids+=("${p#/proc/}")
     done
     ((${#pids[@]})) || break
-    ((i == 99)) && kill -KILL "${pids[@]}" 2>/dev/null
+    ((i == 99)) && { kill -KILL "${pids[@]}" 2>/dev/null || true; }
     sleep 0.1
   done
   stack_log "cleaning up after a PostgreSQL that did not stop cleanly ($data)"

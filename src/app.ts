@@ -1,0 +1,71 @@
+import { ConsoleLogger, type INestApplication, type LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AppModule, type Infrastructure } from './app.module.js';
+import type { ChronosConfig } from './config.js';
+import { createDataSource } from './infra/database/data-source.js';
+import { NatsClients } from './infra/nats.js';
+import { createRedis } from './infra/redis.js';
+import { EventLogTransport } from './infra/transport/event-stream.transport.js';
+import { ProblemDetailsFilter } from './http/problem-details.filter.js';
+import { validationPipe } from './http/validation.js';
+
+export const API_PREFIX = 'api/v1';
+const BODY_LIMIT = '256kb';
+
+export interface ChronosApp {
+  app: INestApplication;
+  infra: Infrastructure;
+  /** The port the HTTP server listens on (useful when PORT=0). */
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Connects to NATS, PostgreSQL and Redis, wires the configured roles, and starts listening. */
+export async function startChronos(config: ChronosConfig, logger: LoggerService = new ConsoleLogger({ json: true })): Promise<ChronosApp> {
+  const nats = await NatsClients.connect(config.natsUrl, `chronos-${config.instanceId}`);
+  const dataSource = await createDataSource(config.databaseUrl).initialize();
+  const redis = createRedis(config.redisUrl);
+  await redis.connect().catch(() => undefined); // Redis is for ephemeral data: Chronos starts without it.
+  const infra: Infrastructure = { nats, dataSource, redis };
+
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, infra), { logger, bodyParser: false });
+  app.useBodyParser('json', { limit: BODY_LIMIT });
+  app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'metrics'] });
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalPipes(validationPipe());
+  app.enableShutdownHooks();
+  app.disable('x-powered-by');
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApiConfig()), { jsonDocumentUrl: 'docs-json' });
+
+  if (config.roles.has('projector')) {
+    app.connectMicroservice({ strategy: new EventLogTransport(nats, config.instanceId) }, { inheritAppConfig: true });
+    await app.startAllMicroservices();
+  }
+  await app.listen(config.port, '0.0.0.0');
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    infra,
+    port,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        await nats.close();
+        await dataSource.destroy();
+        redis.disconnect();
+      })()),
+  };
+}
+
+function openApiConfig() {
+  return new DocumentBuilder()
+    .setTitle('Chronos')
+    .setDescription('Distributed, event-sourced job scheduler: jobs fire on time, once, with a history you can replay.')
+    .setVersion('0.1.0')
+    .build();
+}

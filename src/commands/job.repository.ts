@@ -1,0 +1,103 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ConcurrencyError } from '../domain/errors.js';
+import type { JobCommand } from '../domain/job/job.commands.js';
+import { decide } from '../domain/job/job.decide.js';
+import { JOB_EVENT_VERSIONS, type JobEvent } from '../domain/job/job.events.js';
+import { evolve, fold, initialState, type JobState } from '../domain/job/job.state.js';
+import { EVENT_STORE, WrongExpectedSequenceError, type EventStore } from '../events/event-store.js';
+import type { CommandMetadata, StoredEvent } from '../events/stored-event.js';
+
+const toJobEvents = (events: StoredEvent[]): JobEvent[] => events.map((e) => ({ type: e.type, data: e.data }) as JobEvent);
+
+export const JOB_AGGREGATE = 'job';
+const MAX_ATTEMPTS = 5;
+const CACHE_LIMIT = 100_000;
+
+export interface JobCommandResult {
+  state: JobState;
+  events: JobEvent[];
+  /** The command id had been applied before: `events` are empty and `state` is the current one. */
+  duplicate: boolean;
+}
+
+interface Loaded {
+  state: JobState;
+  lastSequence: number;
+}
+
+/**
+ * Load, decide, append for the job aggregate. Loaded states are cached by job id; a stale cache entry
+ * (another process appended) shows up as a wrong-last-sequence conflict, which reloads and decides again.
+ */
+@Injectable()
+export class JobRepository {
+  private readonly cache = new Map<string, Loaded>();
+
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  /** The job as the log has it now: the cached state caught up with anything appended since. */
+  async load(jobId: string): Promise<JobState> {
+    return (await this.catchUp(jobId)).state;
+  }
+
+  /** Folds the job from its events up to `asOf` (inclusive), from the log, bypassing the cache. */
+  async loadAsOf(jobId: string, asOf: Date): Promise<JobState> {
+    const { events } = await this.store.load(JOB_AGGREGATE, jobId);
+    return fold(toJobEvents(events.filter((e) => Date.parse(e.occurredAt) <= asOf.getTime())));
+  }
+
+  async execute(jobId: string, command: JobCommand, metadata: CommandMetadata, expectedVersion?: number): Promise<JobCommandResult> {
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const loaded = await this.loadCached(jobId);
+      if (expectedVersion !== undefined && loaded.state.exists && loaded.state.version !== expectedVersion) {
+        // The cache may be behind the log; only a fresh read can say the caller's version is stale.
+        const fresh = attempt === 1 ? await this.catchUp(jobId) : loaded;
+        if (fresh.state.version !== expectedVersion) {
+          throw new ConcurrencyError(`job is at version ${fresh.state.version}, not ${expectedVersion}`, true);
+        }
+        continue;
+      }
+      const events = decide(command, loaded.state);
+      if (events.length === 0) return { state: loaded.state, events, duplicate: false };
+      try {
+        const result = await this.store.append(
+          JOB_AGGREGATE,
+          jobId,
+          loaded.lastSequence,
+          events.map((event) => ({ type: event.type, version: JOB_EVENT_VERSIONS[event.type], data: event.data })),
+          metadata,
+        );
+        if (result.duplicate) {
+          return { state: (await this.catchUp(jobId)).state, events: [], duplicate: true };
+        }
+        const state = events.reduce(evolve, loaded.state);
+        this.remember(jobId, { state, lastSequence: result.sequence });
+        return { state, events, duplicate: false };
+      } catch (error) {
+        if (!(error instanceof WrongExpectedSequenceError)) throw error;
+        await this.catchUp(jobId);
+      }
+    }
+    throw new ConcurrencyError(`job ${jobId} kept changing; gave up after ${MAX_ATTEMPTS} attempts`, false);
+  }
+
+  private async loadCached(jobId: string): Promise<Loaded> {
+    return this.cache.get(jobId) ?? this.catchUp(jobId);
+  }
+
+  /** Reads what was appended after the cached state (everything, when nothing is cached) and folds it in. */
+  private async catchUp(jobId: string): Promise<Loaded> {
+    const cached = this.cache.get(jobId) ?? { state: initialState(), lastSequence: 0 };
+    const { events, lastSequence } = await this.store.load(JOB_AGGREGATE, jobId, cached.lastSequence);
+    if (events.length === 0) return cached;
+    const loaded = { state: fold(toJobEvents(events), cached.state), lastSequence };
+    this.remember(jobId, loaded);
+    return loaded;
+  }
+
+  private remember(jobId: string, loaded: Loaded): void {
+    this.cache.delete(jobId);
+    this.cache.set(jobId, loaded);
+    if (this.cache.size > CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
+  }
+}

@@ -1,0 +1,60 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiCodes,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+
+export const EVENTS_STREAM = 'CHRONOS_EVENTS';
+export const EVENTS_SUBJECT_PREFIX = 'chronos.es';
+export const WORK_STREAM = 'CHRONOS_WORK';
+export const WORK_SUBJECT = 'chronos.work';
+
+export const eventSubject = (aggregateType: string, aggregateId: string) => `${EVENTS_SUBJECT_PREFIX}.${aggregateType}.${aggregateId}`;
+
+const MINUTE_NS = 60 * 1_000_000_000;
+
+const streams: (Partial<StreamConfig> & { name: string })[] = [
+  {
+    // The event log: the only source of truth. Nothing is ever removed from it.
+    name: EVENTS_STREAM,
+    subjects: [`${EVENTS_SUBJECT_PREFIX}.>`],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.New,
+    deny_delete: true,
+    deny_purge: true,
+    allow_direct: true,
+    duplicate_window: 10 * MINUTE_NS,
+    num_replicas: 1,
+  },
+  {
+    // Work for the workers: a message leaves the stream when a worker acknowledges its result.
+    name: WORK_STREAM,
+    subjects: [`${WORK_SUBJECT}.>`],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Workqueue,
+    discard: DiscardPolicy.Old,
+    duplicate_window: 10 * MINUTE_NS,
+    num_replicas: 1,
+  },
+];
+
+/** Creates the streams, or brings an existing one's settings up to date. Idempotent. */
+export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
+  for (const config of streams) {
+    try {
+      await jsm.streams.info(config.name);
+      await jsm.streams.update(config.name, config);
+    } catch (error) {
+      if ((error as { code?: number }).code !== JetStreamApiCodes.StreamNotFound) throw error;
+      await jsm.streams.add(config);
+    }
+  }
+}
+
+export { AckPolicy, DeliverPolicy };

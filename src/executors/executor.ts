@@ -1,0 +1,30 @@
+import type { JobType } from '../domain/job/job-spec.js';
+
+/** What an executor gets for one attempt. `signal` aborts the run on timeout or shutdown. */
+export interface ExecutionContext {
+  jobId: string;
+  executionId: string;
+  scheduledAt: string;
+  attempt: number;
+  payload: Record<string, unknown>;
+  signal: AbortSignal;
+}
+
+/** A run that ended badly. The worker records `message` as the execution's error. */
+export class ExecutionFailure extends Error {
+  override name = 'ExecutionFailure';
+  constructor(
+    message: string,
+    readonly output?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** One job type's way of running. Returns the execution's `output`; throws ExecutionFailure on failure. */
+export interface Executor {
+  readonly type: JobType;
+  run(context: ExecutionContext): Promise<unknown>;
+}
+
+export const EXECUTORS = Symbol('Executors');

@@ -1,0 +1,60 @@
+import { ExecutionFailure, type ExecutionContext, type Executor } from './executor.js';
+
+export interface HttpPayload {
+  url: string;
+  method?: string;
+  headers?: Record<string, string>;
+  query?: Record<string, string>;
+  body?: unknown;
+  expectStatus?: number | number[];
+}
+
+const MAX_BODY_CHARS = 4096;
+
+/** `http` jobs: one request with the idempotency headers; success is the expected status (2xx by default). */
+export class HttpExecutor implements Executor {
+  readonly type = 'http' as const;
+
+  async run(context: ExecutionContext): Promise<unknown> {
+    const payload = context.payload as unknown as HttpPayload;
+    const url = new URL(payload.url);
+    for (const [key, value] of Object.entries(payload.query ?? {})) url.searchParams.append(key, value);
+    const method = (payload.method ?? 'GET').toUpperCase();
+    const headers: Record<string, string> = {
+      ...payload.headers,
+      'Idempotency-Key': `${context.jobId}:${context.scheduledAt}`,
+      'X-Chronos-Execution-Id': context.executionId,
+      'X-Chronos-Attempt': String(context.attempt),
+    };
+    let body: string | undefined;
+    if (payload.body !== undefined && method !== 'GET' && method !== 'HEAD') {
+      body = typeof payload.body === 'string' ? payload.body : JSON.stringify(payload.body);
+      if (typeof payload.body !== 'string' && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+        headers['Content-Type'] = 'application/json';
+      }
+    }
+    let response: Response;
+    try {
+      response = await fetch(url, { method, headers, body, signal: context.signal, redirect: 'manual' });
+    } catch (error) {
+      if (context.signal.aborted) throw context.signal.reason;
+      throw new ExecutionFailure(`request to ${url.origin} failed: ${(error as Error).cause ?? (error as Error).message}`);
+    }
+    const text = await response.text();
+    const output = {
+      status: response.status,
+      headers: Object.fromEntries(response.headers),
+      body: text.length > MAX_BODY_CHARS ? `${text.slice(0, MAX_BODY_CHARS)}…` : text,
+      bodyTruncated: text.length > MAX_BODY_CHARS,
+    };
+    if (!statusExpected(response.status, payload.expectStatus)) {
+      throw new ExecutionFailure(`unexpected status ${response.status}`, output);
+    }
+    return output;
+  }
+}
+
+function statusExpected(status: number, expected: number | number[] | undefined): boolean {
+  if (expected === undefined) return status >= 200 && status < 300;
+  return Array.isArray(expected) ? expected.includes(status) : status === expected;
+}

@@ -1,0 +1,73 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { JOB_TYPES } from '../../domain/job/job-spec.js';
+import { JOB_SORT_FIELDS } from '../../projections/jobs/list-jobs.query.js';
+import { SCHEDULE_KINDS } from './schedule.dto.js';
+
+export class PageQueryDto {
+  @ApiPropertyOptional({ minimum: 1, default: 1 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  page: number = 1;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit: number = 20;
+}
+
+export const JOB_STATUSES = ['active', 'paused', 'completed', 'failed', 'cancelled'] as const;
+export const EXECUTION_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'timed_out', 'skipped', 'cancelled'] as const;
+
+export class ListJobsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ enum: JOB_STATUSES })
+  @IsOptional()
+  @IsIn(JOB_STATUSES)
+  status?: string;
+
+  @ApiPropertyOptional({ enum: JOB_TYPES })
+  @IsOptional()
+  @IsIn(JOB_TYPES)
+  type?: string;
+
+  @ApiPropertyOptional({ enum: SCHEDULE_KINDS })
+  @IsOptional()
+  @IsIn(SCHEDULE_KINDS)
+  scheduleKind?: string;
+
+  @ApiPropertyOptional({ description: '`key` (has the label) or `key=value`', example: 'team=billing' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(320)
+  label?: string;
+
+  @ApiPropertyOptional({ description: 'text search in name and description' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  q?: string;
+
+  @ApiPropertyOptional({ enum: Object.keys(JOB_SORT_FIELDS), default: 'createdAt' })
+  @IsOptional()
+  @IsIn(Object.keys(JOB_SORT_FIELDS))
+  sort: keyof typeof JOB_SORT_FIELDS = 'createdAt';
+
+  @ApiPropertyOptional({ enum: ['asc', 'desc'], default: 'desc' })
+  @IsOptional()
+  @IsIn(['asc', 'desc'])
+  order: 'asc' | 'desc' = 'desc';
+}
+
+export class ListExecutionsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ enum: EXECUTION_STATUSES })
+  @IsOptional()
+  @IsIn(EXECUTION_STATUSES)
+  status?: string;
+}

@@ -1,0 +1,101 @@
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { BACKOFF_KINDS, CONCURRENCY_POLICIES, JOB_TYPES, MISFIRE_POLICIES } from '../../domain/job/job-spec.js';
+import { AtScheduleDto, CronScheduleDto, ImmediateScheduleDto, IntervalScheduleDto, type ScheduleDto } from './schedule.dto.js';
+import { scheduleSchema } from './job.dto.js';
+
+export class RetryPolicyResponseDto {
+  @ApiProperty() maxAttempts!: number;
+  @ApiProperty({ enum: BACKOFF_KINDS }) backoff!: string;
+  @ApiProperty() delayMs!: number;
+  @ApiProperty() maxDelayMs!: number;
+  @ApiProperty() jitter!: boolean;
+}
+
+export class NotificationsResponseDto {
+  @ApiProperty() onFailure!: boolean;
+  @ApiProperty() onSuccess!: boolean;
+  @ApiPropertyOptional() email?: string;
+  @ApiPropertyOptional() webhookUrl?: string;
+}
+
+export class JobStatsDto {
+  @ApiProperty() totalExecutions!: number;
+  @ApiProperty() succeeded!: number;
+  @ApiProperty() failed!: number;
+  @ApiProperty({ nullable: true, type: Number }) averageDurationMs!: number | null;
+}
+
+@ApiExtraModels(ImmediateScheduleDto, AtScheduleDto, CronScheduleDto, IntervalScheduleDto)
+export class JobDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid' }) ownerId!: string;
+  @ApiProperty() name!: string;
+  @ApiPropertyOptional() description?: string;
+  @ApiProperty({ enum: JOB_TYPES }) type!: string;
+  @ApiProperty({ type: 'object', additionalProperties: true }) payload!: Record<string, unknown>;
+  @ApiProperty(scheduleSchema) schedule!: ScheduleDto;
+  @ApiProperty({ type: RetryPolicyResponseDto }) retryPolicy!: RetryPolicyResponseDto;
+  @ApiProperty() timeoutMs!: number;
+  @ApiProperty({ enum: CONCURRENCY_POLICIES }) concurrencyPolicy!: string;
+  @ApiProperty({ enum: MISFIRE_POLICIES }) misfirePolicy!: string;
+  @ApiProperty({ type: NotificationsResponseDto }) notifications!: NotificationsResponseDto;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) labels!: Record<string, string>;
+  @ApiProperty({ enum: ['active', 'paused', 'completed', 'failed', 'cancelled'] }) status!: string;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) nextRunAt!: string | null;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) lastRunAt!: string | null;
+  @ApiProperty({ enum: ['succeeded', 'failed', 'timed_out'], nullable: true, type: String }) lastRunStatus!: string | null;
+  @ApiProperty({ description: 'increases with every change; sent as the ETag' }) version!: number;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+  @ApiProperty({ type: JobStatsDto }) stats!: JobStatsDto;
+}
+
+export class PageMetaDto {
+  @ApiProperty() page!: number;
+  @ApiProperty() limit!: number;
+  @ApiProperty() total!: number;
+  @ApiProperty() totalPages!: number;
+}
+
+export class JobListDto extends PageMetaDto {
+  @ApiProperty({ type: [JobDto] }) items!: JobDto[];
+}
+
+export class ExecutionDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid' }) jobId!: string;
+  @ApiProperty({ format: 'date-time' }) scheduledAt!: string;
+  @ApiProperty() attempt!: number;
+  @ApiProperty({ enum: ['schedule', 'manual', 'retry', 'misfire'] }) trigger!: string;
+  @ApiProperty({ enum: ['queued', 'running', 'succeeded', 'failed', 'timed_out', 'skipped', 'cancelled'] }) status!: string;
+  @ApiProperty({ format: 'date-time' }) queuedAt!: string;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) startedAt!: string | null;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) finishedAt!: string | null;
+  @ApiProperty({ nullable: true, type: Number }) durationMs!: number | null;
+  @ApiProperty({ nullable: true, description: 'what the run returned (http: status, headers, truncated body)' }) output!: unknown;
+  @ApiProperty({ nullable: true, type: String }) error!: string | null;
+  @ApiProperty({ nullable: true, type: String }) workerId!: string | null;
+}
+
+export class ExecutionListDto extends PageMetaDto {
+  @ApiProperty({ type: [ExecutionDto] }) items!: ExecutionDto[];
+}
+
+export class TriggerResultDto {
+  @ApiProperty({ format: 'uuid' }) executionId!: string;
+}
+
+export class ProblemFieldDto {
+  @ApiProperty() field!: string;
+  @ApiProperty() message!: string;
+}
+
+export class ProblemDto {
+  @ApiProperty() type!: string;
+  @ApiProperty() title!: string;
+  @ApiProperty() status!: number;
+  @ApiProperty() detail!: string;
+  @ApiProperty() instance!: string;
+  @ApiProperty({ example: 'VALIDATION_FAILED' }) code!: string;
+  @ApiPropertyOptional({ type: [ProblemFieldDto] }) errors?: ProblemFieldDto[];
+}

@@ -1,0 +1,26 @@
+import { Controller, Get, Param } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { NotFoundError } from '../domain/errors.js';
+import { GetExecutionQuery } from '../projections/executions/execution.queries.js';
+import type { ExecutionRow } from '../projections/executions/executions.projection.js';
+import { CurrentCaller, type Caller } from './caller.js';
+import { ExecutionDto, ProblemDto } from './dto/responses.dto.js';
+import { toExecutionDto } from './jobs.controller.js';
+import { uuidParam } from './validation.js';
+
+@ApiTags('executions')
+@Controller('executions')
+export class ExecutionsController {
+  constructor(private readonly queries: QueryBus) {}
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One execution (one attempt of one fire)' })
+  @ApiOkResponse({ type: ExecutionDto })
+  @ApiNotFoundResponse({ type: ProblemDto })
+  async get(@Param('id', uuidParam()) id: string, @CurrentCaller() caller: Caller): Promise<ExecutionDto> {
+    const row = await this.queries.execute<GetExecutionQuery, ExecutionRow | null>(new GetExecutionQuery(id, caller.role === 'admin' ? undefined : caller.id));
+    if (!row) throw new NotFoundError('EXECUTION_NOT_FOUND', `execution ${id} not found`);
+    return toExecutionDto(row);
+  }
+}

@@ -1,0 +1,27 @@
+import type { JobState } from '../domain/job/job.state.js';
+import type { JobStats } from '../projections/jobs/jobs.projection.js';
+import type { JobDto } from './dto/responses.dto.js';
+
+/** The public `Job` of API.md from the folded job and its statistics. */
+export function toJobDto(state: JobState, stats: JobStats | null): JobDto {
+  const spec = state.spec!;
+  const s = stats ?? { totalExecutions: 0, succeeded: 0, failed: 0, totalDurationMs: 0 };
+  return {
+    id: state.jobId,
+    ownerId: state.ownerId,
+    ...spec,
+    status: state.status,
+    nextRunAt: state.nextRunAt,
+    lastRunAt: state.lastRunAt,
+    lastRunStatus: state.lastRunStatus,
+    version: state.version,
+    createdAt: state.createdAt!,
+    updatedAt: state.updatedAt!,
+    stats: {
+      totalExecutions: s.totalExecutions,
+      succeeded: s.succeeded,
+      failed: s.failed,
+      averageDurationMs: s.totalExecutions ? Math.round(s.totalDurationMs / s.totalExecutions) : null,
+    },
+  };
+}

@@ -1,0 +1,314 @@
+import { randomUUID } from 'node:crypto';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiPreconditionFailedResponse,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import type { Response } from 'express';
+import { ExecuteJobCommand } from '../commands/job-command.js';
+import { JobRepository, type JobCommandResult } from '../commands/job.repository.js';
+import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
+import { NotFoundError, ValidationError } from '../domain/errors.js';
+import { defaultRetryPolicy, withDefaults, type JobSpec } from '../domain/job/job-spec.js';
+import type { JobCommand } from '../domain/job/job.commands.js';
+import type { JobState } from '../domain/job/job.state.js';
+import type { Schedule } from '../domain/job/schedule.js';
+import type { ExecutionRow } from '../projections/executions/executions.projection.js';
+import { ListExecutionsQuery } from '../projections/executions/execution.queries.js';
+import { JobStatsQuery } from '../projections/jobs/job-stats.query.js';
+import { ListJobsQuery, type JobRecord } from '../projections/jobs/list-jobs.query.js';
+import type { JobStats } from '../projections/jobs/jobs.projection.js';
+import { CurrentCaller, type Caller } from './caller.js';
+import { CreateJobDto, EmptyBodyDto, PauseJobDto, RescheduleJobDto, UpdateJobDto } from './dto/job.dto.js';
+import { ListExecutionsQueryDto, ListJobsQueryDto } from './dto/list-query.dto.js';
+import { PAYLOAD_DTOS } from './dto/payload.dto.js';
+import { ExecutionListDto, JobDto, JobListDto, ProblemDto, TriggerResultDto } from './dto/responses.dto.js';
+import type { ScheduleDto } from './dto/schedule.dto.js';
+import { toJobDto } from './job.mapper.js';
+import { RequestValidationError } from './problem-details.filter.js';
+import { toProblemFields, uuidParam } from './validation.js';
+
+const IF_MATCH = { name: 'If-Match', required: false, description: 'the ETag of the job as last read; 412 if it changed since' };
+
+@ApiTags('jobs')
+@Controller('jobs')
+@ApiBadRequestResponse({ type: ProblemDto, description: 'invalid input (problem+json, code VALIDATION_FAILED)' })
+export class JobsController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
+    private readonly jobs: JobRepository,
+    @Inject(CHRONOS_CONFIG) private readonly config: ChronosConfig,
+  ) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create a job' })
+  @ApiCreatedResponse({ type: JobDto })
+  @ApiUnprocessableEntityResponse({ type: ProblemDto, description: 'INVALID_CRON, INVALID_TIMEZONE, INVALID_SCHEDULE, UNSUPPORTED_JOB_TYPE' })
+  async create(@Body() body: CreateJobDto, @CurrentCaller() caller: Caller, @Res({ passthrough: true }) res: Response): Promise<JobDto> {
+    const jobId = randomUUID();
+    const spec = this.toSpec(body);
+    const result = await this.send(jobId, caller, { type: 'CreateJob', now: new Date(), data: { jobId, ownerId: caller.id, spec, executionId: randomUUID() } });
+    return this.respond(res, result.state, null);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List jobs' })
+  @ApiOkResponse({ type: JobListDto })
+  async list(@Query() query: ListJobsQueryDto, @CurrentCaller() caller: Caller): Promise<JobListDto> {
+    const { items, total } = await this.queries.execute<ListJobsQuery, { items: JobRecord[]; total: number }>(
+      new ListJobsQuery({ ...query, ownerId: caller.role === 'admin' ? undefined : caller.id }),
+    );
+    return { items: items.map((row) => toJobDto(row.state, row.stats)), page: query.page, limit: query.limit, total, totalPages: Math.ceil(total / query.limit) };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Read a job (read from the event log: always current)' })
+  @ApiOkResponse({ type: JobDto })
+  @ApiNotFoundResponse({ type: ProblemDto })
+  async get(@Param('id', uuidParam()) id: string, @CurrentCaller() caller: Caller, @Res({ passthrough: true }) res: Response): Promise<JobDto> {
+    const state = await this.visibleJob(id, caller);
+    return this.respond(res, state, await this.stats(id));
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Change some fields of a job; a schedule change recomputes nextRunAt' })
+  @ApiHeader(IF_MATCH)
+  @ApiOkResponse({ type: JobDto })
+  @ApiPreconditionFailedResponse({ type: ProblemDto })
+  async patch(
+    @Param('id', uuidParam()) id: string,
+    @Body() body: UpdateJobDto,
+    @CurrentCaller() caller: Caller,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<JobDto> {
+    const current = await this.visibleJob(id, caller);
+    const spec = current.spec!;
+    const merged = {
+      ...spec,
+      ...body,
+      retryPolicy: { ...spec.retryPolicy, ...body.retryPolicy },
+      notifications: { ...spec.notifications, ...body.notifications },
+    };
+    const dto = plainToInstance(CreateJobDto, JSON.parse(JSON.stringify(merged)));
+    const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
+    if (errors.length) throw new RequestValidationError(toProblemFields(errors));
+    return this.change(id, caller, { type: 'UpdateJob', now: new Date(), data: { spec: this.toSpec(dto) } }, ifMatch, res);
+  }
+
+  @Put(':id')
+  @ApiOperation({ summary: 'Replace a job: omitted optional fields return to their defaults' })
+  @ApiHeader(IF_MATCH)
+  @ApiOkResponse({ type: JobDto })
+  @ApiPreconditionFailedResponse({ type: ProblemDto })
+  async replace(
+    @Param('id', uuidParam()) id: string,
+    @Body() body: CreateJobDto,
+    @CurrentCaller() caller: Caller,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<JobDto> {
+    await this.visibleJob(id, caller);
+    return this.change(id, caller, { type: 'UpdateJob', now: new Date(), data: { spec: this.toSpec(body) } }, ifMatch, res);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a job (its history stays in the event log)' })
+  @ApiHeader(IF_MATCH)
+  @ApiNoContentResponse()
+  @ApiNotFoundResponse({ type: ProblemDto })
+  async remove(@Param('id', uuidParam()) id: string, @CurrentCaller() caller: Caller, @Headers('if-match') ifMatch: string | undefined): Promise<void> {
+    await this.visibleJob(id, caller);
+    await this.send(id, caller, { type: 'DeleteJob', now: new Date(), data: {} }, parseIfMatch(ifMatch));
+  }
+
+  @Post(':id/pause')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Pause: no fires until resumed; instants that pass meanwhile are skipped' })
+  @ApiHeader(IF_MATCH)
+  @ApiOkResponse({ type: JobDto })
+  @ApiConflictResponse({ type: ProblemDto, description: 'INVALID_STATE' })
+  async pause(
+    @Param('id', uuidParam()) id: string,
+    @Body() body: PauseJobDto,
+    @CurrentCaller() caller: Caller,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<JobDto> {
+    await this.visibleJob(id, caller);
+    return this.change(id, caller, { type: 'PauseJob', now: new Date(), data: body.note === undefined ? {} : { note: body.note } }, ifMatch, res);
+  }
+
+  @Post(':id/resume')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Resume a paused job at its next instant after now' })
+  @ApiHeader(IF_MATCH)
+  @ApiOkResponse({ type: JobDto })
+  @ApiConflictResponse({ type: ProblemDto, description: 'INVALID_STATE' })
+  async resume(
+    @Param('id', uuidParam()) id: string,
+    @Body() _body: EmptyBodyDto,
+    @CurrentCaller() caller: Caller,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<JobDto> {
+    await this.visibleJob(id, caller);
+    return this.change(id, caller, { type: 'ResumeJob', now: new Date(), data: {} }, ifMatch, res);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Cancel a job for good (it stays readable)' })
+  @ApiHeader(IF_MATCH)
+  @ApiOkResponse({ type: JobDto })
+  @ApiConflictResponse({ type: ProblemDto, description: 'INVALID_STATE' })
+  async cancel(
+    @Param('id', uuidParam()) id: string,
+    @Body() _body: EmptyBodyDto,
+    @CurrentCaller() caller: Caller,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<JobDto> {
+    await this.visibleJob(id, caller);
+    return this.change(id, caller, { type: 'CancelJob', now: new Date(), data: {} }, ifMatch, res);
+  }
+
+  @Post(':id/trigger')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Run now, outside the schedule' })
+  @ApiHeader(IF_MATCH)
+  @ApiAcceptedResponse({ type: TriggerResultDto })
+  @ApiConflictResponse({ type: ProblemDto, description: 'INVALID_STATE' })
+  async trigger(
+    @Param('id', uuidParam()) id: string,
+    @Body() _body: EmptyBodyDto,
+    @CurrentCaller() caller: Caller,
+    @Headers('if-match') ifMatch: string | undefined,
+  ): Promise<TriggerResultDto> {
+    await this.visibleJob(id, caller);
+    const executionId = randomUUID();
+    await this.send(id, caller, { type: 'TriggerJob', now: new Date(), data: { executionId } }, parseIfMatch(ifMatch));
+    return { executionId };
+  }
+
+  @Post(':id/reschedule')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Replace the schedule; nextRunAt is recomputed' })
+  @ApiHeader(IF_MATCH)
+  @ApiOkResponse({ type: JobDto })
+  @ApiUnprocessableEntityResponse({ type: ProblemDto })
+  async reschedule(
+    @Param('id', uuidParam()) id: string,
+    @Body() body: RescheduleJobDto,
+    @CurrentCaller() caller: Caller,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<JobDto> {
+    await this.visibleJob(id, caller);
+    return this.change(id, caller, { type: 'RescheduleJob', now: new Date(), data: { schedule: toSchedule(body.schedule) } }, ifMatch, res);
+  }
+
+  @Get(':id/executions')
+  @ApiOperation({ summary: "A job's executions, newest first" })
+  @ApiOkResponse({ type: ExecutionListDto })
+  @ApiNotFoundResponse({ type: ProblemDto })
+  async executions(@Param('id', uuidParam()) id: string, @Query() query: ListExecutionsQueryDto, @CurrentCaller() caller: Caller): Promise<ExecutionListDto> {
+    await this.visibleJob(id, caller);
+    const { items, total } = await this.queries.execute<ListExecutionsQuery, { items: ExecutionRow[]; total: number }>(
+      new ListExecutionsQuery(id, query.status, query.page, query.limit),
+    );
+    return { items: items.map(toExecutionDto), page: query.page, limit: query.limit, total, totalPages: Math.ceil(total / query.limit) };
+  }
+
+  /** The job, if it exists and the caller may see it; otherwise 404 (never 403: no existence leak). */
+  private async visibleJob(id: string, caller: Caller): Promise<JobState> {
+    const state = await this.jobs.load(id);
+    if (!state.exists || state.deleted || (caller.role !== 'admin' && state.ownerId !== caller.id)) {
+      throw new NotFoundError('JOB_NOT_FOUND', `job ${id} not found`);
+    }
+    return state;
+  }
+
+  private async change(id: string, caller: Caller, command: JobCommand, ifMatch: string | undefined, res: Response): Promise<JobDto> {
+    const result = await this.send(id, caller, command, parseIfMatch(ifMatch));
+    return this.respond(res, result.state, await this.stats(id));
+  }
+
+  private send(jobId: string, caller: Caller, command: JobCommand, expectedVersion?: number): Promise<JobCommandResult> {
+    return this.commands.execute<ExecuteJobCommand, JobCommandResult>(
+      new ExecuteJobCommand(jobId, command, { commandId: randomUUID(), actor: `user:${caller.id}`, correlationId: caller.requestId }, expectedVersion),
+    );
+  }
+
+  private stats(id: string): Promise<JobStats | null> {
+    return this.queries.execute<JobStatsQuery, JobStats | null>(new JobStatsQuery(id));
+  }
+
+  private respond(res: Response, state: JobState, stats: JobStats | null): JobDto {
+    res.setHeader('ETag', `"${state.version}"`);
+    return toJobDto(state, stats);
+  }
+
+  private toSpec(body: CreateJobDto): JobSpec {
+    if (!PAYLOAD_DTOS[body.type]) {
+      throw new ValidationError('UNSUPPORTED_JOB_TYPE', `job type "${body.type}" cannot run yet; supported: ${Object.keys(PAYLOAD_DTOS).join(', ')}`, [
+        { field: 'type', message: `must be one of: ${Object.keys(PAYLOAD_DTOS).join(', ')}` },
+      ]);
+    }
+    const { retryPolicy, notifications, schedule, ...rest } = body;
+    return withDefaults(
+      { ...stripUndefined(rest), schedule: toSchedule(schedule), ...(retryPolicy ? { retryPolicy: stripUndefined({ ...retryPolicy }) as JobSpec['retryPolicy'] } : {}), ...(notifications ? { notifications: stripUndefined({ ...notifications }) as JobSpec['notifications'] } : {}) },
+      { retryPolicy: { ...defaultRetryPolicy(), maxAttempts: this.config.retryDefaults.maxAttempts, delayMs: this.config.retryDefaults.delayMs }, timeoutMs: this.config.defaultTimeoutMs },
+    );
+  }
+}
+
+function toSchedule(dto: ScheduleDto): Schedule {
+  switch (dto.kind) {
+    case 'immediate':
+      return { kind: 'immediate' };
+    case 'at':
+      return { kind: 'at', runAt: new Date(dto.runAt).toISOString() };
+    case 'cron':
+      return { kind: 'cron', expression: dto.expression.trim(), timezone: dto.timezone ?? 'UTC' };
+    case 'interval':
+      return { kind: 'interval', everyMs: dto.everyMs, ...(dto.startAt ? { startAt: new Date(dto.startAt).toISOString() } : {}) };
+  }
+}
+
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+function parseIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '*') return undefined;
+  const match = /^(?:W\/)?"(\d+)"$/.exec(header.trim());
+  if (!match) throw new RequestValidationError([{ field: 'If-Match', message: 'must be an ETag of this API, like "3"' }], 'INVALID_IF_MATCH');
+  return Number(match[1]);
+}
+
+export function toExecutionDto(row: ExecutionRow) {
+  const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : (value as string | null));
+  return {
+    ...row,
+    scheduledAt: iso(row.scheduledAt)!,
+    queuedAt: iso(row.queuedAt)!,
+    startedAt: iso(row.startedAt),
+    finishedAt: iso(row.finishedAt),
+  };
+}

@@ -1,0 +1,24 @@
+import { DataSource } from 'typeorm';
+import { InitialReadModels1763800000000 } from './migrations/1763800000000-initial-read-models.js';
+
+/** The PostgreSQL read-model database. Schema changes go through migrations, never `synchronize`. */
+export function createDataSource(url: string): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    migrations: [InitialReadModels1763800000000],
+    migrationsTableName: 'chronos_migrations',
+    synchronize: false,
+    logging: ['error'],
+    extra: { max: 20 },
+  });
+}
+
+export async function runMigrations(url: string): Promise<void> {
+  const dataSource = await createDataSource(url).initialize();
+  try {
+    await dataSource.runMigrations({ transaction: 'each' });
+  } finally {
+    await dataSource.destroy();
+  }
+}

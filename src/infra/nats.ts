@@ -1,0 +1,36 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { ensureStreams } from '../events/streams.js';
+
+/** One NATS connection per process and the JetStream handles built on it. */
+export class NatsClients {
+  private constructor(
+    readonly connection: NatsConnection,
+    readonly js: JetStreamClient,
+    readonly jsm: JetStreamManager,
+    readonly kvm: Kvm,
+  ) {}
+
+  static async connect(url: string, name: string): Promise<NatsClients> {
+    const connection = await connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+    const jsm = await jetstreamManager(connection);
+    await assertServerFeatures(connection);
+    await ensureStreams(jsm);
+    return new NatsClients(connection, jetstream(connection), jsm, new Kvm(connection));
+  }
+
+  async close(): Promise<void> {
+    await this.connection.drain().catch(() => this.connection.close());
+  }
+}
+
+/** Direct get (2.9+) is what aggregate loads rely on: refuse older servers with a clear message. */
+async function assertServerFeatures(connection: NatsConnection): Promise<void> {
+  const [major, minor] = connection.info!.version.split('.').map(Number);
+  if (major! < 2 || (major === 2 && minor! < 9)) {
+    throw new Error(`nats-server ${connection.info!.version} is too old: Chronos needs ≥ 2.9 (direct get); ≥ 2.10 is recommended`);
+  }
+}
+
+export const NATS_CLIENTS = Symbol('NatsClients');

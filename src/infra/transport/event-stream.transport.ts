@@ -1,0 +1,121 @@
+import { Logger } from '@nestjs/common';
+import { EventPattern, Server, type CustomTransportStrategy } from '@nestjs/microservices';
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { lastValueFrom } from 'rxjs';
+import { toStoredEvents, type EventMessage, type StoredEvent } from '../../events/stored-event.js';
+import { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX } from '../../events/streams.js';
+import { Lease } from '../lease.js';
+import type { NatsClients } from '../nats.js';
+
+const MAX_BATCH = 1000;
+const RETRY_DELAY_MS = 1000;
+
+/**
+ * Marks a method as the handler of one durable consumer of the event log. It receives the events of
+ * every message delivered, in log order, in batches; the batch is acknowledged only when the returned
+ * promise resolves, and redelivered (after a pause) when it rejects.
+ */
+export const EventLogConsumer = (durableName: string): MethodDecorator => EventPattern(durableName) as MethodDecorator;
+
+/**
+ * A Nest microservice transport on JetStream: each @EventLogConsumer handler gets a durable pull consumer
+ * on CHRONOS_EVENTS. One instance per consumer is active at a time (a lease), so events are handled in
+ * order even when several processes run the same role.
+ */
+export class EventLogTransport extends Server implements CustomTransportStrategy {
+  private readonly log = new Logger(EventLogTransport.name);
+  private readonly running: { stop(): Promise<void> }[] = [];
+
+  constructor(
+    private readonly nats: NatsClients,
+    private readonly instanceId: string,
+  ) {
+    super();
+  }
+
+  async listen(callback: (...optionalParams: unknown[]) => unknown): Promise<void> {
+    try {
+      for (const [name, handler] of this.getHandlers()) {
+        await this.ensureConsumer(name);
+        this.running.push(await this.run(name, async (events) => lastValueFrom(this.transformToObservable(await handler(events)), { defaultValue: undefined })));
+      }
+      callback();
+    } catch (error) {
+      callback(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.running.splice(0).map((consumer) => consumer.stop()));
+  }
+
+  on(): never {
+    throw new Error('EventLogTransport has no events to subscribe to');
+  }
+
+  unwrap<T>(): T {
+    return this.nats as T;
+  }
+
+  private async ensureConsumer(name: string): Promise<void> {
+    try {
+      await this.nats.jsm.consumers.info(EVENTS_STREAM, name);
+    } catch (error) {
+      if ((error as { code?: number }).code !== JetStreamApiCodes.ConsumerNotFound) throw error;
+      await this.nats.jsm.consumers.add(EVENTS_STREAM, {
+        durable_name: name,
+        filter_subject: `${EVENTS_SUBJECT_PREFIX}.>`,
+        ack_policy: AckPolicy.All,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: 60_000_000_000,
+        max_ack_pending: 20_000,
+      });
+    }
+  }
+
+  private async run(name: string, handle: (events: StoredEvent[]) => Promise<unknown>): Promise<{ stop(): Promise<void> }> {
+    let messages: ConsumerMessages | undefined;
+    let stopped = false;
+    let loop: Promise<void> = Promise.resolve();
+    const lease = await Lease.start(this.nats.kvm, `consumer.${name}`, this.instanceId, (held) => {
+      if (held) loop = this.consume(name, handle, (m) => (messages = m), () => stopped);
+      else void messages?.close();
+    });
+    return {
+      stop: async () => {
+        stopped = true;
+        await messages?.close();
+        await loop.catch(() => undefined);
+        await lease.release();
+      },
+    };
+  }
+
+  private async consume(
+    name: string,
+    handle: (events: StoredEvent[]) => Promise<unknown>,
+    setMessages: (messages: ConsumerMessages) => void,
+    isStopped: () => boolean,
+  ): Promise<void> {
+    const consumer = await this.nats.js.consumers.get(EVENTS_STREAM, name);
+    const messages = await consumer.consume({ max_messages: MAX_BATCH });
+    setMessages(messages);
+    let batch: JsMsg[] = [];
+    for await (const message of messages) {
+      batch.push(message);
+      // Take everything that has already arrived: batches grow with the backlog, stay small when idle.
+      if (batch.length < MAX_BATCH && messages.getPending() > 0) continue;
+      while (!isStopped()) {
+        try {
+          await handle(batch.flatMap((m) => toStoredEvents(m.seq, m.json<EventMessage>())));
+          batch[batch.length - 1]!.ack();
+          break;
+        } catch (error) {
+          this.log.error(`${name}: batch ending at ${batch[batch.length - 1]!.seq} failed, retrying: ${(error as Error).message}`);
+          await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
+        }
+      }
+      batch = [];
+    }
+  }
+}

@@ -1,0 +1,65 @@
+import type { EntityManager } from 'typeorm';
+import type { JobEvent } from '../../domain/job/job.events.js';
+import { evolve, initialState, type JobState } from '../../domain/job/job.state.js';
+import type { StoredEvent } from '../../events/stored-event.js';
+import type { Projection } from '../checkpointed-projection.js';
+
+export interface JobStats {
+  totalExecutions: number;
+  succeeded: number;
+  failed: number;
+  totalDurationMs: number;
+}
+
+const emptyStats = (): JobStats => ({ totalExecutions: 0, succeeded: 0, failed: 0, totalDurationMs: 0 });
+
+/**
+ * The `jobs` read model: each job folded with the domain's own `evolve` (one way to fold a job), plus its
+ * execution statistics. A batch reads the rows it touches once and writes them back in one statement.
+ */
+export class JobsProjection implements Projection {
+  readonly name = 'jobs';
+
+  async apply(db: EntityManager, events: StoredEvent[]): Promise<void> {
+    const ids = [...new Set(events.filter((e) => e.aggregateType === 'job').map((e) => e.aggregateId))];
+    if (ids.length === 0) return;
+    const rows: { id: string; state: JobState; stats: JobStats }[] = await db.query(
+      `SELECT id, state, stats FROM jobs WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    const jobs = new Map(rows.map((row) => [row.id, { state: row.state, stats: row.stats }]));
+    for (const event of events) {
+      if (event.aggregateType !== 'job') continue;
+      const job = jobs.get(event.aggregateId) ?? { state: initialState(), stats: emptyStats() };
+      const domainEvent = { type: event.type, data: event.data } as JobEvent;
+      job.state = evolve(job.state, domainEvent);
+      if (domainEvent.type === 'ExecutionFinished') {
+        job.stats.totalExecutions += 1;
+        job.stats.totalDurationMs += domainEvent.data.durationMs;
+        if (domainEvent.data.outcome === 'succeeded') job.stats.succeeded += 1;
+        else job.stats.failed += 1;
+      }
+      jobs.set(event.aggregateId, job);
+    }
+    const live = [...jobs.values()].filter((job) => job.state.exists && !job.state.deleted);
+    const deleted = [...jobs.entries()].filter(([, job]) => job.state.deleted).map(([id]) => id);
+    if (deleted.length) await db.query(`DELETE FROM jobs WHERE id = ANY($1::uuid[])`, [deleted]);
+    if (live.length === 0) return;
+    await db.query(
+      `INSERT INTO jobs (id, owner_id, name, description, type, schedule_kind, status, next_run_at, last_run_at, labels,
+                         version, created_at, updated_at, state, stats)
+       SELECT (j.state->>'jobId')::uuid, (j.state->>'ownerId')::uuid, j.state->'spec'->>'name', j.state->'spec'->>'description',
+              j.state->'spec'->>'type', j.state->'spec'->'schedule'->>'kind', j.state->>'status',
+              (j.state->>'nextRunAt')::timestamptz, (j.state->>'lastRunAt')::timestamptz, j.state->'spec'->'labels',
+              (j.state->>'version')::int, (j.state->>'createdAt')::timestamptz, (j.state->>'updatedAt')::timestamptz,
+              j.state, j.stats
+       FROM jsonb_to_recordset($1::jsonb) AS j(state jsonb, stats jsonb)
+       ON CONFLICT (id) DO UPDATE SET
+         name = EXCLUDED.name, description = EXCLUDED.description, type = EXCLUDED.type,
+         schedule_kind = EXCLUDED.schedule_kind, status = EXCLUDED.status, next_run_at = EXCLUDED.next_run_at,
+         last_run_at = EXCLUDED.last_run_at, labels = EXCLUDED.labels, version = EXCLUDED.version,
+         updated_at = EXCLUDED.updated_at, state = EXCLUDED.state, stats = EXCLUDED.stats`,
+      [JSON.stringify(live)],
+    );
+  }
+}

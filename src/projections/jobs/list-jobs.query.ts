@@ -1,0 +1,63 @@
+import { Inject } from '@nestjs/common';
+import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { DataSource } from 'typeorm';
+import type { JobState } from '../../domain/job/job.state.js';
+import type { JobStats } from './jobs.projection.js';
+
+export const JOB_SORT_FIELDS = { createdAt: 'created_at', nextRunAt: 'next_run_at', name: 'name', updatedAt: 'updated_at' } as const;
+
+export interface JobFilter {
+  ownerId?: string;
+  status?: string;
+  type?: string;
+  scheduleKind?: string;
+  /** `key` (the label is present) or `key=value`. */
+  label?: string;
+  q?: string;
+  sort: keyof typeof JOB_SORT_FIELDS;
+  order: 'asc' | 'desc';
+  page: number;
+  limit: number;
+}
+
+export class ListJobsQuery {
+  constructor(readonly filter: JobFilter) {}
+}
+
+export interface JobRecord {
+  state: JobState;
+  stats: JobStats;
+}
+
+@QueryHandler(ListJobsQuery)
+export class ListJobsHandler implements IQueryHandler<ListJobsQuery, { items: JobRecord[]; total: number }> {
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+
+  async execute({ filter }: ListJobsQuery): Promise<{ items: JobRecord[]; total: number }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (filter.ownerId) add('owner_id = ?', filter.ownerId);
+    if (filter.status) add('status = ?', filter.status);
+    if (filter.type) add('type = ?', filter.type);
+    if (filter.scheduleKind) add('schedule_kind = ?', filter.scheduleKind);
+    if (filter.label) {
+      const [key, ...rest] = filter.label.split('=');
+      if (rest.length) add('labels @> ?::jsonb', JSON.stringify({ [key!]: rest.join('=') }));
+      else add('labels ->> ? IS NOT NULL', key);
+    }
+    if (filter.q) add(`(name ILIKE ? ESCAPE '\\' OR description ILIKE $${params.length + 1} ESCAPE '\\')`, `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const column = JOB_SORT_FIELDS[filter.sort];
+    const order = `${column} ${filter.order === 'asc' ? 'ASC' : 'DESC'} NULLS LAST, id`;
+    const [{ total }] = await this.dataSource.query(`SELECT count(*)::int AS total FROM jobs ${whereSql}`, params);
+    const items: JobRecord[] = await this.dataSource.query(
+      `SELECT state, stats FROM jobs ${whereSql} ORDER BY ${order} LIMIT ${filter.limit} OFFSET ${(filter.page - 1) * filter.limit}`,
+      params,
+    );
+    return { items, total };
+  }
+}

@@ -1,0 +1,35 @@
+import { Controller, Inject } from '@nestjs/common';
+import type { JobFired } from '../domain/job/job.events.js';
+import type { StoredEvent } from '../events/stored-event.js';
+import { WORK_SUBJECT } from '../events/streams.js';
+import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
+import { EventLogConsumer } from '../infra/transport/event-stream.transport.js';
+
+/** What a worker receives: which execution of which job to run. The worker reads the job's spec itself. */
+export interface WorkItem {
+  jobId: string;
+  executionId: string;
+  scheduledAt: string;
+  attempt: number;
+}
+
+/**
+ * Every fire becomes one work item on CHRONOS_WORK. The publish carries Nats-Msg-Id = work:<executionId>,
+ * and the batch is acknowledged only after every publish is confirmed: a crash repeats publishes that the
+ * stream then drops as duplicates, and loses none (guarantee 6).
+ */
+@Controller()
+export class DispatchWorkSaga {
+  constructor(@Inject(NATS_CLIENTS) private readonly nats: NatsClients) {}
+
+  @EventLogConsumer('saga-dispatch-work')
+  async dispatch(events: StoredEvent[]): Promise<void> {
+    const fires = events.filter((e): e is StoredEvent<JobFired['data']> => e.type === 'JobFired');
+    await Promise.all(
+      fires.map(({ data }) => {
+        const item: WorkItem = { jobId: data.jobId, executionId: data.executionId, scheduledAt: data.scheduledAt, attempt: data.attempt };
+        return this.nats.js.publish(`${WORK_SUBJECT}.${data.jobId}`, JSON.stringify(item), { msgID: `work:${data.executionId}` });
+      }),
+    );
+  }
+}

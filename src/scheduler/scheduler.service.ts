@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import type { PoolClient } from 'pg';
+import { DataSource } from 'typeorm';
+import { ExecuteJobCommand } from '../commands/job-command.js';
+import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
+import { FireRefusedError } from '../domain/job/job.decide.js';
+import { NotFoundError } from '../domain/errors.js';
+import { Lease } from '../infra/lease.js';
+import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
+import { TIMERS_CHANNEL } from '../projections/timers/timers.projection.js';
+
+/** How far ahead timers are loaded into memory, and how often the table is read again. */
+const HORIZON_MS = 10_000;
+const POLL_MS = 1_000;
+const MAX_CONCURRENT_FIRES = 500;
+
+/** The fire key of guarantee 2: the Nats-Msg-Id of a scheduled fire. */
+export const fireCommandId = (jobId: string, scheduledAt: string) => `fire:${jobId}:${scheduledAt}`;
+
+/**
+ * The active scheduler (one per deployment, by lease) loads the timers due within the horizon and fires
+ * each on time with a FireJob command. Exactly one fire per (job, instant) does not depend on this
+ * process being alone: the decider refuses an instant at or before the last fired one, the append is
+ * OCC-guarded, and the command id dedups in JetStream (guarantee 2).
+ */
+@Injectable()
+export class SchedulerService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger(SchedulerService.name);
+  private lease: Lease | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private listener: PoolClient | undefined;
+  /** Timers armed in memory, by fire key. */
+  private readonly armed = new Map<string, NodeJS.Timeout>();
+  private firing = 0;
+  private readonly queue: { jobId: string; scheduledAt: string }[] = [];
+  private polling: Promise<void> | undefined;
+  private active = false;
+
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
+    @Inject(CHRONOS_CONFIG) private readonly config: ChronosConfig,
+    private readonly commands: CommandBus,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.lease = await Lease.start(this.nats.kvm, 'scheduler', this.config.instanceId, (held) => {
+      this.log.log(held ? 'became the active scheduler' : 'standing by');
+      this.active = held;
+      if (held) void this.poll();
+      else this.disarmAll();
+    });
+    this.pollTimer = setInterval(() => void this.poll(), POLL_MS);
+    await this.listenForNewTimers();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.pollTimer);
+    this.active = false;
+    this.disarmAll();
+    await this.polling;
+    this.listener?.release();
+    await this.lease?.release();
+  }
+
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  /** The timers projection notifies on commit, so a job due in under a poll interval is not late. */
+  private async listenForNewTimers(): Promise<void> {
+    const driver = this.dataSource.driver as unknown as { master: { connect(): Promise<PoolClient> } };
+    this.listener = await driver.master.connect();
+    this.listener.on('notification', () => void this.poll());
+    await this.listener.query(`LISTEN ${TIMERS_CHANNEL}`);
+  }
+
+  private poll(): Promise<void> {
+    if (!this.active) return Promise.resolve();
+    // One read at a time; a notification during a read is covered by the next interval's read.
+    this.polling ??= this.loadDueTimers().finally(() => (this.polling = undefined));
+    return this.polling;
+  }
+
+  private async loadDueTimers(): Promise<void> {
+    try {
+      const rows: { jobId: string; scheduledAt: Date }[] = await this.dataSource.query(
+        `SELECT job_id AS "jobId", scheduled_at AS "scheduledAt" FROM timers WHERE scheduled_at <= $1 ORDER BY scheduled_at LIMIT 50000`,
+        [new Date(Date.now() + HORIZON_MS)],
+      );
+      for (const row of rows) this.arm(row.jobId, row.scheduledAt.toISOString());
+    } catch (error) {
+      this.log.error(`reading timers failed: ${(error as Error).message}`);
+    }
+  }
+
+  private arm(jobId: string, scheduledAt: string): void {
+    const key = fireCommandId(jobId, scheduledAt);
+    if (this.armed.has(key) || !this.active) return;
+    const delay = Math.max(0, Date.parse(scheduledAt) - Date.now());
+    this.armed.set(
+      key,
+      setTimeout(() => {
+        this.queue.push({ jobId, scheduledAt });
+        this.drain();
+        // Forget the key once the timers table has surely moved on (the projection has applied the fire).
+        setTimeout(() => this.armed.delete(key), HORIZON_MS).unref();
+      }, delay),
+    );
+  }
+
+  private disarmAll(): void {
+    for (const timer of this.armed.values()) clearTimeout(timer);
+    this.armed.clear();
+    this.queue.length = 0;
+  }
+
+  /** Fires queued instants, at most MAX_CONCURRENT_FIRES in flight: a burst is pipelined, not serialised. */
+  private drain(): void {
+    while (this.firing < MAX_CONCURRENT_FIRES && this.queue.length > 0) {
+      const { jobId, scheduledAt } = this.queue.shift()!;
+      this.firing++;
+      void this.fire(jobId, scheduledAt).finally(() => {
+        this.firing--;
+        this.drain();
+      });
+    }
+  }
+
+  async fire(jobId: string, scheduledAt: string): Promise<void> {
+    try {
+      await this.commands.execute(
+        new ExecuteJobCommand(
+          jobId,
+          { type: 'FireJob', now: new Date(), data: { scheduledAt, executionId: randomUUID() } },
+          { commandId: fireCommandId(jobId, scheduledAt), actor: `scheduler:${this.config.instanceId}`, correlationId: fireCommandId(jobId, scheduledAt) },
+        ),
+      );
+    } catch (error) {
+      // Refused fires are the guards doing their job (already fired, stale timer, paused): nothing to do.
+      if (error instanceof FireRefusedError || error instanceof NotFoundError) return;
+      this.log.error(`fire of job ${jobId} at ${scheduledAt} failed: ${(error as Error).message}`);
+      const key = fireCommandId(jobId, scheduledAt);
+      // Let the next poll arm it again.
+      clearTimeout(this.armed.get(key));
+      this.armed.delete(key);
+    }
+  }
+}

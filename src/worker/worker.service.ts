@@ -1,0 +1,154 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { AckPolicy, JetStreamApiCodes, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { ExecuteJobCommand } from '../commands/job-command.js';
+import type { JobCommandResult } from '../commands/job.repository.js';
+import { JobRepository } from '../commands/job.repository.js';
+import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
+import type { ExecutionOutcome } from '../domain/job/job.events.js';
+import type { JobCommand } from '../domain/job/job.commands.js';
+import { WORK_STREAM, WORK_SUBJECT } from '../events/streams.js';
+import { EXECUTORS, ExecutionFailure, type Executor } from '../executors/executor.js';
+import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
+import type { WorkItem } from '../sagas/dispatch-work.saga.js';
+
+export const WORKERS_CONSUMER = 'workers';
+const ACK_WAIT_MS = 30_000;
+const HEARTBEAT_MS = 10_000;
+/** Runs shorter than this report start and end in one command; longer ones report their start first. */
+const REPORT_START_AFTER_MS = 500;
+
+class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+
+/**
+ * Pulls work from the shared durable consumer on CHRONOS_WORK, runs it with the job type's executor,
+ * reports the result as a command, and acknowledges only after that command is appended. A worker that
+ * dies mid-run leaves its message to be redelivered after ack_wait (guarantee 3).
+ */
+@Injectable()
+export class WorkerService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger(WorkerService.name);
+  private messages: ConsumerMessages | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly executors: Map<string, Executor>;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
+    @Inject(CHRONOS_CONFIG) private readonly config: ChronosConfig,
+    @Inject(EXECUTORS) executors: Executor[],
+    private readonly commands: CommandBus,
+    private readonly jobs: JobRepository,
+  ) {
+    this.executors = new Map(executors.map((executor) => [executor.type, executor]));
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.ensureConsumer();
+    const consumer = await this.nats.js.consumers.get(WORK_STREAM, WORKERS_CONSUMER);
+    this.messages = await consumer.consume({ max_messages: this.config.workerConcurrency });
+    this.loop = this.run(this.messages);
+  }
+
+  /** Graceful shutdown: stop pulling, let the runs in flight finish and report. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.messages?.close();
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async ensureConsumer(): Promise<void> {
+    try {
+      await this.nats.jsm.consumers.info(WORK_STREAM, WORKERS_CONSUMER);
+    } catch (error) {
+      if ((error as { code?: number }).code !== JetStreamApiCodes.ConsumerNotFound) throw error;
+      await this.nats.jsm.consumers.add(WORK_STREAM, {
+        durable_name: WORKERS_CONSUMER,
+        filter_subject: `${WORK_SUBJECT}.>`,
+        ack_policy: AckPolicy.Explicit,
+        ack_wait: ACK_WAIT_MS * 1_000_000,
+        max_ack_pending: 10_000,
+      });
+    }
+  }
+
+  private async run(messages: ConsumerMessages): Promise<void> {
+    for await (const message of messages) {
+      while (this.inFlight.size >= this.config.workerConcurrency) await Promise.race(this.inFlight);
+      const run: Promise<void> = this.handle(message)
+        .catch((error) => {
+          // Not acknowledged: JetStream redelivers it after ack_wait.
+          this.log.error(`work ${message.seq} not completed: ${(error as Error).message}`);
+        })
+        .finally(() => this.inFlight.delete(run));
+      this.inFlight.add(run);
+    }
+  }
+
+  private async handle(message: JsMsg): Promise<void> {
+    const item = message.json<WorkItem>();
+    const job = await this.jobs.load(item.jobId);
+    const open = job.openExecutions[item.executionId];
+    if (!job.exists || job.deleted || !open || !job.spec) {
+      // Already finished (a redelivery after the result was appended) or the job is gone: nothing to run.
+      message.ack();
+      return;
+    }
+    const executor = this.executors.get(job.spec.type);
+    const startedAt = new Date();
+    const metadata = (kind: string) => ({
+      commandId: `${kind}:${item.executionId}`,
+      actor: `worker:${this.config.instanceId}`,
+      correlationId: item.executionId,
+    });
+    const send = (command: JobCommand) =>
+      this.commands.execute<ExecuteJobCommand, JobCommandResult>(new ExecuteJobCommand(item.jobId, command, metadata(command.type)));
+
+    const controller = new AbortController();
+    const timeout = setTimeout(() => controller.abort(new TimeoutError(`timed out after ${job.spec!.timeoutMs} ms`)), job.spec.timeoutMs);
+    const heartbeat = setInterval(() => message.working(), HEARTBEAT_MS);
+    let startReported: Promise<unknown> | undefined;
+    const reportStart = setTimeout(() => {
+      startReported = send({ type: 'StartExecution', now: new Date(), data: { executionId: item.executionId, workerId: this.config.instanceId } });
+    }, REPORT_START_AFTER_MS);
+
+    let outcome: ExecutionOutcome = 'succeeded';
+    let output: unknown;
+    let error: string | undefined;
+    try {
+      if (!executor) throw new ExecutionFailure(`no executor for job type "${job.spec.type}"`);
+      output = await executor.run({
+        jobId: item.jobId,
+        executionId: item.executionId,
+        scheduledAt: item.scheduledAt,
+        attempt: item.attempt,
+        payload: job.spec.payload,
+        signal: controller.signal,
+      });
+    } catch (failure) {
+      outcome = controller.signal.aborted && controller.signal.reason instanceof TimeoutError ? 'timed_out' : 'failed';
+      error = outcome === 'timed_out' ? (controller.signal.reason as Error).message : (failure as Error).message;
+      output = failure instanceof ExecutionFailure ? failure.output : undefined;
+    } finally {
+      clearTimeout(timeout);
+      clearTimeout(reportStart);
+      clearInterval(heartbeat);
+    }
+    await startReported?.catch(() => undefined);
+    await send({
+      type: 'FinishExecution',
+      now: new Date(),
+      data: {
+        executionId: item.executionId,
+        workerId: this.config.instanceId,
+        outcome,
+        startedAt: startedAt.toISOString(),
+        ...(output !== undefined ? { output } : {}),
+        ...(error !== undefined ? { error } : {}),
+      },
+    });
+    message.ack();
+  }
+}
