@@ -92,7 +92,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       return make(exception.getStatus(), exception.code, exception.message, exception.errors);
     }
     // Errors raised by the body parser before Nest sees the request (malformed JSON, too large, wrong charset).
-    const bodyError = exception as { type?: string; status?: number };
+    // Express maps them to HttpExceptions whose `cause` is the parser's error.
+    const bodyError = ((exception as { cause?: unknown })?.cause ?? exception) as { type?: string };
     if (bodyError?.type === 'entity.parse.failed') return make(400, 'MALFORMED_JSON', 'the request body is not valid JSON');
     if (bodyError?.type === 'entity.too.large') return make(413, 'PAYLOAD_TOO_LARGE', 'the request body is too large');
     if (typeof bodyError?.type === 'string' && bodyError.type.startsWith('encoding.') || bodyError?.type === 'charset.unsupported') {

@@ -21,7 +21,9 @@ export function validationPipe(): ValidationPipe {
   return new ValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
-    forbidUnknownValues: true,
+    // Bodies of actions without fields (resume, cancel, trigger) are classes without metadata: whitelisting
+    // still rejects any field they carry.
+    forbidUnknownValues: false,
     transform: true,
     validationError: { target: false, value: false },
     exceptionFactory: (errors) => new RequestValidationError(toProblemFields(errors)),

@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import { JobRepository } from '../src/commands/job.repository.js';
+import { ConcurrencyError } from '../src/domain/errors.js';
+import { defaultRetryPolicy, withDefaults } from '../src/domain/job/job-spec.js';
+import { WrongExpectedSequenceError } from '../src/events/event-store.js';
+import { JetStreamEventStore } from '../src/events/jetstream-event-store.js';
+import { NatsClients } from '../src/infra/nats.js';
+import { resetStack, urls } from './support/stack.js';
+
+const meta = (commandId = randomUUID()) => ({ commandId, actor: 'test', correlationId: 'test' });
+const spec = withDefaults(
+  { name: 'x', type: 'custom', payload: { handler: 'noop' }, schedule: { kind: 'cron', expression: '0 * * * *', timezone: 'UTC' } },
+  { retryPolicy: defaultRetryPolicy(), timeoutMs: 1000 },
+);
+
+describe('event store on JetStream', () => {
+  let nats: NatsClients;
+  let store: JetStreamEventStore;
+
+  beforeAll(async () => {
+    await resetStack();
+    nats = await NatsClients.connect(urls.nats, 'event-store-test');
+    store = new JetStreamEventStore(nats.js, nats.jsm);
+  });
+  afterAll(() => nats.close());
+
+  it('appends one message per command and loads the events back in order', async () => {
+    const id = randomUUID();
+    const first = await store.append('job', id, 0, [{ type: 'A', version: 1, data: { n: 1 } }, { type: 'B', version: 1, data: { n: 2 } }], meta());
+    await store.append('job', id, first.sequence, [{ type: 'C', version: 1, data: { n: 3 } }], meta());
+    const { events, lastSequence } = await store.load('job', id);
+    expect(events.map((e) => [e.type, e.data])).toEqual([['A', { n: 1 }], ['B', { n: 2 }], ['C', { n: 3 }]]);
+    expect(events[0]!.sequence).toBe(events[1]!.sequence);
+    expect(lastSequence).toBe(events[2]!.sequence);
+    expect(events.every((e) => e.aggregateId === id && e.aggregateType === 'job' && e.id)).toBe(true);
+  });
+
+  it('rejects an append whose expected sequence is stale (optimistic concurrency)', async () => {
+    const id = randomUUID();
+    const { sequence } = await store.append('job', id, 0, [{ type: 'A', version: 1, data: {} }], meta());
+    await store.append('job', id, sequence, [{ type: 'B', version: 1, data: {} }], meta());
+    await expect(store.append('job', id, sequence, [{ type: 'C', version: 1, data: {} }], meta())).rejects.toBeInstanceOf(WrongExpectedSequenceError);
+    await expect(store.append('job', id, 0, [{ type: 'C', version: 1, data: {} }], meta())).rejects.toBeInstanceOf(WrongExpectedSequenceError);
+    expect((await store.load('job', id)).events.map((e) => e.type)).toEqual(['A', 'B']);
+  });
+
+  it('deduplicates a command appended twice (Nats-Msg-Id = command id)', async () => {
+    const id = randomUUID();
+    const commandId = randomUUID();
+    const first = await store.append('job', id, 0, [{ type: 'A', version: 1, data: {} }], meta(commandId));
+    const again = await store.append('job', id, 0, [{ type: 'A', version: 1, data: {} }], meta(commandId));
+    expect(first.duplicate).toBe(false);
+    expect(again.duplicate).toBe(true);
+    expect((await store.load('job', id)).events).toHaveLength(1);
+  });
+
+  it('the repository reloads and decides again on conflict, so concurrent commands all land', async () => {
+    const jobId = randomUUID();
+    const a = new JobRepository(store);
+    const b = new JobRepository(store);
+    await a.execute(jobId, { type: 'CreateJob', now: new Date(), data: { jobId, ownerId: randomUUID(), spec, executionId: randomUUID() } }, meta());
+    await b.load(jobId); // b caches version 1
+    await a.execute(jobId, { type: 'PauseJob', now: new Date(), data: {} }, meta());
+    // b's cached state is stale (active): its append conflicts, it catches up, and the decider now refuses.
+    await expect(b.execute(jobId, { type: 'PauseJob', now: new Date(), data: {} }, meta())).rejects.toThrow('cannot pause a job that is paused');
+    const resumed = await b.execute(jobId, { type: 'ResumeJob', now: new Date(), data: {} }, meta());
+    expect(resumed.state.status).toBe('active');
+    expect((await a.load(jobId)).version).toBe(3);
+  });
+
+  it('answers a stale If-Match version with a precondition failure', async () => {
+    const jobId = randomUUID();
+    const repo = new JobRepository(store);
+    await repo.execute(jobId, { type: 'CreateJob', now: new Date(), data: { jobId, ownerId: randomUUID(), spec, executionId: randomUUID() } }, meta());
+    await repo.execute(jobId, { type: 'PauseJob', now: new Date(), data: {} }, meta(), 1);
+    const error = await repo.execute(jobId, { type: 'ResumeJob', now: new Date(), data: {} }, meta(), 1).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConcurrencyError);
+    expect((error as ConcurrencyError).precondition).toBe(true);
+  });
+
+  it('creates the event stream with the guarantees of the design', async () => {
+    const info = await nats.jsm.streams.info('CHRONOS_EVENTS');
+    expect(info.config).toMatchObject({ storage: 'file', discard: 'new', deny_delete: true, deny_purge: true, allow_direct: true, num_replicas: 1 });
+  });
+});

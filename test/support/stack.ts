@@ -1,0 +1,67 @@
+import { ConsoleLogger } from '@nestjs/common';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { startChronos, type ChronosApp } from '../../src/app.js';
+import { loadConfig, type ChronosConfig } from '../../src/config.js';
+import { runMigrations } from '../../src/infra/database/data-source.js';
+
+/** The real servers started by scripts/test.sh (never mocks). */
+export const urls = {
+  nats: process.env.NATS_URL ?? 'nats://127.0.0.1:14222',
+  database: process.env.DATABASE_URL ?? 'postgres://chronos:chronos@127.0.0.1:15433/chronos',
+  redis: process.env.REDIS_URL ?? 'redis://127.0.0.1:16380',
+};
+
+/** Empties every stream, bucket, table and key, then migrates: each test file starts from nothing. */
+export async function resetStack(): Promise<void> {
+  const nc = await connect({ servers: urls.nats });
+  const jsm = await jetstreamManager(nc);
+  for await (const stream of jsm.streams.list()) await jsm.streams.delete(stream.config.name);
+  await nc.close();
+
+  const client = new pg.Client({ connectionString: urls.database });
+  await client.connect();
+  await client.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public;');
+  await client.end();
+  await runMigrations(urls.database);
+
+  const redis = new Redis(urls.redis);
+  await redis.flushdb();
+  redis.disconnect();
+}
+
+export function testConfig(env: Record<string, string> = {}): ChronosConfig {
+  return loadConfig({
+    NATS_URL: urls.nats,
+    DATABASE_URL: urls.database,
+    REDIS_URL: urls.redis,
+    PORT: '0',
+    CHRONOS_LEASE_TTL_MS: process.env.CHRONOS_LEASE_TTL_MS ?? '1500',
+    ...env,
+  });
+}
+
+export function startTestChronos(env: Record<string, string> = {}): Promise<ChronosApp> {
+  process.env.CHRONOS_LEASE_TTL_MS ??= '1500';
+  return startChronos(testConfig(env), new ConsoleLogger({ logLevels: ['error', 'fatal'] }));
+}
+
+/** Polls `probe` until it returns a truthy value (returned), failing after `timeoutMs`. */
+export async function waitFor<T>(probe: () => Promise<T> | T, timeoutMs = 10_000, what = 'condition'): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await sleep(50);
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
