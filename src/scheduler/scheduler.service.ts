@@ -99,16 +99,19 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private arm(jobId: string, scheduledAt: string): void {
     const key = fireCommandId(jobId, scheduledAt);
     if (this.armed.has(key) || !this.active) return;
-    const delay = Math.max(0, Date.parse(scheduledAt) - Date.now());
-    this.armed.set(
-      key,
-      setTimeout(() => {
-        this.queue.push({ jobId, scheduledAt });
-        this.drain();
-        // Forget the key once the timers table has surely moved on (the projection has applied the fire).
-        setTimeout(() => this.armed.delete(key), HORIZON_MS).unref();
-      }, delay),
-    );
+    const due = () => {
+      // Timers may wake a millisecond early by the wall clock, and the decider refuses an instant not yet due.
+      const early = Date.parse(scheduledAt) - Date.now();
+      if (early > 0) {
+        this.armed.set(key, setTimeout(due, early));
+        return;
+      }
+      this.queue.push({ jobId, scheduledAt });
+      this.drain();
+      // Forget the key once the timers table has surely moved on (the projection has applied the fire).
+      setTimeout(() => this.armed.delete(key), HORIZON_MS).unref();
+    };
+    this.armed.set(key, setTimeout(due, Math.max(0, Date.parse(scheduledAt) - Date.now())));
   }
 
   private disarmAll(): void {
