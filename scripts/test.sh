@@ -36,6 +36,9 @@ export CHRONOS_TEST=1
 # Some tests spawn real processes from dist/, so build first.
 stack_log "building (npm run build)"
 npm run build --silent
+# ts-jest only transpiles: type-check the tests (and benchmarks) here so a type error fails the run.
+stack_log "type-checking (tsc --noEmit)"
+npx tsc -p tsconfig.json --noEmit
 
 rc=0
 NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}" npx jest --runInBand "$@" </dev/null || rc=$?

@@ -40,7 +40,7 @@ export async function startChronos(config: ChronosConfig, logger: LoggerService 
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApiConfig()), { jsonDocumentUrl: 'docs-json' });
 
   if (config.roles.has('projector')) {
-    app.connectMicroservice({ strategy: new EventLogTransport(nats, config.instanceId) }, { inheritAppConfig: true });
+    app.connectMicroservice({ strategy: new EventLogTransport(nats, config.instanceId, config.leaseTtlMs) }, { inheritAppConfig: true });
     await app.startAllMicroservices();
   }
   await app.listen(config.port, '0.0.0.0');

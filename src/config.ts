@@ -13,6 +13,8 @@ export interface ChronosConfig {
   localOwnerId: string;
   retryDefaults: { maxAttempts: number; delayMs: number };
   defaultTimeoutMs: number;
+  /** How long an active scheduler or projector keeps its role without renewing it. */
+  leaseTtlMs: number;
   /** Identifies this process in leases and executions. */
   instanceId: string;
 }
@@ -56,6 +58,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
     localOwnerId: '00000000-0000-4000-8000-000000000001',
     retryDefaults: { maxAttempts: integer(env, 'MAX_RETRY_ATTEMPTS', 3, 1), delayMs: integer(env, 'RETRY_DELAY_MS', 1000, 0) },
     defaultTimeoutMs: integer(env, 'DEFAULT_TIMEOUT_MS', 30_000, 1),
+    leaseTtlMs: integer(env, 'CHRONOS_LEASE_TTL_MS', 5000, 600),
     instanceId: env.CHRONOS_INSTANCE_ID || `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
   };
 }

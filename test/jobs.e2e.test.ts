@@ -39,9 +39,9 @@ describe('jobs over HTTP', () => {
   it('runs an immediate http job once, with the idempotency headers, and completes it', async () => {
     const job = await createJob({ payload: httpPayload('/immediate', { headers: { 'x-custom': 'yes' }, query: { a: '1' } }), schedule: { kind: 'immediate' } });
     await waitFor(async () => (await api('GET', `/api/v1/jobs/${job.id}`)).body.status === 'completed', 10_000, 'completed');
-    const [execution] = await waitFor(async () => {
+    const execution = await waitFor(async () => {
       const items = await executions(job.id);
-      return items.length === 1 && items[0]!.status === 'succeeded' && items;
+      return items.length === 1 && items[0]!.status === 'succeeded' && items[0];
     });
     expect(sink.to('/immediate')).toHaveLength(1);
     const request = sink.to('/immediate')[0]!;

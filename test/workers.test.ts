@@ -8,11 +8,13 @@ describe('workers', () => {
   let sink: HttpSink;
   let base: string;
 
-  const post = async (path: string, body: unknown) => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers of the API under test
+  type Json = any;
+  const post = async (path: string, body: unknown): Promise<{ status: number; body: Json }> => {
     const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     return { status: res.status, body: await res.json() };
   };
-  const get = async (path: string) => (await fetch(`${base}${path}`)).json();
+  const get = async (path: string): Promise<Json> => (await fetch(`${base}${path}`)).json();
   const runOnce = async (body: Record<string, unknown>) => {
     const created = await post('/api/v1/jobs', { name: 'w', schedule: { kind: 'immediate' }, ...body });
     expect(created.status).toBe(201);

@@ -26,8 +26,8 @@ export class Lease {
     kvm: Kvm,
     key: string,
     holderId: string,
+    ttlMs: number,
     onChange: (held: boolean) => void,
-    ttlMs = Number(process.env.CHRONOS_LEASE_TTL_MS) || 5000,
   ): Promise<Lease> {
     const kv = await kvm.create(LEASE_BUCKET, { ttl: ttlMs, history: 1 });
     const lease = new Lease(kv, key, holderId, Math.max(200, Math.floor(ttlMs / 3)), onChange);

@@ -46,7 +46,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.lease = await Lease.start(this.nats.kvm, 'scheduler', this.config.instanceId, (held) => {
+    this.lease = await Lease.start(this.nats.kvm, 'scheduler', this.config.instanceId, this.config.leaseTtlMs, (held) => {
       this.log.log(held ? 'became the active scheduler' : 'standing by');
       this.active = held;
       if (held) void this.poll();

@@ -38,24 +38,25 @@ export function testConfig(env: Record<string, string> = {}): ChronosConfig {
     DATABASE_URL: urls.database,
     REDIS_URL: urls.redis,
     PORT: '0',
-    CHRONOS_LEASE_TTL_MS: process.env.CHRONOS_LEASE_TTL_MS ?? '1500',
+    CHRONOS_LEASE_TTL_MS: '1500',
     ...env,
   });
 }
 
 export function startTestChronos(env: Record<string, string> = {}): Promise<ChronosApp> {
-  process.env.CHRONOS_LEASE_TTL_MS ??= '1500';
   return startChronos(testConfig(env), new ConsoleLogger({ logLevels: ['error', 'fatal'] }));
 }
 
 /** Polls `probe` until it returns a truthy value (returned), failing after `timeoutMs`. */
-export async function waitFor<T>(probe: () => Promise<T> | T, timeoutMs = 10_000, what = 'condition'): Promise<NonNullable<T>> {
+export type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
+
+export async function waitFor<T>(probe: () => Promise<T> | T, timeoutMs = 10_000, what = 'condition'): Promise<Truthy<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const value = await probe();
-      if (value) return value as NonNullable<T>;
+      if (value) return value as Truthy<T>;
     } catch (error) {
       last = error;
     }

@@ -29,6 +29,7 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
   constructor(
     private readonly nats: NatsClients,
     private readonly instanceId: string,
+    private readonly leaseTtlMs: number,
   ) {
     super();
   }
@@ -77,7 +78,7 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
     let messages: ConsumerMessages | undefined;
     let stopped = false;
     let loop: Promise<void> = Promise.resolve();
-    const lease = await Lease.start(this.nats.kvm, `consumer.${name}`, this.instanceId, (held) => {
+    const lease = await Lease.start(this.nats.kvm, `consumer.${name}`, this.instanceId, this.leaseTtlMs, (held) => {
       if (held) loop = this.consume(name, handle, (m) => (messages = m), () => stopped);
       else void messages?.close();
     });
