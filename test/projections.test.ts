@@ -51,14 +51,14 @@ describe('projections', () => {
     const { events } = await store.load('job', jobId);
     const projections = [new JobsProjection(), new ExecutionsProjection(), new TimersProjection()];
 
-    for (const projection of projections) expect(await applyCheckpointed(dataSource, projection, events)).toBe(events.length);
+    expect(await applyCheckpointed(dataSource, projections, events)).toEqual([events.length, events.length, events.length]);
     const before = await tables(dataSource);
     expect(before.jobs).toHaveLength(1);
     expect(before.executions).toHaveLength(1);
     expect(before.timers).toHaveLength(1);
 
     // The same messages again, as JetStream redelivers them when the ack was lost.
-    for (const projection of projections) expect(await applyCheckpointed(dataSource, projection, events)).toBe(0);
+    expect(await applyCheckpointed(dataSource, projections, events)).toEqual([0, 0, 0]);
     expect(await tables(dataSource)).toEqual(before);
     expect(await checkpointOf(dataSource, 'jobs')).toBe(events[events.length - 1]!.sequence);
   });
@@ -75,7 +75,8 @@ describe('projections', () => {
         throw new Error('crash after writing the rows');
       },
     };
-    await expect(applyCheckpointed(dataSource, failing, events)).rejects.toThrow('crash');
+    await expect(applyCheckpointed(dataSource, [new TimersProjection(), failing], events)).rejects.toThrow('crash');
+    expect(await dataSource.query(`SELECT 1 FROM timers WHERE job_id = $1`, [jobId])).toHaveLength(0);
     expect(await checkpointOf(dataSource, 'jobs')).toBe(position);
     expect(await dataSource.query(`SELECT 1 FROM jobs WHERE id = $1`, [jobId])).toHaveLength(0);
   });

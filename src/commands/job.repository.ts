@@ -40,6 +40,16 @@ export class JobRepository {
     return (await this.catchUp(jobId)).state;
   }
 
+  /**
+   * The job as of at least stream sequence `sequence`: the cached state when it is that recent (no round
+   * trip), else caught up from the log. Workers use it with the sequence of the fire they run.
+   */
+  async loadAtLeast(jobId: string, sequence: number): Promise<JobState> {
+    const cached = this.cache.get(jobId);
+    if (cached && cached.lastSequence >= sequence) return cached.state;
+    return (await this.catchUp(jobId)).state;
+  }
+
   /** Folds the job from its events up to `asOf` (inclusive), from the log, bypassing the cache. */
   async loadAsOf(jobId: string, asOf: Date): Promise<JobState> {
     const { events } = await this.store.load(JOB_AGGREGATE, jobId);

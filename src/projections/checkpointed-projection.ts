@@ -11,19 +11,34 @@ export interface Projection {
   apply(db: EntityManager, events: StoredEvent[]): Promise<void>;
 }
 
-export async function applyCheckpointed(dataSource: DataSource, projection: Projection, events: StoredEvent[]): Promise<number> {
-  if (events.length === 0) return 0;
+/**
+ * Applies a batch to several projections in one transaction, each against its own checkpoint. Returns how
+ * many events each projection applied (0 for events it had already applied).
+ */
+export async function applyCheckpointed(dataSource: DataSource, projections: Projection[], events: StoredEvent[]): Promise<number[]> {
+  if (events.length === 0) return projections.map(() => 0);
+  const names = projections.map((projection) => projection.name);
   return dataSource.transaction(async (db) => {
-    await db.query(`INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING`, [projection.name]);
-    const [{ position }] = await db.query(`SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE`, [projection.name]);
-    const fresh = events.filter((event) => event.sequence > Number(position));
-    if (fresh.length === 0) return 0;
-    await projection.apply(db, fresh);
-    await db.query(`UPDATE projection_checkpoints SET position = $2, updated_at = now() WHERE name = $1`, [
-      projection.name,
-      fresh[fresh.length - 1]!.sequence,
-    ]);
-    return fresh.length;
+    // Two statements for every checkpoint, whatever the number of projections: round trips are what a busy
+    // process waits on.
+    await db.query(`INSERT INTO projection_checkpoints (name) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, [names]);
+    const rows: { name: string; position: string }[] = await db.query(
+      `SELECT name, position FROM projection_checkpoints WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE`,
+      [names],
+    );
+    const positions = new Map(rows.map((row) => [row.name, Number(row.position)]));
+    const applied: number[] = [];
+    for (const projection of projections) {
+      const fresh = events.filter((event) => event.sequence > positions.get(projection.name)!);
+      applied.push(fresh.length);
+      if (fresh.length > 0) await projection.apply(db, fresh);
+    }
+    const last = events[events.length - 1]!.sequence;
+    await db.query(
+      `UPDATE projection_checkpoints SET position = GREATEST(position, $2), updated_at = now() WHERE name = ANY($1::text[])`,
+      [names, last],
+    );
+    return applied;
   });
 }
 

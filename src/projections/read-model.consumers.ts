@@ -7,27 +7,18 @@ import { ExecutionsProjection } from './executions/executions.projection.js';
 import { JobsProjection } from './jobs/jobs.projection.js';
 import { TimersProjection } from './timers/timers.projection.js';
 
-/** Feeds each read model from its own durable consumer of the event log. */
+/**
+ * Feeds the read models from one durable consumer of the event log: one delivery, one decode and one
+ * PostgreSQL transaction per batch for all of them, each with its own checkpoint in that transaction.
+ */
 @Controller()
 export class ReadModelConsumers {
-  private readonly jobs = new JobsProjection();
-  private readonly executions = new ExecutionsProjection();
-  private readonly timers = new TimersProjection();
+  private readonly projections = [new JobsProjection(), new ExecutionsProjection(), new TimersProjection()];
 
   constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
 
-  @EventLogConsumer('projection-jobs')
-  projectJobs(events: StoredEvent[]) {
-    return applyCheckpointed(this.dataSource, this.jobs, events);
-  }
-
-  @EventLogConsumer('projection-executions')
-  projectExecutions(events: StoredEvent[]) {
-    return applyCheckpointed(this.dataSource, this.executions, events);
-  }
-
-  @EventLogConsumer('projection-timers')
-  projectTimers(events: StoredEvent[]) {
-    return applyCheckpointed(this.dataSource, this.timers, events);
+  @EventLogConsumer('read-models')
+  project(events: StoredEvent[]) {
+    return applyCheckpointed(this.dataSource, this.projections, events);
   }
 }

@@ -8,6 +8,8 @@ import { EventLogConsumer } from '../infra/transport/event-stream.transport.js';
 /** What a worker receives: which execution of which job to run. The worker reads the job's spec itself. */
 export interface WorkItem {
   jobId: string;
+  /** Stream sequence of the fire: the worker reads the job at least as recent as this. */
+  firedSequence: number;
   executionId: string;
   scheduledAt: string;
   attempt: number;
@@ -26,8 +28,8 @@ export class DispatchWorkSaga {
   async dispatch(events: StoredEvent[]): Promise<void> {
     const fires = events.filter((e): e is StoredEvent<JobFired['data']> => e.type === 'JobFired');
     await Promise.all(
-      fires.map(({ data }) => {
-        const item: WorkItem = { jobId: data.jobId, executionId: data.executionId, scheduledAt: data.scheduledAt, attempt: data.attempt };
+      fires.map(({ data, sequence }) => {
+        const item: WorkItem = { jobId: data.jobId, firedSequence: sequence, executionId: data.executionId, scheduledAt: data.scheduledAt, attempt: data.attempt };
         return this.nats.js.publish(`${WORK_SUBJECT}.${data.jobId}`, JSON.stringify(item), { msgID: `work:${data.executionId}` });
       }),
     );

@@ -89,7 +89,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
 
   private async handle(message: JsMsg): Promise<void> {
     const item = message.json<WorkItem>();
-    const job = await this.jobs.load(item.jobId);
+    const job = await this.jobs.loadAtLeast(item.jobId, item.firedSequence);
     const open = job.openExecutions[item.executionId];
     if (!job.exists || job.deleted || !open || !job.spec) {
       // Already finished (a redelivery after the result was appended) or the job is gone: nothing to run.

@@ -101,11 +101,31 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
     const consumer = await this.nats.js.consumers.get(EVENTS_STREAM, name);
     const messages = await consumer.consume({ max_messages: MAX_BATCH });
     setMessages(messages);
-    let batch: JsMsg[] = [];
-    for await (const message of messages) {
-      batch.push(message);
-      // Take everything that has already arrived: batches grow with the backlog, stay small when idle.
-      if (batch.length < MAX_BATCH && messages.getPending() > 0) continue;
+    // Messages are moved into our own queue as they arrive, so "nothing more has arrived" is known exactly
+    // (the iterator's pending count also counts its internal pull callbacks) and batches grow with the
+    // backlog but never wait for a message that is not there.
+    const arrived: JsMsg[] = [];
+    let ended = false;
+    let wake: (() => void) | undefined;
+    const pump = (async () => {
+      try {
+        for await (const message of messages) {
+          arrived.push(message);
+          wake?.();
+        }
+      } finally {
+        ended = true;
+        wake?.();
+      }
+    })();
+    while (!isStopped()) {
+      if (arrived.length === 0) {
+        if (ended) break;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        continue;
+      }
+      const batch = arrived.splice(0, MAX_BATCH);
       while (!isStopped()) {
         try {
           await handle(batch.flatMap((m) => toStoredEvents(m.seq, m.json<EventMessage>())));
@@ -116,7 +136,7 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
           await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
         }
       }
-      batch = [];
     }
+    await pump;
   }
 }
