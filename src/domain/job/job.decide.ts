@@ -39,22 +39,14 @@ export function decide(command: JobCommand, state: JobState): JobEvent[] {
       requireStatus(job, ['active', 'paused'], 'reschedule');
       assertValidSchedule(command.data.schedule, now);
       const nextRunAt = job.status === 'active' ? scheduleAfterChange(command.data.schedule, job, now) : null;
-      const events: JobEvent[] = [
-        {
-          type: 'JobRescheduled',
-          data: { jobId: job.jobId, schedule: command.data.schedule, rescheduledAt: iso(now), nextRunAt },
-        },
-      ];
-      return events;
+      return [{ type: 'JobRescheduled', data: { jobId: job.jobId, schedule: command.data.schedule, rescheduledAt: iso(now), nextRunAt } }];
     }
     case 'PauseJob':
       requireStatus(job, ['active'], 'pause');
       return [{ type: 'JobPaused', data: { jobId: job.jobId, pausedAt: iso(now), ...optional('note', command.data.note) } }];
     case 'ResumeJob': {
       requireStatus(job, ['paused'], 'resume');
-      // Instants that fell while paused are skipped, not caught up: the next one comes after now.
-      const next = job.nextRunAtBeforePause(now);
-      return [{ type: 'JobResumed', data: { jobId: job.jobId, resumedAt: iso(now), nextRunAt: next } }];
+      return [{ type: 'JobResumed', data: { jobId: job.jobId, resumedAt: iso(now), nextRunAt: nextRunAtOnResume(job, now) } }];
     }
     case 'CancelJob':
       requireStatus(job, ['active', 'paused'], 'cancel');
@@ -63,11 +55,11 @@ export function decide(command: JobCommand, state: JobState): JobEvent[] {
       return [{ type: 'JobDeleted', data: { jobId: job.jobId, deletedAt: iso(now) } }];
     case 'TriggerJob':
       requireStatus(job, ['active', 'paused', 'completed', 'failed'], 'trigger');
-      return [fired(job.state, command.data.executionId, now, now, 'manual', job.state.nextRunAt)];
+      return [fired(job, command.data.executionId, now, now, 'manual', job.nextRunAt)];
     case 'FireJob':
-      return fireJob(job.state, command.data.scheduledAt, command.data.executionId, now);
+      return fireJob(job, command.data.scheduledAt, command.data.executionId, now);
     case 'StartExecution': {
-      const open = job.state.openExecutions[command.data.executionId];
+      const open = job.openExecutions[command.data.executionId];
       // A start reported twice, or after the end, changes nothing (at-least-once delivery to workers).
       if (!open || open.status !== 'queued') return [];
       return [
@@ -84,7 +76,7 @@ export function decide(command: JobCommand, state: JobState): JobEvent[] {
       ];
     }
     case 'FinishExecution':
-      return finishExecution(job.state, command.data, now);
+      return finishExecution(job, command.data, now);
     default: {
       const _exhaustive: never = command;
       return _exhaustive;
@@ -200,45 +192,37 @@ function fired(
 }
 
 /** After a schedule change the next instant is recomputed; an `at` in the past fires at once. */
-function scheduleAfterChange(schedule: Schedule, job: LiveJob, now: Date): string | null {
-  const anchor = new Date(job.state.createdAt!);
+function scheduleAfterChange(schedule: Schedule, job: JobState, now: Date): string | null {
+  const anchor = new Date(job.createdAt!);
   const instant = schedule.kind === 'immediate' ? null : firstInstant(schedule, now, anchor);
   if (instant === null) return null;
   // Never schedule at or before an instant that already fired (guarantee 2 would refuse it anyway).
-  if (job.state.lastScheduledAt !== null && iso(instant) <= job.state.lastScheduledAt) {
-    const after = nextInstant(schedule, new Date(job.state.lastScheduledAt), anchor);
+  if (job.lastScheduledAt !== null && iso(instant) <= job.lastScheduledAt) {
+    const after = nextInstant(schedule, new Date(job.lastScheduledAt), anchor);
     return after && iso(after);
   }
   return iso(instant);
 }
 
-interface LiveJob {
-  state: JobState;
-  jobId: string;
-  status: JobState['status'];
-  nextRunAtBeforePause(now: Date): string | null;
+/** Instants that fell while paused are skipped, not caught up: a recurring job continues after now. */
+function nextRunAtOnResume(job: JobState, now: Date): string | null {
+  const schedule = job.spec!.schedule;
+  if (isRecurring(schedule)) {
+    const next = nextInstant(schedule, now, new Date(job.createdAt!));
+    return next && iso(next);
+  }
+  // A one-off that has not fired yet keeps its instant (fired at once if it passed while paused).
+  if (job.lastScheduledAt !== null || schedule.kind === 'immediate') return null;
+  return scheduleAfterChange(schedule, job, now);
 }
 
-function requireLiveJob(state: JobState): LiveJob {
+/** The job the command addresses, if it exists and was not deleted. */
+function requireLiveJob(state: JobState): JobState {
   if (!state.exists || state.deleted) throw new NotFoundError('JOB_NOT_FOUND', 'job not found');
-  return {
-    state,
-    jobId: state.jobId,
-    status: state.status,
-    nextRunAtBeforePause(now) {
-      const spec = state.spec!;
-      if (isRecurring(spec.schedule)) {
-        const next = nextInstant(spec.schedule, now, new Date(state.createdAt!));
-        return next && iso(next);
-      }
-      // A one-off that has not fired yet keeps its instant (fired at once if it passed while paused).
-      if (state.lastScheduledAt !== null || spec.schedule.kind === 'immediate') return null;
-      return scheduleAfterChange(spec.schedule, this, now);
-    },
-  };
+  return state;
 }
 
-function requireStatus(job: LiveJob, allowed: JobState['status'][], action: string): void {
+function requireStatus(job: JobState, allowed: JobState['status'][], action: string): void {
   if (!allowed.includes(job.status)) throw new IllegalStateError(`cannot ${action} a job that is ${job.status}`);
 }
 

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Equals, IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { Equals, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { MIN_INTERVAL_MS } from '../../domain/job/schedule.js';
 
 export class ImmediateScheduleDto {
@@ -74,4 +74,3 @@ export const scheduleDiscriminator = {
 };
 
 export const isScheduleKind = (value: unknown): boolean => (SCHEDULE_KINDS as readonly unknown[]).includes(value);
-export { IsIn };
