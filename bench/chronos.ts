@@ -30,6 +30,7 @@ import { WORKERS_CONSUMER } from '../src/worker/worker.service.js';
 import { latenessStats, type LatenessStats } from './stats.js';
 
 /** Commands in flight while submitting (the REST API would see this many concurrent requests). */
+export const BENCH_OWNER_ID = '00000000-0000-4000-8000-00000000b0b0';
 const SUBMIT_CONCURRENCY = Number(process.env.BENCH_SUBMIT_CONCURRENCY) || 256;
 const POLL_MS = 50;
 /**
@@ -106,7 +107,7 @@ function createCommand(config: ChronosConfig, schedule: Schedule, i: number): Ex
   const command: CreateJob = {
     type: 'CreateJob',
     now: new Date(),
-    data: { jobId, ownerId: config.localOwnerId, spec, executionId: randomUUID() },
+    data: { jobId, ownerId: BENCH_OWNER_ID, spec, executionId: randomUUID() },
   };
   return new ExecuteJobCommand(jobId, command, { commandId: randomUUID(), actor: 'bench', correlationId: 'bench' });
 }

@@ -12,7 +12,7 @@ import { startChronos } from '../src/app.js';
 import { ExecuteJobCommand } from '../src/commands/job-command.js';
 import { loadConfig } from '../src/config.js';
 import { defaultRetryPolicy, withDefaults } from '../src/domain/job/job-spec.js';
-import { resetChronosState } from './chronos.js';
+import { BENCH_OWNER_ID, resetChronosState } from './chronos.js';
 
 const roles = process.argv[2] ?? 'api,projector,worker';
 const jobs = Number(process.argv[3] ?? 10_000);
@@ -36,7 +36,7 @@ await Promise.all(
       await bus.execute(
         new ExecuteJobCommand(
           jobId,
-          { type: 'CreateJob', now: new Date(), data: { jobId, ownerId: config.localOwnerId, spec, executionId: randomUUID() } },
+          { type: 'CreateJob', now: new Date(), data: { jobId, ownerId: BENCH_OWNER_ID, spec, executionId: randomUUID() } },
           { commandId: randomUUID(), actor: 'bench', correlationId: 'bench' },
         ),
       );

@@ -5,6 +5,10 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
 cd "$STACK_ROOT"
+# A local run: a fixed development JWT secret is accepted unless JWT_SECRET is set (see README).
+export NODE_ENV="${NODE_ENV:-development}"
+# Outbound calls to private addresses are refused; locally, Chronos may call itself (the README's example).
+export CHRONOS_TARGET_ALLOWLIST="${CHRONOS_TARGET_ALLOWLIST:-127.0.0.1:3000}"
 
 DIR="$STACK_ROOT/.chronos"
 export PORT="${PORT:-3000}"

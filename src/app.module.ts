@@ -1,4 +1,7 @@
 import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule, type Provider, type Type } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+import { PassportModule } from '@nestjs/passport';
 import { CqrsModule } from '@nestjs/cqrs';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
@@ -10,7 +13,14 @@ import { JetStreamEventStore } from './events/jetstream-event-store.js';
 import { CustomExecutor } from './executors/custom.executor.js';
 import { EXECUTORS } from './executors/executor.js';
 import { HttpExecutor } from './executors/http.executor.js';
-import { CallerMiddleware } from './http/caller.middleware.js';
+import { TargetGuard } from './executors/target-guard.js';
+import { AuthService } from './auth/auth.service.js';
+import { UsersRepository } from './auth/users.repository.js';
+import { AdminUsersController } from './http/admin-users.controller.js';
+import { AuthController } from './http/auth.controller.js';
+import { AccessGuard } from './http/auth/auth.guard.js';
+import { JwtStrategy } from './http/auth/jwt.strategy.js';
+import { RequestIdMiddleware } from './http/request-id.middleware.js';
 import { ExecutionsController } from './http/executions.controller.js';
 import { HealthController } from './http/health.controller.js';
 import { JobsController } from './http/jobs.controller.js';
@@ -35,7 +45,9 @@ export interface Infrastructure {
 export class AppModule implements NestModule {
   static forRoot(config: ChronosConfig, infra: Infrastructure): DynamicModule {
     const controllers: Type[] = [HealthController];
+    const targetGuard = new TargetGuard(config.targetAllowlist);
     const providers: Provider[] = [
+      { provide: TargetGuard, useValue: targetGuard },
       { provide: CHRONOS_CONFIG, useValue: config },
       { provide: NATS_CLIENTS, useValue: infra.nats },
       { provide: DataSource, useValue: infra.dataSource },
@@ -44,19 +56,30 @@ export class AppModule implements NestModule {
       JobRepository,
       ExecuteJobCommandHandler,
     ];
+    const imports: DynamicModule['imports'] = [CqrsModule.forRoot()];
     if (config.roles.has('api')) {
-      controllers.push(JobsController, ExecutionsController);
-      providers.push(ListJobsHandler, JobStatsHandler, ListExecutionsHandler, GetExecutionHandler);
+      imports.push(PassportModule, JwtModule.register({}));
+      controllers.push(AuthController, AdminUsersController, JobsController, ExecutionsController);
+      providers.push(
+        ListJobsHandler,
+        JobStatsHandler,
+        ListExecutionsHandler,
+        GetExecutionHandler,
+        UsersRepository,
+        AuthService,
+        JwtStrategy,
+        { provide: APP_GUARD, useClass: AccessGuard },
+      );
     }
     if (config.roles.has('projector')) controllers.push(ReadModelConsumers, DispatchWorkSaga);
     if (config.roles.has('scheduler')) providers.push(SchedulerService);
     if (config.roles.has('worker')) {
-      providers.push(WorkerService, { provide: EXECUTORS, useValue: [new HttpExecutor(), new CustomExecutor()] });
+      providers.push(WorkerService, { provide: EXECUTORS, useValue: [new HttpExecutor(targetGuard), new CustomExecutor()] });
     }
-    return { module: AppModule, imports: [CqrsModule.forRoot()], controllers, providers };
+    return { module: AppModule, imports, controllers, providers };
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(CallerMiddleware).forRoutes('{*path}');
+    consumer.apply(RequestIdMiddleware).forRoutes('{*path}');
   }
 }

@@ -2,6 +2,7 @@ import { ConsoleLogger, type INestApplication, type LoggerService } from '@nestj
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
 import { AppModule, type Infrastructure } from './app.module.js';
 import type { ChronosConfig } from './config.js';
 import { createDataSource } from './infra/database/data-source.js';
@@ -32,6 +33,9 @@ export async function startChronos(config: ChronosConfig, logger: LoggerService 
 
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, infra), { logger, bodyParser: false });
   app.useBodyParser('json', { limit: BODY_LIMIT });
+  // Swagger UI needs inline scripts and styles; everything else gets helmet's strict defaults.
+  app.use(helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'", 'https:'] } } }));
+  app.enableCors({ origin: config.corsOrigins.length ? config.corsOrigins : false, exposedHeaders: ['ETag', 'X-Request-Id', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'] });
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'metrics'] });
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(validationPipe());
@@ -67,5 +71,6 @@ function openApiConfig() {
     .setTitle('Chronos')
     .setDescription('Distributed, event-sourced job scheduler: jobs fire on time, once, with a history you can replay.')
     .setVersion('0.1.0')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'the accessToken of POST /api/v1/auth/login' })
     .build();
 }

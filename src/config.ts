@@ -1,16 +1,31 @@
+import { parseAllowlist, type TargetAllowlist } from './executors/target-guard.js';
+
 /** Configuration: read and validated once at start-up into a typed object. */
 export const ROLES = ['api', 'scheduler', 'worker', 'projector'] as const;
 export type Role = (typeof ROLES)[number];
 
+export interface AuthConfig {
+  jwtSecret: string;
+  accessTtlSeconds: number;
+  refreshTtlSeconds: number;
+  /** Created (or promoted) at start-up when both are set. */
+  admin?: { email: string; password: string };
+}
+
 export interface ChronosConfig {
+  /** `development` and `test` allow a missing JWT_SECRET (a fixed local one is used); anything else refuses it. */
+  environment: string;
   port: number;
   natsUrl: string;
   databaseUrl: string;
   redisUrl: string;
   roles: Set<Role>;
   workerConcurrency: number;
-  /** The owner of every job until authentication lands: the API runs as this one local user. */
-  localOwnerId: string;
+  auth: AuthConfig;
+  /** Outbound targets allowed although they resolve to private addresses (CHRONOS_TARGET_ALLOWLIST). */
+  targetAllowlist: TargetAllowlist;
+  /** Origins allowed by CORS; empty: no cross-origin access. */
+  corsOrigins: string[];
   retryDefaults: { maxAttempts: number; delayMs: number };
   defaultTimeoutMs: number;
   /** How long an active scheduler or projector keeps its role without renewing it. */
@@ -48,19 +63,63 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
   for (const role of roleNames) {
     if (!(ROLES as readonly string[]).includes(role)) throw new ConfigError(`CHRONOS_ROLES: unknown role "${role}" (known: ${ROLES.join(', ')})`);
   }
+  const environment = env.NODE_ENV || 'production';
   return {
+    environment,
     port: integer(env, 'PORT', 3000, 0),
     natsUrl: url(env, 'NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:']),
     databaseUrl: url(env, 'DATABASE_URL', 'postgres://chronos:chronos@127.0.0.1:5433/chronos', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6380', ['redis:', 'rediss:']),
     roles: new Set(roleNames as Role[]),
     workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 200, 1),
-    localOwnerId: '00000000-0000-4000-8000-000000000001',
+    auth: authConfig(env, environment),
+    targetAllowlist: allowlist(env),
+    corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     retryDefaults: { maxAttempts: integer(env, 'MAX_RETRY_ATTEMPTS', 3, 1), delayMs: integer(env, 'RETRY_DELAY_MS', 1000, 0) },
     defaultTimeoutMs: integer(env, 'DEFAULT_TIMEOUT_MS', 30_000, 1),
     leaseTtlMs: integer(env, 'CHRONOS_LEASE_TTL_MS', 5000, 600),
     instanceId: env.CHRONOS_INSTANCE_ID || `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
   };
+}
+
+/** `900`, `900s`, `15m`, `12h`, `7d`: a duration in seconds. */
+function duration(env: NodeJS.ProcessEnv, name: string, fallbackSeconds: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallbackSeconds;
+  const match = /^(\d+)\s*(s|m|h|d)?$/.exec(raw.trim());
+  const unit = { s: 1, m: 60, h: 3600, d: 86_400 }[(match?.[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+  if (!match || Number(match[1]) <= 0) throw new ConfigError(`${name} must be a duration like 900, 15m, 12h or 7d, got "${raw}"`);
+  return Number(match[1]) * unit;
+}
+
+const DEVELOPMENT_JWT_SECRET = 'chronos-development-secret-not-for-production-use';
+const WEAK_SECRETS = new Set(['secret', 'changeme', 'change-me', 'password', 'jwt-secret', DEVELOPMENT_JWT_SECRET]);
+
+function authConfig(env: NodeJS.ProcessEnv, environment: string): AuthConfig {
+  const development = environment === 'development' || environment === 'test';
+  const secret = env.JWT_SECRET || (development ? DEVELOPMENT_JWT_SECRET : undefined);
+  if (!secret) throw new ConfigError('JWT_SECRET is required outside development (NODE_ENV=development): set it to at least 32 random characters');
+  if (!development && (secret.length < 32 || WEAK_SECRETS.has(secret.toLowerCase()))) {
+    throw new ConfigError('JWT_SECRET is too weak: use at least 32 random characters (e.g. `openssl rand -base64 48`)');
+  }
+  const email = env.CHRONOS_ADMIN_EMAIL?.trim().toLowerCase();
+  const password = env.CHRONOS_ADMIN_PASSWORD || undefined;
+  if (Boolean(email) !== Boolean(password)) throw new ConfigError('CHRONOS_ADMIN_EMAIL and CHRONOS_ADMIN_PASSWORD must be set together');
+  if (password !== undefined && password.length < 8) throw new ConfigError('CHRONOS_ADMIN_PASSWORD must have at least 8 characters');
+  return {
+    jwtSecret: secret,
+    accessTtlSeconds: duration(env, 'JWT_ACCESS_TTL', 15 * 60),
+    refreshTtlSeconds: duration(env, 'JWT_REFRESH_TTL', 7 * 86_400),
+    ...(email && password ? { admin: { email, password } } : {}),
+  };
+}
+
+function allowlist(env: NodeJS.ProcessEnv): TargetAllowlist {
+  try {
+    return parseAllowlist(env.CHRONOS_TARGET_ALLOWLIST);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
 }
 
 export const CHRONOS_CONFIG = Symbol('ChronosConfig');

@@ -1,6 +1,6 @@
 import type { ChronosApp } from '../src/app.js';
 import { HttpSink } from './support/http-sink.js';
-import { resetStack, sleep, startTestChronos, waitFor } from './support/stack.js';
+import { ApiClient, resetStack, sleep, startTestChronos, waitFor } from './support/stack.js';
 
 /** End to end over HTTP: a real Chronos (all roles) on real NATS, PostgreSQL and Redis, firing at a local sink. */
 describe('jobs over HTTP', () => {
@@ -8,15 +8,8 @@ describe('jobs over HTTP', () => {
   let sink: HttpSink;
   let base: string;
 
-  const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
-  };
+  let client: ApiClient;
+  const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => client.request(method, path, body, headers);
   const createJob = async (body: Record<string, unknown>) => {
     const res = await api('POST', '/api/v1/jobs', { name: 'test job', type: 'http', ...body });
     expect(res.status).toBe(201);
@@ -30,6 +23,7 @@ describe('jobs over HTTP', () => {
     sink = await new HttpSink().start();
     chronos = await startTestChronos();
     base = `http://127.0.0.1:${chronos.port}`;
+    client = await new ApiClient(base).signUp();
   });
   afterAll(async () => {
     await chronos?.close();

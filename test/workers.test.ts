@@ -1,6 +1,6 @@
 import type { ChronosApp } from '../src/app.js';
 import { HttpSink } from './support/http-sink.js';
-import { resetStack, startTestChronos, waitFor } from './support/stack.js';
+import { ApiClient, resetStack, startTestChronos, waitFor, type Json } from './support/stack.js';
 
 /** Executors and the worker's reporting, end to end through the API. */
 describe('workers', () => {
@@ -8,13 +8,9 @@ describe('workers', () => {
   let sink: HttpSink;
   let base: string;
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers of the API under test
-  type Json = any;
-  const post = async (path: string, body: unknown): Promise<{ status: number; body: Json }> => {
-    const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    return { status: res.status, body: await res.json() };
-  };
-  const get = async (path: string): Promise<Json> => (await fetch(`${base}${path}`)).json();
+  let client: ApiClient;
+  const post = (path: string, body: unknown) => client.post(path, body);
+  const get = async (path: string): Promise<Json> => (await client.get(path)).body;
   const runOnce = async (body: Record<string, unknown>) => {
     const created = await post('/api/v1/jobs', { name: 'w', schedule: { kind: 'immediate' }, ...body });
     expect(created.status).toBe(201);
@@ -34,6 +30,7 @@ describe('workers', () => {
     sink = await new HttpSink().start();
     chronos = await startTestChronos();
     base = `http://127.0.0.1:${chronos.port}`;
+    client = await new ApiClient(base).signUp();
   });
   afterAll(async () => {
     await chronos?.close();

@@ -1,4 +1,5 @@
 import { ExecutionFailure, type ExecutionContext, type Executor } from './executor.js';
+import type { TargetGuard } from './target-guard.js';
 
 export interface HttpPayload {
   url: string;
@@ -14,6 +15,9 @@ const MAX_BODY_CHARS = 4096;
 /** `http` jobs: one request with the idempotency headers; success is the expected status (2xx by default). */
 export class HttpExecutor implements Executor {
   readonly type = 'http' as const;
+
+  /** Every request goes through the guard: resolved addresses checked and pinned, redirects re-checked. */
+  constructor(private readonly guard: TargetGuard) {}
 
   async run(context: ExecutionContext): Promise<unknown> {
     const payload = context.payload as unknown as HttpPayload;
@@ -35,9 +39,10 @@ export class HttpExecutor implements Executor {
     }
     let response: Response;
     try {
-      response = await fetch(url, { method, headers, body, signal: context.signal, redirect: 'manual' });
+      response = await this.guard.fetch(url.href, { method, headers, body, signal: context.signal });
     } catch (error) {
       if (context.signal.aborted) throw context.signal.reason;
+      if (error instanceof ExecutionFailure) throw error;
       throw new ExecutionFailure(`request to ${url.origin} failed: ${(error as Error).cause ?? (error as Error).message}`);
     }
     const text = await response.text();

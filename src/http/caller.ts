@@ -1,11 +1,13 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
+import type { AccessClaims } from '../auth/auth.service.js';
 
-/** Who is asking. Until authentication lands every request runs as the one local owner. */
+/** Who is asking: set by the AccessGuard from the verified access token. */
 export interface Caller {
   id: string;
   role: 'admin' | 'user';
   requestId: string;
+  claims?: AccessClaims;
 }
 
 export const CurrentCaller = createParamDecorator((_data: unknown, context: ExecutionContext): Caller => {

@@ -1,6 +1,6 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { NotFoundError } from '../domain/errors.js';
 import { GetExecutionQuery } from '../projections/executions/execution.queries.js';
 import type { ExecutionRow } from '../projections/executions/executions.projection.js';
@@ -10,6 +10,7 @@ import { toExecutionDto } from './jobs.controller.js';
 import { uuidParam } from './validation.js';
 
 @ApiTags('executions')
+@ApiBearerAuth()
 @Controller('executions')
 export class ExecutionsController {
   constructor(private readonly queries: QueryBus) {}

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import { REDIS } from '../infra/redis.js';
+import { Public } from './auth/public.decorator.js';
 
 class HealthDto {
   @ApiProperty({ enum: ['ok', 'unavailable'] }) status!: 'ok' | 'unavailable';
@@ -17,6 +18,7 @@ const within = <T>(ms: number, work: Promise<T>) =>
 
 /** Public liveness and readiness: 200 when every dependency answers, 503 otherwise. No internals. */
 @ApiTags('health')
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

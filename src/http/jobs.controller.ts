@@ -3,6 +3,9 @@ import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Patch,
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import {
   ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiUnauthorizedResponse,
   ApiBadRequestResponse,
   ApiConflictResponse,
   ApiCreatedResponse,
@@ -21,8 +24,10 @@ import type { Response } from 'express';
 import { ExecuteJobCommand } from '../commands/job-command.js';
 import { JobRepository, type JobCommandResult } from '../commands/job.repository.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
+import { ForbiddenError } from '../auth/auth.errors.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { defaultRetryPolicy, withDefaults, type JobSpec } from '../domain/job/job-spec.js';
+import { TargetGuard } from '../executors/target-guard.js';
 import type { JobCommand } from '../domain/job/job.commands.js';
 import type { JobState } from '../domain/job/job.state.js';
 import type { Schedule } from '../domain/job/schedule.js';
@@ -44,6 +49,8 @@ import { toProblemFields, uuidParam } from './validation.js';
 const IF_MATCH = { name: 'If-Match', required: false, description: 'the ETag of the job as last read; 412 if it changed since' };
 
 @ApiTags('jobs')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ type: ProblemDto, description: 'no valid access token' })
 @Controller('jobs')
 @ApiBadRequestResponse({ type: ProblemDto, description: 'invalid input (problem+json, code VALIDATION_FAILED)' })
 export class JobsController {
@@ -51,16 +58,18 @@ export class JobsController {
     private readonly commands: CommandBus,
     private readonly queries: QueryBus,
     private readonly jobs: JobRepository,
+    private readonly targets: TargetGuard,
     @Inject(CHRONOS_CONFIG) private readonly config: ChronosConfig,
   ) {}
 
   @Post()
   @ApiOperation({ summary: 'Create a job' })
   @ApiCreatedResponse({ type: JobDto })
-  @ApiUnprocessableEntityResponse({ type: ProblemDto, description: 'INVALID_CRON, INVALID_TIMEZONE, INVALID_SCHEDULE, UNSUPPORTED_JOB_TYPE' })
+  @ApiUnprocessableEntityResponse({ type: ProblemDto, description: 'INVALID_CRON, INVALID_TIMEZONE, INVALID_SCHEDULE, UNSUPPORTED_JOB_TYPE, TARGET_NOT_ALLOWED, TARGET_UNRESOLVABLE' })
+  @ApiForbiddenResponse({ type: ProblemDto, description: 'SCRIPT_ADMIN_ONLY: script jobs are for admins' })
   async create(@Body() body: CreateJobDto, @CurrentCaller() caller: Caller, @Res({ passthrough: true }) res: Response): Promise<JobDto> {
     const jobId = randomUUID();
-    const spec = this.toSpec(body);
+    const spec = await this.toSpec(body, caller);
     const result = await this.send(jobId, caller, { type: 'CreateJob', now: new Date(), data: { jobId, ownerId: caller.id, spec, executionId: randomUUID() } });
     return this.respond(res, result.state, null);
   }
@@ -107,7 +116,7 @@ export class JobsController {
     const dto = plainToInstance(CreateJobDto, JSON.parse(JSON.stringify(merged)));
     const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
     if (errors.length) throw new RequestValidationError(toProblemFields(errors));
-    return this.change(id, caller, { type: 'UpdateJob', now: new Date(), data: { spec: this.toSpec(dto) } }, ifMatch, res);
+    return this.change(id, caller, { type: 'UpdateJob', now: new Date(), data: { spec: await this.toSpec(dto, caller) } }, ifMatch, res);
   }
 
   @Put(':id')
@@ -123,7 +132,7 @@ export class JobsController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<JobDto> {
     await this.visibleJob(id, caller);
-    return this.change(id, caller, { type: 'UpdateJob', now: new Date(), data: { spec: this.toSpec(body) } }, ifMatch, res);
+    return this.change(id, caller, { type: 'UpdateJob', now: new Date(), data: { spec: await this.toSpec(body, caller) } }, ifMatch, res);
   }
 
   @Delete(':id')
@@ -264,12 +273,16 @@ export class JobsController {
     return toJobDto(state, stats);
   }
 
-  private toSpec(body: CreateJobDto): JobSpec {
+  /** The spec a body asks for, with defaults filled in, once the caller may run it and its targets are allowed. */
+  private async toSpec(body: CreateJobDto, caller: Caller): Promise<JobSpec> {
+    if (body.type === 'script' && caller.role !== 'admin') throw new ForbiddenError('SCRIPT_ADMIN_ONLY', 'script jobs are for admins');
     if (!PAYLOAD_DTOS[body.type]) {
       throw new ValidationError('UNSUPPORTED_JOB_TYPE', `job type "${body.type}" cannot run yet; supported: ${Object.keys(PAYLOAD_DTOS).join(', ')}`, [
         { field: 'type', message: `must be one of: ${Object.keys(PAYLOAD_DTOS).join(', ')}` },
       ]);
     }
+    if (body.type === 'http' || body.type === 'webhook') await this.targets.assertAllowed(String(body.payload.url), 'payload.url');
+    if (body.notifications?.webhookUrl) await this.targets.assertAllowed(body.notifications.webhookUrl, 'notifications.webhookUrl');
     const { retryPolicy, notifications, schedule, ...rest } = body;
     return withDefaults(
       { ...stripUndefined(rest), schedule: toSchedule(schedule), ...(retryPolicy ? { retryPolicy: stripUndefined({ ...retryPolicy }) as JobSpec['retryPolicy'] } : {}), ...(notifications ? { notifications: stripUndefined({ ...notifications }) as JobSpec['notifications'] } : {}) },

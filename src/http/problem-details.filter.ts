@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { AuthenticationError, ConflictError, ForbiddenError } from '../auth/auth.errors.js';
 import { ConcurrencyError, DomainError, IllegalStateError, NotFoundError, ValidationError } from '../domain/errors.js';
 
 export interface ProblemField {
@@ -59,6 +60,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       this.log.error({ msg: 'request failed', method: request.method, url: request.originalUrl, error: (exception as Error)?.stack ?? String(exception) });
     }
     if (response.headersSent) return;
+    if (problem.status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
     response
       .status(problem.status)
       .type('application/problem+json')
@@ -85,7 +87,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       if (exception instanceof ValidationError) return make(422, exception.code, exception.message, exception.errors);
       if (exception instanceof NotFoundError) return make(404, exception.code, exception.message);
       if (exception instanceof ConcurrencyError) return make(exception.precondition ? 412 : 409, exception.code, exception.message);
-      if (exception instanceof IllegalStateError) return make(409, exception.code, exception.message);
+      if (exception instanceof IllegalStateError || exception instanceof ConflictError) return make(409, exception.code, exception.message);
+      if (exception instanceof ForbiddenError) return make(403, exception.code, exception.message);
+      if (exception instanceof AuthenticationError) return make(401, exception.code, exception.message);
       return make(422, exception.code, exception.message);
     }
     if (exception instanceof RequestValidationError) {

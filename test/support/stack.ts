@@ -38,6 +38,11 @@ export function testConfig(env: Record<string, string> = {}): ChronosConfig {
     DATABASE_URL: urls.database,
     REDIS_URL: urls.redis,
     PORT: '0',
+    NODE_ENV: 'test',
+    JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-0123456789',
+    RATE_LIMIT_PER_HOUR: '1000000',
+    // The tests' HTTP sinks listen on loopback, which the target guard refuses unless allowed.
+    CHRONOS_TARGET_ALLOWLIST: '127.0.0.1/32',
     CHRONOS_LEASE_TTL_MS: '1500',
     ...env,
   });
@@ -66,3 +71,64 @@ export async function waitFor<T>(probe: () => Promise<T> | T, timeoutMs = 10_000
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers of the API under test
+export type Json = any;
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  body: Json;
+}
+
+/** A client of the REST API, signed in as one user once `signUp` or `signIn` has run. */
+export class ApiClient {
+  token: string | undefined;
+  refreshToken: string | undefined;
+  user: Json;
+
+  constructor(readonly base: string) {}
+
+  async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
+    const response = await fetch(`${this.base}${path}`, {
+      method,
+      headers: {
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed: Json = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: response.status, headers: response.headers, body: parsed };
+  }
+
+  get = (path: string, headers?: Record<string, string>) => this.request('GET', path, undefined, headers);
+  post = (path: string, body?: unknown, headers?: Record<string, string>) => this.request('POST', path, body, headers);
+
+  /** Registers a new user (a unique email unless given) and keeps its tokens. */
+  async signUp(email = `user-${Math.random().toString(36).slice(2)}@example.com`, password = 'Passw0rd!'): Promise<this> {
+    const res = await this.post('/api/v1/auth/register', { email, password, name: 'Test User' });
+    if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+    this.keep(res.body);
+    return this;
+  }
+
+  async signIn(email: string, password: string): Promise<ApiResponse> {
+    const res = await this.post('/api/v1/auth/login', { email, password });
+    if (res.status === 200) this.keep(res.body);
+    return res;
+  }
+
+  keep(pair: Json): void {
+    this.token = pair.accessToken;
+    this.refreshToken = pair.refreshToken;
+    this.user = pair.user;
+  }
+}
