@@ -20,6 +20,7 @@ import { AdminUsersController } from './http/admin-users.controller.js';
 import { AuthController } from './http/auth.controller.js';
 import { AccessGuard } from './http/auth/auth.guard.js';
 import { JwtStrategy } from './http/auth/jwt.strategy.js';
+import { RateLimitGuard, RATE_LIMIT_OPTIONS } from './http/rate-limit/rate-limit.guard.js';
 import { RequestIdMiddleware } from './http/request-id.middleware.js';
 import { ExecutionsController } from './http/executions.controller.js';
 import { HealthController } from './http/health.controller.js';
@@ -68,7 +69,10 @@ export class AppModule implements NestModule {
         UsersRepository,
         AuthService,
         JwtStrategy,
+        // Global guards run in this order: the rate limiter needs the caller the access guard sets.
         { provide: APP_GUARD, useClass: AccessGuard },
+        { provide: RATE_LIMIT_OPTIONS, useValue: config.rateLimit },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
       );
     }
     if (config.roles.has('projector')) controllers.push(ReadModelConsumers, DispatchWorkSaga);

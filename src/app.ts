@@ -2,6 +2,7 @@ import { ConsoleLogger, type INestApplication, type LoggerService } from '@nestj
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import express from 'express';
 import helmet from 'helmet';
 import { AppModule, type Infrastructure } from './app.module.js';
 import type { ChronosConfig } from './config.js';
@@ -10,6 +11,7 @@ import { NatsClients } from './infra/nats.js';
 import { createRedis } from './infra/redis.js';
 import { EventLogTransport } from './infra/transport/event-stream.transport.js';
 import { ProblemDetailsFilter } from './http/problem-details.filter.js';
+import { refuseDeepJson } from './http/json-depth.js';
 import { validationPipe } from './http/validation.js';
 
 export const API_PREFIX = 'api/v1';
@@ -32,7 +34,8 @@ export async function startChronos(config: ChronosConfig, logger: LoggerService 
   const infra: Infrastructure = { nats, dataSource, redis };
 
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, infra), { logger, bodyParser: false });
-  app.useBodyParser('json', { limit: BODY_LIMIT });
+  // express.json directly: Nest reserves body-parser's `verify`, which refuses over-deep JSON before parsing.
+  app.use(express.json({ limit: BODY_LIMIT, verify: refuseDeepJson }));
   // Swagger UI needs inline scripts and styles; everything else gets helmet's strict defaults.
   app.use(helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'", 'https:'] } } }));
   app.enableCors({ origin: config.corsOrigins.length ? config.corsOrigins : false, exposedHeaders: ['ETag', 'X-Request-Id', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'] });

@@ -22,6 +22,8 @@ export interface ChronosConfig {
   roles: Set<Role>;
   workerConcurrency: number;
   auth: AuthConfig;
+  /** Requests allowed per window; 0 turns a limit off. */
+  rateLimit: { perUserPerHour: number; authPerIpPer15Min: number; authPerEmailPer15Min: number };
   /** Outbound targets allowed although they resolve to private addresses (CHRONOS_TARGET_ALLOWLIST). */
   targetAllowlist: TargetAllowlist;
   /** Origins allowed by CORS; empty: no cross-origin access. */
@@ -74,6 +76,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
     workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 200, 1),
     auth: authConfig(env, environment),
     targetAllowlist: allowlist(env),
+    rateLimit: {
+      perUserPerHour: integer(env, 'RATE_LIMIT_PER_HOUR', 100, 0),
+      // Per IP generously (offices and carrier NAT share one); per email tightly: the real brute-force brake.
+      authPerIpPer15Min: integer(env, 'AUTH_RATE_LIMIT_PER_IP', 100, 0),
+      authPerEmailPer15Min: integer(env, 'AUTH_RATE_LIMIT_PER_EMAIL', 10, 0),
+    },
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     retryDefaults: { maxAttempts: integer(env, 'MAX_RETRY_ATTEMPTS', 3, 1), delayMs: integer(env, 'RETRY_DELAY_MS', 1000, 0) },
     defaultTimeoutMs: integer(env, 'DEFAULT_TIMEOUT_MS', 30_000, 1),

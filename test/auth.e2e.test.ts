@@ -179,3 +179,35 @@ describe('logout while Redis is unreachable', () => {
     expect((await client.get('/api/v1/auth/me')).status).toBe(401);
   });
 });
+
+describe('rate limits in Chronos', () => {
+  let chronos: ChronosApp;
+  afterAll(() => chronos?.close());
+
+  it('limits each user across the API and each email on sign-in, with RateLimit-* and Retry-After', async () => {
+    await resetStack();
+    chronos = await startTestChronos({ CHRONOS_ROLES: 'api', RATE_LIMIT_PER_HOUR: '3', AUTH_RATE_LIMIT_PER_EMAIL: '3', AUTH_RATE_LIMIT_PER_IP: '50' });
+    const base = `http://127.0.0.1:${chronos.port}`;
+    const alice = await new ApiClient(base).signUp();
+    const bob = await new ApiClient(base).signUp();
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await alice.get('/api/v1/jobs'));
+    expect(answers.slice(0, 3).map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(answers[0]!.headers.get('ratelimit-limit')).toBe('3');
+    expect(answers[2]!.headers.get('ratelimit-remaining')).toBe('0');
+    const refused = answers[3]!;
+    expect(refused.status).toBe(429);
+    expect(refused.body).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Another user has a quota of their own.
+    expect((await bob.get('/api/v1/jobs')).status).toBe(200);
+
+    // Registering counted once against bob's email: two wrong guesses are left before the limit.
+    const guesses = [];
+    for (let i = 0; i < 3; i++) guesses.push(await new ApiClient(base).post('/api/v1/auth/login', { email: bob.user.email, password: `Wrong${i}pass` }));
+    expect(guesses.map((r) => r.status)).toEqual([401, 401, 429]);
+    expect(guesses[2]!.body.code).toBe('RATE_LIMITED');
+    // Health is never limited.
+    for (let i = 0; i < 5; i++) expect((await alice.get('/health')).status).toBe(200);
+  });
+});

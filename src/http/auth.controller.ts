@@ -4,6 +4,7 @@ import { AuthService } from '../auth/auth.service.js';
 import { NotFoundError } from '../domain/errors.js';
 import { UsersRepository } from '../auth/users.repository.js';
 import { Public } from './auth/public.decorator.js';
+import { RateLimit } from './rate-limit/rate-limit.guard.js';
 import { CurrentCaller, type Caller } from './caller.js';
 import { LoginDto, RefreshDto, RegisterDto, TokenPairDto, UserDto } from './dto/auth.dto.js';
 import { ProblemDto } from './dto/responses.dto.js';
@@ -18,6 +19,7 @@ export class AuthController {
 
   @Post('register')
   @Public()
+  @RateLimit('auth')
   @ApiOperation({ summary: 'Create an account and sign in' })
   @ApiCreatedResponse({ type: TokenPairDto })
   @ApiConflictResponse({ type: ProblemDto, description: 'EMAIL_TAKEN' })
@@ -27,6 +29,7 @@ export class AuthController {
 
   @Post('login')
   @Public()
+  @RateLimit('auth')
   @HttpCode(200)
   @ApiOperation({ summary: 'Sign in' })
   @ApiOkResponse({ type: TokenPairDto })
@@ -37,6 +40,7 @@ export class AuthController {
 
   @Post('refresh')
   @Public()
+  @RateLimit('auth')
   @HttpCode(200)
   @ApiOperation({ summary: 'Trade a refresh token for a new pair (rotation: a reused token revokes the session)' })
   @ApiOkResponse({ type: TokenPairDto })

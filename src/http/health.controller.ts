@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import { REDIS } from '../infra/redis.js';
 import { Public } from './auth/public.decorator.js';
+import { SkipRateLimit } from './rate-limit/rate-limit.guard.js';
 
 class HealthDto {
   @ApiProperty({ enum: ['ok', 'unavailable'] }) status!: 'ok' | 'unavailable';
@@ -19,6 +20,7 @@ const within = <T>(ms: number, work: Promise<T>) =>
 /** Public liveness and readiness: 200 when every dependency answers, 503 otherwise. No internals. */
 @ApiTags('health')
 @Public()
+@SkipRateLimit()
 @Controller('health')
 export class HealthController {
   constructor(

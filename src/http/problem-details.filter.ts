@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AuthenticationError, ConflictError, ForbiddenError } from '../auth/auth.errors.js';
+import { RateLimitedError } from './rate-limit/rate-limited.error.js';
 import { ConcurrencyError, DomainError, IllegalStateError, NotFoundError, ValidationError } from '../domain/errors.js';
 
 export interface ProblemField {
@@ -61,6 +62,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     }
     if (response.headersSent) return;
     if (problem.status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
+    if (exception instanceof RateLimitedError) response.setHeader('Retry-After', String(exception.retryAfterSeconds));
     response
       .status(problem.status)
       .type('application/problem+json')
@@ -92,6 +94,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       if (exception instanceof AuthenticationError) return make(401, exception.code, exception.message);
       return make(422, exception.code, exception.message);
     }
+    if (exception instanceof RateLimitedError) return make(429, exception.code, exception.message);
     if (exception instanceof RequestValidationError) {
       return make(exception.getStatus(), exception.code, exception.message, exception.errors);
     }
@@ -100,6 +103,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const bodyError = ((exception as { cause?: unknown })?.cause ?? exception) as { type?: string };
     if (bodyError?.type === 'entity.parse.failed') return make(400, 'MALFORMED_JSON', 'the request body is not valid JSON');
     if (bodyError?.type === 'entity.too.large') return make(413, 'PAYLOAD_TOO_LARGE', 'the request body is too large');
+    if (bodyError?.type === 'entity.too.deep') return make(400, 'BODY_TOO_DEEP', (bodyError as Error).message);
     if (typeof bodyError?.type === 'string' && bodyError.type.startsWith('encoding.') || bodyError?.type === 'charset.unsupported') {
       return make(415, 'UNSUPPORTED_MEDIA_TYPE', 'the request body encoding is not supported');
     }

@@ -40,7 +40,10 @@ export function testConfig(env: Record<string, string> = {}): ChronosConfig {
     PORT: '0',
     NODE_ENV: 'test',
     JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-0123456789',
-    RATE_LIMIT_PER_HOUR: '1000000',
+    // Limits are tested on their own (test/rate-limit.test.ts, test/auth.e2e.test.ts); elsewhere they are off.
+    RATE_LIMIT_PER_HOUR: '0',
+    AUTH_RATE_LIMIT_PER_IP: '0',
+    AUTH_RATE_LIMIT_PER_EMAIL: '0',
     // The tests' HTTP sinks listen on loopback, which the target guard refuses unless allowed.
     CHRONOS_TARGET_ALLOWLIST: '127.0.0.1/32',
     CHRONOS_LEASE_TTL_MS: '1500',
