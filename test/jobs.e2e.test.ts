@@ -194,6 +194,13 @@ describe('jobs over HTTP', () => {
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/jobs', '/api/v1/jobs/{id}', '/api/v1/jobs/{id}/executions', '/api/v1/executions/{id}', '/health']));
     expect(doc.components.schemas.CreateJobDto.required).toEqual(expect.arrayContaining(['name', 'type', 'payload', 'schedule']));
     expect(doc.components.schemas.CronScheduleDto).toBeDefined();
+    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, { security?: unknown[] }>>)) {
+      const isPublic = path === '/health' || /\/auth\/(register|login|refresh)$/.test(path);
+      for (const [method, operation] of Object.entries(methods)) {
+        expect([method, path, Boolean(operation.security?.length)]).toEqual([method, path, !isPublic]);
+      }
+    }
     const docs = await fetch(`${base}/docs`);
     expect(docs.status).toBe(200);
   });
