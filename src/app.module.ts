@@ -30,6 +30,7 @@ import { REDIS } from './infra/redis.js';
 import { GetExecutionHandler, ListExecutionsHandler } from './projections/executions/execution.queries.js';
 import { JobStatsHandler } from './projections/jobs/job-stats.query.js';
 import { ListJobsHandler } from './projections/jobs/list-jobs.query.js';
+import { UpcomingJobsHandler } from './projections/jobs/upcoming-jobs.query.js';
 import { ReadModelConsumers } from './projections/read-model.consumers.js';
 import { DispatchWorkSaga } from './sagas/dispatch-work.saga.js';
 import { SchedulerService } from './scheduler/scheduler.service.js';
@@ -63,6 +64,7 @@ export class AppModule implements NestModule {
       controllers.push(AuthController, AdminUsersController, JobsController, ExecutionsController);
       providers.push(
         ListJobsHandler,
+        UpcomingJobsHandler,
         JobStatsHandler,
         ListExecutionsHandler,
         GetExecutionHandler,

@@ -30,6 +30,10 @@ export interface ChronosConfig {
   corsOrigins: string[];
   retryDefaults: { maxAttempts: number; delayMs: number };
   defaultTimeoutMs: number;
+  /** An instant fired later than this after it was due is a misfire, handled by the job's misfirePolicy. */
+  misfireThresholdMs: number;
+  /** The most catch-up fires of misfirePolicy fire_all in one decision. */
+  fireAllCap: number;
   /** How long an active scheduler or projector keeps its role without renewing it. */
   leaseTtlMs: number;
   /** Identifies this process in leases and executions. */
@@ -86,6 +90,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
     retryDefaults: { maxAttempts: integer(env, 'MAX_RETRY_ATTEMPTS', 3, 1), delayMs: integer(env, 'RETRY_DELAY_MS', 1000, 0) },
     defaultTimeoutMs: integer(env, 'DEFAULT_TIMEOUT_MS', 30_000, 1),
     leaseTtlMs: integer(env, 'CHRONOS_LEASE_TTL_MS', 5000, 600),
+    misfireThresholdMs: integer(env, 'MISFIRE_THRESHOLD_MS', 60_000, 0),
+    fireAllCap: integer(env, 'MISFIRE_FIRE_ALL_CAP', 100, 1),
     instanceId: env.CHRONOS_INSTANCE_ID || `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
   };
 }

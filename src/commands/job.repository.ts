@@ -50,6 +50,11 @@ export class JobRepository {
     return (await this.catchUp(jobId)).state;
   }
 
+  /** Every event of the job, oldest first, as stored (for its history). */
+  async history(jobId: string): Promise<StoredEvent[]> {
+    return (await this.store.load(JOB_AGGREGATE, jobId)).events;
+  }
+
   /** Folds the job from its events up to `asOf` (inclusive), from the log, bypassing the cache. */
   async loadAsOf(jobId: string, asOf: Date): Promise<JobState> {
     const { events } = await this.store.load(JOB_AGGREGATE, jobId);

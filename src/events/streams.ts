@@ -13,6 +13,8 @@ export const EVENTS_STREAM = 'CHRONOS_EVENTS';
 export const EVENTS_SUBJECT_PREFIX = 'chronos.es';
 export const WORK_STREAM = 'CHRONOS_WORK';
 export const WORK_SUBJECT = 'chronos.work';
+/** Core NATS (not a stream): `<prefix>.<executionId>` asks the worker running that execution to abort it. */
+export const CANCEL_SUBJECT_PREFIX = 'chronos.control.cancel';
 
 export const eventSubject = (aggregateType: string, aggregateId: string) => `${EVENTS_SUBJECT_PREFIX}.${aggregateType}.${aggregateId}`;
 

@@ -35,12 +35,13 @@ import type { ExecutionRow } from '../projections/executions/executions.projecti
 import { ListExecutionsQuery } from '../projections/executions/execution.queries.js';
 import { JobStatsQuery } from '../projections/jobs/job-stats.query.js';
 import { ListJobsQuery, type JobRecord } from '../projections/jobs/list-jobs.query.js';
+import { UpcomingJobsQuery, type UpcomingJob } from '../projections/jobs/upcoming-jobs.query.js';
 import type { JobStats } from '../projections/jobs/jobs.projection.js';
 import { CurrentCaller, type Caller } from './caller.js';
 import { CreateJobDto, EmptyBodyDto, PauseJobDto, RescheduleJobDto, UpdateJobDto } from './dto/job.dto.js';
-import { ListExecutionsQueryDto, ListJobsQueryDto } from './dto/list-query.dto.js';
+import { JobAsOfQueryDto, ListExecutionsQueryDto, ListJobsQueryDto, PageQueryDto, UpcomingQueryDto } from './dto/list-query.dto.js';
 import { PAYLOAD_DTOS } from './dto/payload.dto.js';
-import { ExecutionListDto, JobDto, JobListDto, ProblemDto, TriggerResultDto } from './dto/responses.dto.js';
+import { ExecutionListDto, JobDto, JobListDto, ProblemDto, StoredEventListDto, TriggerResultDto, UpcomingJobsDto } from './dto/responses.dto.js';
 import type { ScheduleDto } from './dto/schedule.dto.js';
 import { toJobDto } from './job.mapper.js';
 import { RequestValidationError } from './problem-details.filter.js';
@@ -84,13 +85,48 @@ export class JobsController {
     return { items: items.map((row) => toJobDto(row.state, row.stats)), page: query.page, limit: query.limit, total, totalPages: Math.ceil(total / query.limit) };
   }
 
+  @Get('upcoming')
+  @ApiOperation({ summary: 'Active jobs due within the next hours, soonest first (at most 100)' })
+  @ApiOkResponse({ type: UpcomingJobsDto })
+  async upcoming(@Query() query: UpcomingQueryDto, @CurrentCaller() caller: Caller): Promise<UpcomingJobsDto> {
+    const until = new Date(Date.now() + query.withinHours * 3_600_000);
+    const items = await this.queries.execute<UpcomingJobsQuery, UpcomingJob[]>(new UpcomingJobsQuery(caller.role === 'admin' ? undefined : caller.id, until, 100));
+    return { items };
+  }
+
   @Get(':id')
-  @ApiOperation({ summary: 'Read a job (read from the event log: always current)' })
+  @ApiOperation({ summary: 'Read a job (folded from the event log: always current); ?asOf= answers it as it stood then' })
   @ApiOkResponse({ type: JobDto })
-  @ApiNotFoundResponse({ type: ProblemDto })
-  async get(@Param('id', uuidParam()) id: string, @CurrentCaller() caller: Caller, @Res({ passthrough: true }) res: Response): Promise<JobDto> {
+  @ApiNotFoundResponse({ type: ProblemDto, description: 'JOB_NOT_FOUND (also for an asOf before the job existed)' })
+  async get(
+    @Param('id', uuidParam()) id: string,
+    @Query() query: JobAsOfQueryDto,
+    @CurrentCaller() caller: Caller,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<JobDto> {
     const state = await this.visibleJob(id, caller);
-    return this.respond(res, state, await this.stats(id));
+    if (query.asOf === undefined) return this.respond(res, state, await this.stats(id));
+    const then = await this.jobs.loadAsOf(id, new Date(query.asOf));
+    if (!then.exists || then.deleted) throw new NotFoundError('JOB_NOT_FOUND', `job ${id} did not exist at ${new Date(query.asOf).toISOString()}`);
+    // Statistics are today's; the rest is the job as it stood then.
+    return toJobDto(then, await this.stats(id));
+  }
+
+  @Get(':id/events')
+  @ApiOperation({ summary: "The job's own events, oldest first: its whole history, including why each instant did or did not run" })
+  @ApiOkResponse({ type: StoredEventListDto })
+  @ApiNotFoundResponse({ type: ProblemDto })
+  async events(@Param('id', uuidParam()) id: string, @Query() query: PageQueryDto, @CurrentCaller() caller: Caller): Promise<StoredEventListDto> {
+    await this.visibleJob(id, caller);
+    const history = await this.jobs.history(id);
+    const start = (query.page - 1) * query.limit;
+    return {
+      items: history.slice(start, start + query.limit),
+      page: query.page,
+      limit: query.limit,
+      total: history.length,
+      totalPages: Math.ceil(history.length / query.limit),
+    };
   }
 
   @Patch(':id')

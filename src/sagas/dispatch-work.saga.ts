@@ -1,7 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
-import type { JobFired } from '../domain/job/job.events.js';
+import type { ExecutionCancelled, JobFired } from '../domain/job/job.events.js';
 import type { StoredEvent } from '../events/stored-event.js';
-import { WORK_SUBJECT } from '../events/streams.js';
+import { CANCEL_SUBJECT_PREFIX, WORK_SUBJECT } from '../events/streams.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import { EventLogConsumer } from '../infra/transport/event-stream.transport.js';
 
@@ -16,9 +16,11 @@ export interface WorkItem {
 }
 
 /**
- * Every fire becomes one work item on CHRONOS_WORK. The publish carries Nats-Msg-Id = work:<executionId>,
+ * Starts and stops runs. Every fire becomes one work item on CHRONOS_WORK. The publish carries Nats-Msg-Id = work:<executionId>,
  * and the batch is acknowledged only after every publish is confirmed: a crash repeats publishes that the
- * stream then drops as duplicates, and loses none (guarantee 6).
+ * stream then drops as duplicates, and loses none (guarantee 6). A cancelled execution (replaced by a newer fire) is announced on
+ * chronos.control.cancel.<executionId>, and the worker running it aborts it; a worker that misses the
+ * announcement finishes the run, and its result is ignored because the execution is no longer open.
  */
 @Controller()
 export class DispatchWorkSaga {
@@ -27,6 +29,9 @@ export class DispatchWorkSaga {
   @EventLogConsumer('saga-dispatch-work')
   async dispatch(events: StoredEvent[]): Promise<void> {
     const fires = events.filter((e): e is StoredEvent<JobFired['data']> => e.type === 'JobFired');
+    for (const cancelled of events.filter((e): e is StoredEvent<ExecutionCancelled['data']> => e.type === 'ExecutionCancelled')) {
+      this.nats.connection.publish(`${CANCEL_SUBJECT_PREFIX}.${cancelled.data.executionId}`);
+    }
     await Promise.all(
       fires.map(({ data, sequence }) => {
         const item: WorkItem = { jobId: data.jobId, firedSequence: sequence, executionId: data.executionId, scheduledAt: data.scheduledAt, attempt: data.attempt };

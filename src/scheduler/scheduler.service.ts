@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import type { PoolClient } from 'pg';
@@ -137,7 +136,11 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       await this.commands.execute(
         new ExecuteJobCommand(
           jobId,
-          { type: 'FireJob', now: new Date(), data: { scheduledAt, executionId: randomUUID() } },
+          {
+            type: 'FireJob',
+            now: new Date(),
+            data: { scheduledAt, misfireThresholdMs: this.config.misfireThresholdMs, fireAllCap: this.config.fireAllCap },
+          },
           { commandId: fireCommandId(jobId, scheduledAt), actor: `scheduler:${this.config.instanceId}`, correlationId: fireCommandId(jobId, scheduledAt) },
         ),
       );

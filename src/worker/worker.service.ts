@@ -7,7 +7,8 @@ import { JobRepository } from '../commands/job.repository.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import type { ExecutionOutcome } from '../domain/job/job.events.js';
 import type { JobCommand } from '../domain/job/job.commands.js';
-import { WORK_STREAM, WORK_SUBJECT } from '../events/streams.js';
+import type { Subscription } from '@nats-io/transport-node';
+import { CANCEL_SUBJECT_PREFIX, WORK_STREAM, WORK_SUBJECT } from '../events/streams.js';
 import { EXECUTORS, ExecutionFailure, type Executor } from '../executors/executor.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import type { WorkItem } from '../sagas/dispatch-work.saga.js';
@@ -22,6 +23,10 @@ class TimeoutError extends Error {
   override name = 'TimeoutError';
 }
 
+class CancelledError extends Error {
+  override name = 'CancelledError';
+}
+
 /**
  * Pulls work from the shared durable consumer on CHRONOS_WORK, runs it with the job type's executor,
  * reports the result as a command, and acknowledges only after that command is appended. A worker that
@@ -32,6 +37,9 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   private readonly log = new Logger(WorkerService.name);
   private messages: ConsumerMessages | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Runs in progress, by execution id, so a cancellation can abort them. */
+  private readonly running = new Map<string, AbortController>();
+  private cancellations: Subscription | undefined;
   private readonly executors: Map<string, Executor>;
   private loop: Promise<void> | undefined;
 
@@ -47,6 +55,12 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
 
   async onApplicationBootstrap(): Promise<void> {
     await this.ensureConsumer();
+    this.cancellations = this.nats.connection.subscribe(`${CANCEL_SUBJECT_PREFIX}.*`, {
+      callback: (_error, message) => {
+        const executionId = message.subject.slice(CANCEL_SUBJECT_PREFIX.length + 1);
+        this.running.get(executionId)?.abort(new CancelledError('cancelled: replaced by a newer fire'));
+      },
+    });
     const consumer = await this.nats.js.consumers.get(WORK_STREAM, WORKERS_CONSUMER);
     this.messages = await consumer.consume({ max_messages: this.config.workerConcurrency });
     this.loop = this.run(this.messages);
@@ -54,6 +68,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
 
   /** Graceful shutdown: stop pulling, let the runs in flight finish and report. */
   async onApplicationShutdown(): Promise<void> {
+    this.cancellations?.unsubscribe();
     await this.messages?.close();
     await this.loop;
     await Promise.allSettled([...this.inFlight]);
@@ -107,6 +122,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       this.commands.execute<ExecuteJobCommand, JobCommandResult>(new ExecuteJobCommand(item.jobId, command, metadata(command.type)));
 
     const controller = new AbortController();
+    this.running.set(item.executionId, controller);
     const timeout = setTimeout(() => controller.abort(new TimeoutError(`timed out after ${job.spec!.timeoutMs} ms`)), job.spec.timeoutMs);
     const heartbeat = setInterval(() => message.working(), HEARTBEAT_MS);
     let startReported: Promise<unknown> | undefined;
@@ -132,6 +148,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       error = outcome === 'timed_out' ? (controller.signal.reason as Error).message : (failure as Error).message;
       output = failure instanceof ExecutionFailure ? failure.output : undefined;
     } finally {
+      this.running.delete(item.executionId);
       clearTimeout(timeout);
       clearTimeout(reportStart);
       clearInterval(heartbeat);

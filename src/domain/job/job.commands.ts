@@ -18,8 +18,12 @@ export type CancelJob = Command<'CancelJob', Record<string, never>>;
 export type DeleteJob = Command<'DeleteJob', Record<string, never>>;
 /** Run now, outside the schedule. */
 export type TriggerJob = Command<'TriggerJob', { executionId: string }>;
-/** The scheduler fires the instant `scheduledAt` (due at or before `now`). */
-export type FireJob = Command<'FireJob', { scheduledAt: string; executionId: string }>;
+/**
+ * The scheduler fires the instant `scheduledAt` (due at or before `now`). Instants older than
+ * `misfireThresholdMs` are misfires, handled by the job's misfirePolicy; `fire_all` fires at most
+ * `fireAllCap` of them.
+ */
+export type FireJob = Command<'FireJob', { scheduledAt: string; misfireThresholdMs: number; fireAllCap: number }>;
 export type StartExecution = Command<'StartExecution', { executionId: string; workerId: string }>;
 /**
  * A worker reports how a run ended. `startedAt` is set when the start was not reported separately

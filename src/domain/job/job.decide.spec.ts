@@ -1,7 +1,7 @@
 import { IllegalStateError, NotFoundError, ValidationError } from '../errors.js';
 import { defaultRetryPolicy, withDefaults, type JobSpec } from './job-spec.js';
 import type { JobCommand } from './job.commands.js';
-import { decide, FireRefusedError } from './job.decide.js';
+import { decide, executionIdFor, FireRefusedError } from './job.decide.js';
 import type { JobEvent } from './job.events.js';
 import { fold } from './job.state.js';
 import type { Schedule } from './schedule.js';
@@ -51,14 +51,14 @@ const created = (schedule: Schedule, nextRunAt: string | null): JobEvent => ({
   data: { jobId: JOB, ownerId: 'owner', spec: spec(schedule), createdAt: T0.toISOString(), nextRunAt },
 });
 const everyMinute: Schedule = { kind: 'cron', expression: '0 * * * * *', timezone: 'UTC' };
-const fire = (scheduledAt: string, now: Date, executionId = 'exec-1'): JobCommand => ({
+const fire = (scheduledAt: string, now: Date, misfireThresholdMs = 60_000): JobCommand => ({
   type: 'FireJob',
   now,
-  data: { scheduledAt, executionId },
+  data: { scheduledAt, misfireThresholdMs, fireAllCap: 3 },
 });
-const firedEvent = (scheduledAt: string, firedAt: string, nextRunAt: string | null, executionId = 'exec-1'): JobEvent => ({
+const firedEvent = (scheduledAt: string, firedAt: string, nextRunAt: string | null, executionId = executionIdFor(JOB, scheduledAt), trigger: 'schedule' | 'misfire' = 'schedule'): JobEvent => ({
   type: 'JobFired',
-  data: { jobId: JOB, executionId, scheduledAt, firedAt, trigger: 'schedule', attempt: 1, nextRunAt },
+  data: { jobId: JOB, executionId, scheduledAt, firedAt, trigger, attempt: 1, nextRunAt },
 });
 
 describe('job decider', () => {
@@ -114,7 +114,7 @@ describe('job decider', () => {
 
     it('refuses a fire at or before the last recorded one', () => {
       const afterFire = [...history, firedEvent('2026-11-22T09:01:00.000Z', at(60_000).toISOString(), '2026-11-22T09:02:00.000Z')];
-      given(afterFire).when(fire('2026-11-22T09:01:00.000Z', at(61_000), 'exec-2')).thenThrows(FireRefusedError);
+      given(afterFire).when(fire('2026-11-22T09:01:00.000Z', at(61_000))).thenThrows(FireRefusedError);
     });
 
     it('refuses an instant that is not yet due', () => {
@@ -125,19 +125,90 @@ describe('job decider', () => {
       given(history).when(fire('2026-11-22T09:05:00.000Z', at(400_000))).thenThrows(FireRefusedError);
     });
 
-    it('fires a missed instant once after downtime and continues after now', () => {
+    it('gives every missed instant an outcome: fire_once collapses the missed ones into the on-time fire', () => {
+      // Down from 09:01 to 09:10:00.5: 09:01–09:09 are older than the 60 s threshold, 09:10 is on time.
       const events = given(history).when(fire('2026-11-22T09:01:00.000Z', at(600_500))).events();
-      expect(events).toHaveLength(1);
-      expect(events[0]).toMatchObject({
-        type: 'JobFired',
-        data: { scheduledAt: '2026-11-22T09:01:00.000Z', trigger: 'misfire', nextRunAt: '2026-11-22T09:11:00.000Z' },
-      });
+      expect(events.map((e) => [e.type, (e.data as { scheduledAt?: string }).scheduledAt?.slice(11, 16), (e.data as { reason?: string }).reason ?? (e.data as { trigger?: string }).trigger])).toEqual([
+        ...['09:01', '09:02', '09:03', '09:04', '09:05', '09:06', '09:07', '09:08', '09:09'].map((t) => ['ExecutionSkipped', t, 'misfire']),
+        ['JobFired', '09:10', 'schedule'],
+      ]);
+      expect(fold([...history, ...events])).toMatchObject({ nextRunAt: '2026-11-22T09:11:00.000Z', lastScheduledAt: '2026-11-22T09:10:00.000Z' });
     });
-
     it('refuses to fire a paused job', () => {
       given([...history, { type: 'JobPaused', data: { jobId: JOB, pausedAt: T0.toISOString() } }])
         .when(fire('2026-11-22T09:01:00.000Z', at(60_000)))
         .thenThrows(FireRefusedError);
+    });
+  });
+
+  describe('misfire and concurrency policies', () => {
+    const withPolicies = (misfirePolicy: JobSpec['misfirePolicy'], concurrencyPolicy: JobSpec['concurrencyPolicy']): JobEvent => ({
+      type: 'JobCreated',
+      data: { jobId: JOB, ownerId: 'owner', spec: { ...spec(everyMinute), misfirePolicy, concurrencyPolicy }, createdAt: T0.toISOString(), nextRunAt: '2026-11-22T09:01:00.000Z' },
+    });
+    const outcomes = (events: JobEvent[]) =>
+      events.map((e) => `${e.type}:${((e.data as { scheduledAt?: string }).scheduledAt ?? '').slice(11, 16)}:${(e.data as { reason?: string; trigger?: string }).reason ?? (e.data as { trigger?: string }).trigger ?? ''}`);
+    // Down from 09:01 until 09:05:30: 09:01–09:04 are misfires (older than 60 s), 09:05 is on time.
+    const late = fire('2026-11-22T09:01:00.000Z', at(330_000));
+
+    it('skip: every missed instant is recorded as skipped; the on-time one fires', () => {
+      expect(outcomes(given([withPolicies('skip', 'allow')]).when(late).events())).toEqual([
+        'ExecutionSkipped:09:01:misfire',
+        'ExecutionSkipped:09:02:misfire',
+        'ExecutionSkipped:09:03:misfire',
+        'ExecutionSkipped:09:04:misfire',
+        'JobFired:09:05:schedule',
+      ]);
+    });
+
+    it('fire_once with nothing on time fires the latest missed instant', () => {
+      // A 10 s threshold at 09:04:30: every due instant, 09:04 included, is a misfire.
+      const events = given([withPolicies('fire_once', 'allow')]).when(fire('2026-11-22T09:01:00.000Z', at(270_000), 10_000)).events();
+      expect(outcomes(events)).toEqual(['ExecutionSkipped:09:01:misfire', 'ExecutionSkipped:09:02:misfire', 'ExecutionSkipped:09:03:misfire', 'JobFired:09:04:misfire']);
+    });
+
+    it('fire_all fires missed instants up to the cap and records the rest', () => {
+      expect(outcomes(given([withPolicies('fire_all', 'allow')]).when(late).events())).toEqual([
+        'JobFired:09:01:misfire',
+        'JobFired:09:02:misfire',
+        'JobFired:09:03:misfire',
+        'ExecutionSkipped:09:04:misfire_cap',
+        'JobFired:09:05:schedule',
+      ]);
+    });
+
+    it('forbid: an instant whose previous run is still going is skipped as an overlap', () => {
+      const running = firedEvent('2026-11-22T09:01:00.000Z', at(60_000).toISOString(), '2026-11-22T09:02:00.000Z');
+      const events = given([withPolicies('fire_once', 'forbid'), running]).when(fire('2026-11-22T09:02:00.000Z', at(120_100))).events();
+      expect(outcomes(events)).toEqual(['ExecutionSkipped:09:02:overlap']);
+      expect(fold([withPolicies('fire_once', 'forbid'), running, ...events]).nextRunAt).toBe('2026-11-22T09:03:00.000Z');
+    });
+
+    it('forbid applies within a catch-up too: only the first of several late instants runs', () => {
+      // A 5-minute threshold: 09:01–09:03 are late but not misfires, so each would fire.
+      const events = given([withPolicies('fire_once', 'forbid')]).when(fire('2026-11-22T09:01:00.000Z', at(180_500), 300_000)).events();
+      expect(outcomes(events)).toEqual(['JobFired:09:01:schedule', 'ExecutionSkipped:09:02:overlap', 'ExecutionSkipped:09:03:overlap']);
+    });
+
+    it('replace: the running execution is cancelled and the new one fires', () => {
+      const running = firedEvent('2026-11-22T09:01:00.000Z', at(60_000).toISOString(), '2026-11-22T09:02:00.000Z');
+      const events = given([withPolicies('fire_once', 'replace'), running]).when(fire('2026-11-22T09:02:00.000Z', at(120_100))).events();
+      expect(events.map((e) => e.type)).toEqual(['ExecutionCancelled', 'JobFired']);
+      expect(events[0]!.data).toMatchObject({ executionId: executionIdFor(JOB, '2026-11-22T09:01:00.000Z'), reason: 'replaced' });
+      expect(Object.keys(fold([withPolicies('fire_once', 'replace'), running, ...events]).openExecutions)).toEqual([executionIdFor(JOB, '2026-11-22T09:02:00.000Z')]);
+    });
+
+    it('allow: runs overlap', () => {
+      const running = firedEvent('2026-11-22T09:01:00.000Z', at(60_000).toISOString(), '2026-11-22T09:02:00.000Z');
+      expect(outcomes(given([withPolicies('fire_once', 'allow'), running]).when(fire('2026-11-22T09:02:00.000Z', at(120_100))).events())).toEqual(['JobFired:09:02:schedule']);
+    });
+
+    it('a one-off whose only instant is skipped is done', () => {
+      const oneOff: JobEvent = {
+        type: 'JobCreated',
+        data: { jobId: JOB, ownerId: 'owner', spec: { ...spec({ kind: 'at', runAt: at(1000).toISOString() }), misfirePolicy: 'skip' }, createdAt: T0.toISOString(), nextRunAt: at(1000).toISOString() },
+      };
+      expect(given([oneOff]).when(fire(at(1000).toISOString(), at(90_000))).events().map((e) => e.type)).toEqual(['ExecutionSkipped', 'JobCompleted']);
     });
   });
 
@@ -153,10 +224,27 @@ describe('job decider', () => {
       given([...history, paused]).when({ type: 'PauseJob', now: at(2000), data: {} }).thenThrows(IllegalStateError);
     });
 
-    it('resumes at the next instant after now: paused instants are skipped', () => {
-      given([...history, paused])
-        .when({ type: 'ResumeJob', now: at(185_000), data: {} })
-        .then([{ type: 'JobResumed', data: { jobId: JOB, resumedAt: at(185_000).toISOString(), nextRunAt: '2026-11-22T09:04:00.000Z' } }]);
+    it('resumes at the next instant after now: paused instants are skipped, each recorded', () => {
+      const events = given([...history, paused]).when({ type: 'ResumeJob', now: at(185_000), data: {} }).events();
+      const skipped = (minute: string): JobEvent => ({
+        type: 'ExecutionSkipped',
+        data: {
+          jobId: JOB,
+          executionId: executionIdFor(JOB, `2026-11-22T09:0${minute}:00.000Z`),
+          scheduledAt: `2026-11-22T09:0${minute}:00.000Z`,
+          reason: 'paused',
+          detail: 'the job was paused at this instant',
+          skippedAt: at(185_000).toISOString(),
+          nextRunAt: '2026-11-22T09:04:00.000Z',
+        },
+      });
+      expect(events).toEqual([
+        skipped('1'),
+        skipped('2'),
+        skipped('3'),
+        { type: 'JobResumed', data: { jobId: JOB, resumedAt: at(185_000).toISOString(), nextRunAt: '2026-11-22T09:04:00.000Z' } },
+      ]);
+      expect(fold([...history, paused, ...events])).toMatchObject({ status: 'active', nextRunAt: '2026-11-22T09:04:00.000Z', lastScheduledAt: '2026-11-22T09:03:00.000Z' });
     });
 
     it('cancels, and then refuses to resume', () => {
@@ -199,7 +287,7 @@ describe('job decider', () => {
 
   describe('execution lifecycle', () => {
     const oneOff: Schedule = { kind: 'at', runAt: at(1000).toISOString() };
-    const history = [created(oneOff, at(1000).toISOString()), firedEvent(at(1000).toISOString(), at(1000).toISOString(), null)];
+    const history = [created(oneOff, at(1000).toISOString()), firedEvent(at(1000).toISOString(), at(1000).toISOString(), null, 'exec-1')];
     const started: JobEvent = {
       type: 'ExecutionStarted',
       data: { jobId: JOB, executionId: 'exec-1', startedAt: at(1100).toISOString(), workerId: 'w1', attempt: 1 },
@@ -240,7 +328,7 @@ describe('job decider', () => {
     });
 
     it('keeps a recurring job active after a failed run', () => {
-      const recurring = [created(everyMinute, '2026-11-22T09:01:00.000Z'), firedEvent('2026-11-22T09:01:00.000Z', at(60_000).toISOString(), '2026-11-22T09:02:00.000Z')];
+      const recurring = [created(everyMinute, '2026-11-22T09:01:00.000Z'), firedEvent('2026-11-22T09:01:00.000Z', at(60_000).toISOString(), '2026-11-22T09:02:00.000Z', 'exec-1')];
       const events = given(recurring).when({ type: 'FinishExecution', now: at(61_000), data: { executionId: 'exec-1', workerId: 'w', outcome: 'failed', error: 'boom' } }).events();
       expect(events.map((e) => e.type)).toEqual(['ExecutionStarted', 'ExecutionFinished']);
       expect(fold([...recurring, ...events]).status).toBe('active');

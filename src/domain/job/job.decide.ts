@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { IllegalStateError, NotFoundError } from '../errors.js';
-import type { JobSpec } from './job-spec.js';
-import type { JobCommand } from './job.commands.js';
-import type { ExecutionFinished, JobEvent, JobFired } from './job.events.js';
+import type { JobSpec, MisfirePolicy } from './job-spec.js';
+import type { FireJob, JobCommand } from './job.commands.js';
+import type { ExecutionFinished, JobEvent, JobFired, SkipReason } from './job.events.js';
 import type { JobState } from './job.state.js';
 import { assertValidSchedule, firstInstant, isRecurring, nextInstant, type Schedule } from './schedule.js';
 
@@ -46,7 +47,7 @@ export function decide(command: JobCommand, state: JobState): JobEvent[] {
       return [{ type: 'JobPaused', data: { jobId: job.jobId, pausedAt: iso(now), ...optional('note', command.data.note) } }];
     case 'ResumeJob': {
       requireStatus(job, ['paused'], 'resume');
-      return [{ type: 'JobResumed', data: { jobId: job.jobId, resumedAt: iso(now), nextRunAt: nextRunAtOnResume(job, now) } }];
+      return resumeJob(job, now);
     }
     case 'CancelJob':
       requireStatus(job, ['active', 'paused'], 'cancel');
@@ -57,7 +58,7 @@ export function decide(command: JobCommand, state: JobState): JobEvent[] {
       requireStatus(job, ['active', 'paused', 'completed', 'failed'], 'trigger');
       return [fired(job, command.data.executionId, now, now, 'manual', job.nextRunAt)];
     case 'FireJob':
-      return fireJob(job, command.data.scheduledAt, command.data.executionId, now);
+      return fireJob(job, command.data, now);
     case 'StartExecution': {
       const open = job.openExecutions[command.data.executionId];
       // A start reported twice, or after the end, changes nothing (at-least-once delivery to workers).
@@ -110,7 +111,8 @@ function createJob(data: { jobId: string; ownerId: string; spec: JobSpec; execut
   ];
 }
 
-function fireJob(state: JobState, scheduledAt: string, executionId: string, now: Date): JobEvent[] {
+function fireJob(state: JobState, command: FireJob['data'], now: Date): JobEvent[] {
+  const { scheduledAt } = command;
   if (state.status !== 'active') throw new FireRefusedError(`job is ${state.status}`, 'not_active');
   if (state.lastScheduledAt !== null && scheduledAt <= state.lastScheduledAt) {
     throw new FireRefusedError(`instant ${scheduledAt} was already fired`, 'already_fired');
@@ -122,17 +124,101 @@ function fireJob(state: JobState, scheduledAt: string, executionId: string, now:
   if (Date.parse(scheduledAt) > now.getTime()) throw new FireRefusedError(`instant ${scheduledAt} is not due yet`, 'not_due');
 
   const spec = state.spec!;
-  const scheduled = new Date(scheduledAt);
-  // Missed instants while no scheduler ran collapse into this one fire; the schedule continues after now.
-  const after = scheduled.getTime() > now.getTime() ? scheduled : now;
-  const next = isRecurring(spec.schedule) ? nextInstant(spec.schedule, after, new Date(state.createdAt!)) : null;
-  const late = now.getTime() - scheduled.getTime() > MISFIRE_THRESHOLD_MS;
-  const events: JobEvent[] = [fired(state, executionId, scheduled, now, late ? 'misfire' : 'schedule', next && iso(next))];
+  const anchor = new Date(state.createdAt!);
+  const due = dueInstants(spec.schedule, new Date(scheduledAt), now, anchor);
+  const next = isRecurring(spec.schedule) ? nextInstant(spec.schedule, now, anchor) : null;
+  const nextRunAt = next && iso(next);
+  const plan = planMisfires(due, spec.misfirePolicy, command, now);
+
+  const events: JobEvent[] = [];
+  const skip = (instant: Date, reason: SkipReason, detail: string) =>
+    events.push({
+      type: 'ExecutionSkipped',
+      data: { jobId: state.jobId, executionId: executionIdFor(state.jobId, iso(instant)), scheduledAt: iso(instant), reason, detail, skippedAt: iso(now), nextRunAt },
+    });
+  let open = Object.values(state.openExecutions);
+  for (const { instant, outcome } of plan) {
+    if (outcome.kind === 'skip') {
+      skip(instant, outcome.reason, outcome.detail);
+      continue;
+    }
+    if (open.length > 0 && isRecurring(spec.schedule)) {
+      if (spec.concurrencyPolicy === 'forbid') {
+        skip(instant, 'overlap', `the previous run (${open[0]!.executionId}) was still ${open[0]!.status}; concurrencyPolicy is forbid`);
+        continue;
+      }
+      if (spec.concurrencyPolicy === 'replace') {
+        for (const running of open) {
+          events.push({
+            type: 'ExecutionCancelled',
+            data: { jobId: state.jobId, executionId: running.executionId, reason: 'replaced', detail: `replaced by the fire of ${iso(instant)}`, cancelledAt: iso(now) },
+          });
+        }
+        open = [];
+      }
+    }
+    const executionId = executionIdFor(state.jobId, iso(instant));
+    events.push(fired(state, executionId, instant, now, outcome.trigger, nextRunAt));
+    open.push({ executionId, scheduledAt: iso(instant), attempt: 1, trigger: outcome.trigger, status: 'queued' });
+  }
+  if (!isRecurring(spec.schedule) && !events.some((e) => e.type === 'JobFired')) {
+    events.push({ type: 'JobCompleted', data: { jobId: state.jobId, completedAt: iso(now) } });
+  }
   return events;
 }
 
-/** A fire later than this after its instant is recorded as a misfire catch-up rather than an on-time fire. */
-export const MISFIRE_THRESHOLD_MS = 60_000;
+/** The most instants one command enumerates; a longer outage records the rest as one skip. */
+export const MAX_INSTANTS_PER_DECISION = 1000;
+
+/** The job's instants from `first` up to `now`, in order. */
+function dueInstants(schedule: Schedule, first: Date, now: Date, anchor: Date): Date[] {
+  const due = [first];
+  if (!isRecurring(schedule)) return due;
+  for (let next = nextInstant(schedule, first, anchor); next && next <= now && due.length < MAX_INSTANTS_PER_DECISION; next = nextInstant(schedule, next, anchor)) {
+    due.push(next);
+  }
+  return due;
+}
+
+type Outcome = { kind: 'fire'; trigger: 'schedule' | 'misfire' } | { kind: 'skip'; reason: SkipReason; detail: string };
+
+/**
+ * What becomes of each due instant. Instants within the misfire threshold are late but on time and fire;
+ * older ones are misfires: `skip` records them all as skipped, `fire_once` fires the latest and records the
+ * others as collapsed into it, `fire_all` fires up to the cap and records the rest.
+ */
+function planMisfires(
+  due: Date[],
+  policy: MisfirePolicy,
+  { misfireThresholdMs, fireAllCap }: FireJob['data'],
+  now: Date,
+): { instant: Date; outcome: Outcome }[] {
+  const missed = due.filter((instant) => now.getTime() - instant.getTime() > misfireThresholdMs);
+  const onTime = due.filter((instant) => !missed.includes(instant));
+  // fire_once: the missed instants collapse into one fire: an on-time one if there is, else the latest missed.
+  const collapseInto = onTime[0] ?? missed[missed.length - 1];
+  return due.map((instant, index): { instant: Date; outcome: Outcome } => {
+    if (!missed.includes(instant)) return { instant, outcome: { kind: 'fire', trigger: 'schedule' } };
+    switch (policy) {
+      case 'skip':
+        return { instant, outcome: { kind: 'skip', reason: 'misfire', detail: 'missed (no scheduler ran on time); misfirePolicy is skip' } };
+      case 'fire_once':
+        return instant === collapseInto
+          ? { instant, outcome: { kind: 'fire', trigger: 'misfire' } }
+          : { instant, outcome: { kind: 'skip', reason: 'misfire', detail: `missed; collapsed into the fire of ${iso(collapseInto!)} (misfirePolicy fire_once)` } };
+      case 'fire_all':
+        return index < fireAllCap
+          ? { instant, outcome: { kind: 'fire', trigger: 'misfire' } }
+          : { instant, outcome: { kind: 'skip', reason: 'misfire_cap', detail: `missed; beyond the ${fireAllCap} catch-up fires allowed (misfirePolicy fire_all)` } };
+    }
+  });
+}
+
+/** Scheduled executions have ids derived from (job, instant): a repeated decision names the same execution. */
+export function executionIdFor(jobId: string, scheduledAt: string): string {
+  const hex = createHash('sha256').update(`${jobId}|${scheduledAt}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
 
 function finishExecution(
   state: JobState,
@@ -204,16 +290,36 @@ function scheduleAfterChange(schedule: Schedule, job: JobState, now: Date): stri
   return iso(instant);
 }
 
-/** Instants that fell while paused are skipped, not caught up: a recurring job continues after now. */
-function nextRunAtOnResume(job: JobState, now: Date): string | null {
+/**
+ * Instants that fell while the job was paused are skipped, not caught up, and each is recorded; the job
+ * continues at its first instant after now (a one-off whose instant passed is done).
+ */
+function resumeJob(job: JobState, now: Date): JobEvent[] {
   const schedule = job.spec!.schedule;
-  if (isRecurring(schedule)) {
-    const next = nextInstant(schedule, now, new Date(job.createdAt!));
-    return next && iso(next);
+  const anchor = new Date(job.createdAt!);
+  const nextAfterNow = isRecurring(schedule) ? nextInstant(schedule, now, anchor) : job.pausedNextRunAt ? new Date(job.pausedNextRunAt) : null;
+  const next = nextAfterNow && nextAfterNow > now ? iso(nextAfterNow) : null;
+  const events: JobEvent[] = [];
+  if (job.pausedNextRunAt && Date.parse(job.pausedNextRunAt) <= now.getTime()) {
+    const missed = dueInstants(schedule, new Date(job.pausedNextRunAt), now, anchor);
+    for (const instant of missed) {
+      events.push({
+        type: 'ExecutionSkipped',
+        data: {
+          jobId: job.jobId,
+          executionId: executionIdFor(job.jobId, iso(instant)),
+          scheduledAt: iso(instant),
+          reason: 'paused',
+          detail: 'the job was paused at this instant',
+          skippedAt: iso(now),
+          nextRunAt: next,
+        },
+      });
+    }
   }
-  // A one-off that has not fired yet keeps its instant (fired at once if it passed while paused).
-  if (job.lastScheduledAt !== null || schedule.kind === 'immediate') return null;
-  return scheduleAfterChange(schedule, job, now);
+  events.push({ type: 'JobResumed', data: { jobId: job.jobId, resumedAt: iso(now), nextRunAt: next } });
+  if (!isRecurring(schedule) && next === null) events.push({ type: 'JobCompleted', data: { jobId: job.jobId, completedAt: iso(now) } });
+  return events;
 }
 
 /** The job the command addresses, if it exists and was not deleted. */

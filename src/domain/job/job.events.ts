@@ -55,6 +55,29 @@ export type ExecutionFinished = Event<
   }
 >;
 
+/** Why a scheduled instant did not run. */
+export type SkipReason = 'overlap' | 'misfire' | 'misfire_cap' | 'paused';
+
+/** A scheduled instant that was not run, and why: every instant has exactly one recorded outcome. */
+export type ExecutionSkipped = Event<
+  'ExecutionSkipped',
+  {
+    jobId: string;
+    /** The execution this instant would have been; a skipped row has this id in the read model. */
+    executionId: string;
+    scheduledAt: string;
+    reason: SkipReason;
+    detail: string;
+    skippedAt: string;
+    nextRunAt: string | null;
+  }
+>;
+/** A queued or running execution stopped by a decision (today: replaced by a newer fire). */
+export type ExecutionCancelled = Event<
+  'ExecutionCancelled',
+  { jobId: string; executionId: string; reason: 'replaced'; detail: string; cancelledAt: string }
+>;
+
 export type JobEvent =
   | JobCreated
   | JobUpdated
@@ -67,7 +90,9 @@ export type JobEvent =
   | JobFailed
   | JobFired
   | ExecutionStarted
-  | ExecutionFinished;
+  | ExecutionFinished
+  | ExecutionSkipped
+  | ExecutionCancelled;
 
 export type JobEventType = JobEvent['type'];
 
@@ -85,4 +110,6 @@ export const JOB_EVENT_VERSIONS: Record<JobEventType, number> = {
   JobFired: 1,
   ExecutionStarted: 1,
   ExecutionFinished: 1,
+  ExecutionSkipped: 1,
+  ExecutionCancelled: 1,
 };

@@ -23,8 +23,10 @@ export interface JobState {
   status: JobStatus;
   /** The next scheduled instant, or null when nothing is scheduled (paused, one-off done, ...). */
   nextRunAt: string | null;
-  /** The last scheduled instant that was fired: a fire at or before it is refused (guarantee 2). */
+  /** The last scheduled instant that has an outcome (fired or skipped): a fire at or before it is refused (guarantee 2). */
   lastScheduledAt: string | null;
+  /** The next instant when the job was paused: on resume, instants from it up to then are recorded as skipped. */
+  pausedNextRunAt: string | null;
   lastRunAt: string | null;
   lastRunStatus: ExecutionOutcome | null;
   openExecutions: Record<string, OpenExecution>;
@@ -43,6 +45,7 @@ export const initialState = (): JobState => ({
   status: 'active',
   nextRunAt: null,
   lastScheduledAt: null,
+  pausedNextRunAt: null,
   lastRunAt: null,
   lastRunStatus: null,
   openExecutions: {},
@@ -76,9 +79,9 @@ export function evolve(state: JobState, event: JobEvent): JobState {
         updatedAt: event.data.rescheduledAt,
       };
     case 'JobPaused':
-      return { ...next, status: 'paused', nextRunAt: null, updatedAt: event.data.pausedAt };
+      return { ...next, status: 'paused', nextRunAt: null, pausedNextRunAt: state.nextRunAt, updatedAt: event.data.pausedAt };
     case 'JobResumed':
-      return { ...next, status: 'active', nextRunAt: event.data.nextRunAt, updatedAt: event.data.resumedAt };
+      return { ...next, status: 'active', nextRunAt: event.data.nextRunAt, pausedNextRunAt: null, updatedAt: event.data.resumedAt };
     case 'JobCancelled':
       return { ...next, status: 'cancelled', nextRunAt: null, updatedAt: event.data.cancelledAt };
     case 'JobDeleted':
@@ -118,6 +121,17 @@ export function evolve(state: JobState, event: JobEvent): JobState {
         lastRunStatus: event.data.outcome,
         updatedAt: event.data.finishedAt,
       };
+    }
+    case 'ExecutionSkipped':
+      return {
+        ...next,
+        nextRunAt: state.status === 'active' ? event.data.nextRunAt : state.nextRunAt,
+        lastScheduledAt: event.data.scheduledAt,
+        updatedAt: event.data.skippedAt,
+      };
+    case 'ExecutionCancelled': {
+      const { [event.data.executionId]: _cancelled, ...stillOpen } = state.openExecutions;
+      return { ...next, openExecutions: stillOpen, updatedAt: event.data.cancelledAt };
     }
     default: {
       const _exhaustive: never = event;

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { JOB_TYPES } from '../../domain/job/job-spec.js';
 import { JOB_SORT_FIELDS } from '../../projections/jobs/list-jobs.query.js';
 import { SCHEDULE_KINDS } from './schedule.dto.js';
@@ -63,6 +63,23 @@ export class ListJobsQueryDto extends PageQueryDto {
   @IsOptional()
   @IsIn(['asc', 'desc'])
   order: 'asc' | 'desc' = 'desc';
+}
+
+export class UpcomingQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 24 * 366, default: 24 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(24 * 366)
+  withinHours: number = 24;
+}
+
+export class JobAsOfQueryDto {
+  @ApiPropertyOptional({ format: 'date-time', description: 'answer the job as it stood then, folded from its events' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  asOf?: string;
 }
 
 export class ListExecutionsQueryDto extends PageQueryDto {

@@ -81,6 +81,36 @@ export class ExecutionListDto extends PageMetaDto {
   @ApiProperty({ type: [ExecutionDto] }) items!: ExecutionDto[];
 }
 
+export class UpcomingJobDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ format: 'date-time' }) nextRunAt!: string;
+  @ApiProperty({ enum: ['immediate', 'at', 'cron', 'interval'] }) scheduleKind!: string;
+}
+
+export class UpcomingJobsDto {
+  @ApiProperty({ type: [UpcomingJobDto] }) items!: UpcomingJobDto[];
+}
+
+export class StoredEventDto {
+  @ApiProperty({ description: 'stream sequence of the message that carried the event' }) sequence!: number;
+  @ApiProperty({ description: 'position of the event inside that message (one message per command)' }) index!: number;
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ example: 'JobPaused' }) type!: string;
+  @ApiProperty({ example: 'job' }) aggregateType!: string;
+  @ApiProperty() aggregateId!: string;
+  @ApiProperty({ description: 'schema version of data' }) version!: number;
+  @ApiProperty({ format: 'date-time' }) occurredAt!: string;
+  @ApiProperty({ example: 'user:8f14…' }) actor!: string;
+  @ApiProperty({ description: 'the command that produced it' }) causationId!: string;
+  @ApiProperty() correlationId!: string;
+  @ApiProperty({ type: 'object', additionalProperties: true }) data!: unknown;
+}
+
+export class StoredEventListDto extends PageMetaDto {
+  @ApiProperty({ type: [StoredEventDto] }) items!: StoredEventDto[];
+}
+
 export class TriggerResultDto {
   @ApiProperty({ format: 'uuid' }) executionId!: string;
 }

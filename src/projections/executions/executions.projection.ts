@@ -19,6 +19,8 @@ export interface ExecutionRow {
   workerId: string | null;
 }
 
+const EXECUTION_EVENTS = new Set<JobEvent['type']>(['JobFired', 'ExecutionStarted', 'ExecutionFinished', 'ExecutionSkipped', 'ExecutionCancelled']);
+
 /** The `executions` read model: one row per attempt, from its JobFired to its ExecutionFinished. */
 export class ExecutionsProjection implements Projection {
   readonly name = 'executions';
@@ -27,7 +29,7 @@ export class ExecutionsProjection implements Projection {
     const executionEvents = events
       .filter((e) => e.aggregateType === 'job')
       .map((e) => ({ type: e.type, data: e.data }) as JobEvent)
-      .filter((e) => e.type === 'JobFired' || e.type === 'ExecutionStarted' || e.type === 'ExecutionFinished');
+      .filter((e) => EXECUTION_EVENTS.has(e.type));
     if (executionEvents.length === 0) return;
     const ids = [...new Set(executionEvents.map((e) => (e.data as { executionId: string }).executionId))];
     const existing: ExecutionRow[] = await db.query(
@@ -60,6 +62,29 @@ export class ExecutionsProjection implements Projection {
         case 'ExecutionStarted': {
           const row = rows.get(event.data.executionId);
           if (row) Object.assign(row, { status: 'running', startedAt: event.data.startedAt, workerId: event.data.workerId });
+          break;
+        }
+        case 'ExecutionSkipped':
+          // A skipped instant is an execution that never ran: its row says why.
+          rows.set(event.data.executionId, {
+            id: event.data.executionId,
+            jobId: event.data.jobId,
+            scheduledAt: event.data.scheduledAt,
+            attempt: 0,
+            trigger: 'schedule',
+            status: 'skipped',
+            queuedAt: event.data.skippedAt,
+            startedAt: null,
+            finishedAt: event.data.skippedAt,
+            durationMs: null,
+            output: { reason: event.data.reason },
+            error: event.data.detail,
+            workerId: null,
+          });
+          break;
+        case 'ExecutionCancelled': {
+          const row = rows.get(event.data.executionId);
+          if (row) Object.assign(row, { status: 'cancelled', finishedAt: event.data.cancelledAt, error: event.data.detail });
           break;
         }
         case 'ExecutionFinished': {

@@ -28,6 +28,9 @@ export class TimersProjection implements Projection {
         case 'JobFired':
           if (event.data.trigger === 'schedule' || event.data.trigger === 'misfire') next.set(stored.aggregateId, event.data.nextRunAt);
           break;
+        case 'ExecutionSkipped':
+          next.set(stored.aggregateId, event.data.nextRunAt);
+          break;
         case 'JobPaused':
         case 'JobCancelled':
         case 'JobDeleted':
@@ -37,6 +40,7 @@ export class TimersProjection implements Projection {
           break;
         case 'ExecutionStarted':
         case 'ExecutionFinished':
+        case 'ExecutionCancelled':
           break;
         default: {
           const _exhaustive: never = event;
