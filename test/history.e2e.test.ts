@@ -86,3 +86,37 @@ describe('history and scheduling policies over HTTP', () => {
     expect((await client.get('/api/v1/jobs/upcoming?withinHours=0')).status).toBe(400);
   });
 });
+
+describe('preview over HTTP', () => {
+  let chronos: ChronosApp;
+  let client: ApiClient;
+
+  beforeAll(async () => {
+    chronos = await startTestChronos({ CHRONOS_ROLES: 'api' });
+    client = await new ApiClient(`http://127.0.0.1:${chronos.port}`).signUp();
+  });
+  afterAll(() => chronos?.close());
+
+  it('dry-runs a schedule not yet saved, with a note on the instant a DST transition moves', async () => {
+    // Sundays of March at 02:30 in Berlin: on the last one (2027-03-28) clocks jump from 02:00 to 03:00.
+    const res = await client.post('/api/v1/jobs/preview', { schedule: { kind: 'cron', expression: '30 2 * 3 0', timezone: 'Europe/Berlin' }, count: 4 });
+    expect(res.status).toBe(200);
+    expect(res.body.items.map((i: { at: string }) => i.at)).toEqual([
+      '2027-03-07T01:30:00.000Z',
+      '2027-03-14T01:30:00.000Z',
+      '2027-03-21T01:30:00.000Z',
+      '2027-03-28T01:00:00.000Z', // 03:00 CEST, the first instant after the jump
+    ]);
+    expect(res.body.items.slice(0, 3).every((i: { note?: string }) => i.note === undefined)).toBe(true);
+    expect(res.body.items[3].note).toMatch(/Europe\/Berlin skips 02:00–03:00 on 2027-03-28/);
+  });
+
+  it("previews a saved job's next instants, and validates", async () => {
+    const job = (await client.post('/api/v1/jobs', { name: 'p', type: 'custom', payload: { handler: 'noop' }, schedule: { kind: 'interval', everyMs: 60_000, startAt: '2030-01-01T00:00:00Z' } })).body;
+    const preview = await client.get(`/api/v1/jobs/${job.id}/preview?count=3`);
+    expect(preview.body.items.map((i: { at: string }) => i.at)).toEqual(['2030-01-01T00:00:00.000Z', '2030-01-01T00:01:00.000Z', '2030-01-01T00:02:00.000Z']);
+    expect((await client.get(`/api/v1/jobs/${job.id}/preview?count=101`)).status).toBe(400);
+    expect((await client.post('/api/v1/jobs/preview', { schedule: { kind: 'cron', expression: '0 0 30 2 *' } })).body).toMatchObject({ status: 422, code: 'INVALID_CRON' });
+    expect((await client.post('/api/v1/jobs/preview', { schedule: { kind: 'cron', expression: '0 9 * * *', zone: 'UTC' } })).status).toBe(400);
+  });
+});

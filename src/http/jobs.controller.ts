@@ -30,7 +30,8 @@ import { defaultRetryPolicy, withDefaults, type JobSpec } from '../domain/job/jo
 import { TargetGuard } from '../executors/target-guard.js';
 import type { JobCommand } from '../domain/job/job.commands.js';
 import type { JobState } from '../domain/job/job.state.js';
-import type { Schedule } from '../domain/job/schedule.js';
+import { assertValidSchedule, type Schedule } from '../domain/job/schedule.js';
+import { previewInstants } from '../domain/job/schedule-preview.js';
 import type { ExecutionRow } from '../projections/executions/executions.projection.js';
 import { ListExecutionsQuery } from '../projections/executions/execution.queries.js';
 import { JobStatsQuery } from '../projections/jobs/job-stats.query.js';
@@ -38,10 +39,10 @@ import { ListJobsQuery, type JobRecord } from '../projections/jobs/list-jobs.que
 import { UpcomingJobsQuery, type UpcomingJob } from '../projections/jobs/upcoming-jobs.query.js';
 import type { JobStats } from '../projections/jobs/jobs.projection.js';
 import { CurrentCaller, type Caller } from './caller.js';
-import { CreateJobDto, EmptyBodyDto, PauseJobDto, RescheduleJobDto, UpdateJobDto } from './dto/job.dto.js';
-import { JobAsOfQueryDto, ListExecutionsQueryDto, ListJobsQueryDto, PageQueryDto, UpcomingQueryDto } from './dto/list-query.dto.js';
+import { CreateJobDto, EmptyBodyDto, PauseJobDto, PreviewScheduleDto, RescheduleJobDto, UpdateJobDto } from './dto/job.dto.js';
+import { JobAsOfQueryDto, ListExecutionsQueryDto, ListJobsQueryDto, PageQueryDto, PreviewQueryDto, UpcomingQueryDto } from './dto/list-query.dto.js';
 import { PAYLOAD_DTOS } from './dto/payload.dto.js';
-import { ExecutionListDto, JobDto, JobListDto, ProblemDto, StoredEventListDto, TriggerResultDto, UpcomingJobsDto } from './dto/responses.dto.js';
+import { ExecutionListDto, JobDto, JobListDto, PreviewDto, ProblemDto, StoredEventListDto, TriggerResultDto, UpcomingJobsDto } from './dto/responses.dto.js';
 import type { ScheduleDto } from './dto/schedule.dto.js';
 import { toJobDto } from './job.mapper.js';
 import { RequestValidationError } from './problem-details.filter.js';
@@ -85,6 +86,18 @@ export class JobsController {
     return { items: items.map((row) => toJobDto(row.state, row.stats)), page: query.page, limit: query.limit, total, totalPages: Math.ceil(total / query.limit) };
   }
 
+  @Post('preview')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Dry run: the next instants of a schedule not yet saved, with notes on DST transitions' })
+  @ApiOkResponse({ type: PreviewDto })
+  @ApiUnprocessableEntityResponse({ type: ProblemDto, description: 'INVALID_CRON, INVALID_TIMEZONE, INVALID_SCHEDULE' })
+  previewSchedule(@Body() body: PreviewScheduleDto): PreviewDto {
+    const now = new Date();
+    const schedule = toSchedule(body.schedule);
+    assertValidSchedule(schedule, now);
+    return { items: previewInstants(schedule, { after: new Date(now.getTime() - 1), anchor: now, count: body.count ?? 10 }) };
+  }
+
   @Get('upcoming')
   @ApiOperation({ summary: 'Active jobs due within the next hours, soonest first (at most 100)' })
   @ApiOkResponse({ type: UpcomingJobsDto })
@@ -110,6 +123,18 @@ export class JobsController {
     if (!then.exists || then.deleted) throw new NotFoundError('JOB_NOT_FOUND', `job ${id} did not exist at ${new Date(query.asOf).toISOString()}`);
     // Statistics are today's; the rest is the job as it stood then.
     return toJobDto(then, await this.stats(id));
+  }
+
+  @Get(':id/preview')
+  @ApiOperation({ summary: "The job's next instants (count ≤ 100), each moved by a DST transition with a note" })
+  @ApiOkResponse({ type: PreviewDto })
+  @ApiNotFoundResponse({ type: ProblemDto })
+  async preview(@Param('id', uuidParam()) id: string, @Query() query: PreviewQueryDto, @CurrentCaller() caller: Caller): Promise<PreviewDto> {
+    const job = await this.visibleJob(id, caller);
+    if (job.status !== 'active' || job.nextRunAt === null) return { items: [] };
+    // From the job's next instant on (it is included), computed as the scheduler will.
+    const after = new Date(Date.parse(job.nextRunAt) - 1);
+    return { items: previewInstants(job.spec!.schedule, { after, anchor: new Date(job.createdAt!), count: query.count }) };
   }
 
   @Get(':id/events')

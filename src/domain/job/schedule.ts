@@ -168,7 +168,7 @@ export type DstAdjustment =
    * The local time exists twice (clocks went back): a fixed-hour job fires only at the first occurrence,
    * a wildcard- or stepped-hour job at both.
    */
-  | { kind: 'repeated'; localTime: string; occurrence: 'first' | 'second'; transition: ZoneTransition };
+  | { kind: 'repeated'; localTime: string; occurrence: 'first' | 'second'; firesAtBoth: boolean; transition: ZoneTransition };
 
 export interface CronFire {
   at: Date;
@@ -213,7 +213,7 @@ export function nextCronFire(expression: string, timezone: string, after: Date):
 
 /**
  * "Fixed local time" in the DST contract: the hour field names hours (a number, list or range), as in
- * Vixie cron; `*`, `?` and steps (`*\/2`, `8-18/2`) make it a wildcard/stepped job.
+ * Vixie cron; `*`, `?` or any step (`8-18/2`, every-second-hour) makes it a wildcard/stepped job.
  */
 function hasFixedHour(expression: string): boolean {
   const fields = cronFields(expression);
@@ -280,9 +280,9 @@ function firesAt(wall: number, resolved: WallClockResolution, fixedHour: boolean
     case 'unique':
       return [{ at: new Date(resolved.at) }];
     case 'repeated': {
-      const { transition } = resolved;
-      const first: CronFire = { at: new Date(resolved.first), dst: { kind: 'repeated', localTime, occurrence: 'first', transition } };
-      const second: CronFire = { at: new Date(resolved.second), dst: { kind: 'repeated', localTime, occurrence: 'second', transition } };
+      const repeated = { kind: 'repeated', localTime, firesAtBoth: !fixedHour, transition: resolved.transition } as const;
+      const first: CronFire = { at: new Date(resolved.first), dst: { ...repeated, occurrence: 'first' } };
+      const second: CronFire = { at: new Date(resolved.second), dst: { ...repeated, occurrence: 'second' } };
       return fixedHour ? [first] : [first, second];
     }
     case 'skipped':
@@ -320,7 +320,7 @@ function formatWallClock(wall: number): string {
 const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
 
 /** The zone's UTC offset at an instant, in ms (positive east of UTC), to the second. */
-export function utcOffsetMs(timezone: string, instantMs: number): number {
+function utcOffsetMs(timezone: string, instantMs: number): number {
   let formatter = offsetFormatters.get(timezone);
   if (formatter === undefined) {
     // Building a formatter costs far more than using one, and this runs several times per cron fire.

@@ -202,6 +202,22 @@ export class PauseJobDto {
 export class EmptyBodyDto {}
 
 @ApiExtraModels(ImmediateScheduleDto, AtScheduleDto, CronScheduleDto, IntervalScheduleDto)
+export class PreviewScheduleDto {
+  @ApiProperty(scheduleSchema)
+  @IsScheduleKind()
+  @ValidateNested()
+  @Type(() => Object, scheduleDiscriminator)
+  schedule!: ScheduleDto;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 10 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  count?: number;
+}
+
+@ApiExtraModels(ImmediateScheduleDto, AtScheduleDto, CronScheduleDto, IntervalScheduleDto)
 export class RescheduleJobDto {
   @ApiProperty(scheduleSchema)
   @IsScheduleKind()

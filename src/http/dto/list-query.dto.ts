@@ -75,6 +75,16 @@ export class UpcomingQueryDto {
   withinHours: number = 24;
 }
 
+export class PreviewQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 10 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  count: number = 10;
+}
+
 export class JobAsOfQueryDto {
   @ApiPropertyOptional({ format: 'date-time', description: 'answer the job as it stood then, folded from its events' })
   @IsOptional()

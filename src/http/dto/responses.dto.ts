@@ -81,6 +81,15 @@ export class ExecutionListDto extends PageMetaDto {
   @ApiProperty({ type: [ExecutionDto] }) items!: ExecutionDto[];
 }
 
+export class PreviewItemDto {
+  @ApiProperty({ format: 'date-time' }) at!: string;
+  @ApiPropertyOptional({ description: 'set when a DST transition moved or doubled this instant' }) note?: string;
+}
+
+export class PreviewDto {
+  @ApiProperty({ type: [PreviewItemDto] }) items!: PreviewItemDto[];
+}
+
 export class UpcomingJobDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty() name!: string;
