@@ -22,17 +22,20 @@ import { AccessGuard } from './http/auth/auth.guard.js';
 import { JwtStrategy } from './http/auth/jwt.strategy.js';
 import { RateLimitGuard, RATE_LIMIT_OPTIONS } from './http/rate-limit/rate-limit.guard.js';
 import { RequestIdMiddleware } from './http/request-id.middleware.js';
+import { DeadLettersController } from './http/dead-letters.controller.js';
 import { ExecutionsController } from './http/executions.controller.js';
 import { HealthController } from './http/health.controller.js';
 import { JobsController } from './http/jobs.controller.js';
 import { NATS_CLIENTS, type NatsClients } from './infra/nats.js';
 import { REDIS } from './infra/redis.js';
+import { GetDeadLetterHandler, ListDeadLettersHandler } from './projections/dead-letters/dead-letter.queries.js';
 import { GetExecutionHandler, ListExecutionsHandler } from './projections/executions/execution.queries.js';
 import { JobStatsHandler } from './projections/jobs/job-stats.query.js';
 import { ListJobsHandler } from './projections/jobs/list-jobs.query.js';
 import { UpcomingJobsHandler } from './projections/jobs/upcoming-jobs.query.js';
 import { ReadModelConsumers } from './projections/read-model.consumers.js';
 import { DispatchWorkSaga } from './sagas/dispatch-work.saga.js';
+import { UndeliverableWorkSaga } from './sagas/undeliverable-work.saga.js';
 import { SchedulerService } from './scheduler/scheduler.service.js';
 import { WorkerService } from './worker/worker.service.js';
 
@@ -61,13 +64,15 @@ export class AppModule implements NestModule {
     const imports: DynamicModule['imports'] = [CqrsModule.forRoot()];
     if (config.roles.has('api')) {
       imports.push(PassportModule, JwtModule.register({}));
-      controllers.push(AuthController, AdminUsersController, JobsController, ExecutionsController);
+      controllers.push(AuthController, AdminUsersController, JobsController, ExecutionsController, DeadLettersController);
       providers.push(
         ListJobsHandler,
         UpcomingJobsHandler,
         JobStatsHandler,
         ListExecutionsHandler,
         GetExecutionHandler,
+        ListDeadLettersHandler,
+        GetDeadLetterHandler,
         UsersRepository,
         AuthService,
         JwtStrategy,
@@ -77,7 +82,10 @@ export class AppModule implements NestModule {
         { provide: APP_GUARD, useClass: RateLimitGuard },
       );
     }
-    if (config.roles.has('projector')) controllers.push(ReadModelConsumers, DispatchWorkSaga);
+    if (config.roles.has('projector')) {
+      controllers.push(ReadModelConsumers, DispatchWorkSaga);
+      providers.push(UndeliverableWorkSaga);
+    }
     if (config.roles.has('scheduler')) providers.push(SchedulerService);
     if (config.roles.has('worker')) {
       providers.push(WorkerService, { provide: EXECUTORS, useValue: [new HttpExecutor(targetGuard), new CustomExecutor()] });

@@ -21,6 +21,10 @@ export interface ChronosConfig {
   redisUrl: string;
   roles: Set<Role>;
   workerConcurrency: number;
+  /** A work item not acknowledged within this is redelivered (runs longer than it send heartbeats). */
+  workAckWaitMs: number;
+  /** Deliveries of one work item before it becomes a dead letter (a worker died or hung every time). */
+  workMaxDeliver: number;
   auth: AuthConfig;
   /** Requests allowed per window; 0 turns a limit off. */
   rateLimit: { perUserPerHour: number; authPerIpPer15Min: number; authPerEmailPer15Min: number };
@@ -38,6 +42,23 @@ export interface ChronosConfig {
   leaseTtlMs: number;
   /** Identifies this process in leases and executions. */
   instanceId: string;
+  /** Outgoing mail (notifications): SMTP_URL (unset: email notifications fail with a clear error) and SMTP_FROM. */
+  smtp: { url?: string; from: string };
+  /** Delivery of job notifications (src/notifications). */
+  notifications: NotificationsConfig;
+}
+
+export interface NotificationsConfig {
+  /** Deliveries of one notification before it is recorded as failed (NOTIFY_MAX_DELIVERIES). */
+  maxDeliveries: number;
+  /** Delay before the first redelivery, doubled each time (NOTIFY_BACKOFF_MS)… */
+  backoffMs: number;
+  /** …up to this (NOTIFY_MAX_BACKOFF_MS). */
+  maxBackoffMs: number;
+  /** Time allowed for one send, SMTP or webhook (NOTIFY_TIMEOUT_MS). */
+  timeoutMs: number;
+  /** Events older than this when the saga sees them are not notified (NOTIFY_MAX_EVENT_AGE_MS): a new saga replays history. */
+  maxEventAgeMs: number;
 }
 
 export class ConfigError extends Error {
@@ -78,6 +99,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6380', ['redis:', 'rediss:']),
     roles: new Set(roleNames as Role[]),
     workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 200, 1),
+    workAckWaitMs: integer(env, 'WORK_ACK_WAIT_MS', 30_000, 1000),
+    workMaxDeliver: integer(env, 'WORK_MAX_DELIVER', 5, 1),
     auth: authConfig(env, environment),
     targetAllowlist: allowlist(env),
     rateLimit: {
@@ -93,6 +116,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
     misfireThresholdMs: integer(env, 'MISFIRE_THRESHOLD_MS', 60_000, 0),
     fireAllCap: integer(env, 'MISFIRE_FIRE_ALL_CAP', 100, 1),
     instanceId: env.CHRONOS_INSTANCE_ID || `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    smtp: {
+      ...(env.SMTP_URL ? { url: url(env, 'SMTP_URL', env.SMTP_URL, ['smtp:', 'smtps:']) } : {}),
+      from: env.SMTP_FROM || 'Chronos <chronos@localhost>',
+    },
+    notifications: {
+      maxDeliveries: integer(env, 'NOTIFY_MAX_DELIVERIES', 5, 1),
+      backoffMs: integer(env, 'NOTIFY_BACKOFF_MS', 1000, 1),
+      maxBackoffMs: integer(env, 'NOTIFY_MAX_BACKOFF_MS', 60_000, 1),
+      timeoutMs: integer(env, 'NOTIFY_TIMEOUT_MS', 10_000, 1),
+      maxEventAgeMs: integer(env, 'NOTIFY_MAX_EVENT_AGE_MS', 86_400_000, 1),
+    },
   };
 }
 

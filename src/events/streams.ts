@@ -13,6 +13,9 @@ export const EVENTS_STREAM = 'CHRONOS_EVENTS';
 export const EVENTS_SUBJECT_PREFIX = 'chronos.es';
 export const WORK_STREAM = 'CHRONOS_WORK';
 export const WORK_SUBJECT = 'chronos.work';
+/** Keeps the server's advisories of work items that exhausted their deliveries, for the dead-letter saga. */
+export const WORK_ADVISORIES_STREAM = 'CHRONOS_WORK_ADVISORIES';
+export const MAX_DELIVERIES_ADVISORY = `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${WORK_STREAM}.workers`;
 /** Core NATS (not a stream): `<prefix>.<executionId>` asks the worker running that execution to abort it. */
 export const CANCEL_SUBJECT_PREFIX = 'chronos.control.cancel';
 
@@ -42,6 +45,14 @@ const streams: (Partial<StreamConfig> & { name: string })[] = [
     retention: RetentionPolicy.Workqueue,
     discard: DiscardPolicy.Old,
     duplicate_window: 10 * MINUTE_NS,
+    num_replicas: 1,
+  },
+  {
+    name: WORK_ADVISORIES_STREAM,
+    subjects: [MAX_DELIVERIES_ADVISORY],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Workqueue,
+    max_age: 7 * 24 * 60 * MINUTE_NS,
     num_replicas: 1,
   },
 ];

@@ -33,7 +33,7 @@ export class CustomExecutor implements Executor {
   async run(context: ExecutionContext): Promise<unknown> {
     const { handler, data } = context.payload as { handler: string; data?: unknown };
     const run = this.handlers[handler];
-    if (!run) throw new ExecutionFailure(`no custom handler named "${handler}"`);
+    if (!run) throw new ExecutionFailure(`no custom handler named "${handler}"`, undefined, false);
     return run(data, context);
   }
 }

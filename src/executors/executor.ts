@@ -10,12 +10,16 @@ export interface ExecutionContext {
   signal: AbortSignal;
 }
 
-/** A run that ended badly. The worker records `message` as the execution's error. */
+/**
+ * A run that ended badly. The worker records `message` as the execution's error; `retryable: false` means
+ * another attempt cannot help (the remaining attempts are skipped, and the record says so).
+ */
 export class ExecutionFailure extends Error {
   override name = 'ExecutionFailure';
   constructor(
     message: string,
     readonly output?: unknown,
+    readonly retryable = true,
   ) {
     super(message);
   }

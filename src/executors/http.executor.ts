@@ -53,7 +53,9 @@ export class HttpExecutor implements Executor {
       bodyTruncated: text.length > MAX_BODY_CHARS,
     };
     if (!statusExpected(response.status, payload.expectStatus)) {
-      throw new ExecutionFailure(`unexpected status ${response.status}`, output);
+      // A 4xx says the request itself is wrong, and will be again; 408 and 429 say "later".
+      const retryable = response.status < 400 || response.status >= 500 || response.status === 408 || response.status === 429;
+      throw new ExecutionFailure(`unexpected status ${response.status}`, output, retryable);
     }
     return output;
   }

@@ -254,7 +254,10 @@ export class TargetGuard {
       signal.throwIfAborted();
       const verdict = await abortable(this.check(current, true), signal);
       if (!verdict.ok) {
-        throw new ExecutionFailure(verdict.code === 'TARGET_UNRESOLVABLE' ? `cannot resolve target: ${verdict.reason}` : `target not allowed: ${verdict.reason}`);
+        // A refused target will be refused again; a name that does not resolve may resolve later.
+        throw verdict.code === 'TARGET_UNRESOLVABLE'
+          ? new ExecutionFailure(`cannot resolve target: ${verdict.reason}`)
+          : new ExecutionFailure(`target not allowed: ${verdict.reason}`, undefined, false);
       }
       const response = await this.request(current, method, headers, body, verdict.addresses, signal);
       const location = response.headers.get('location');
@@ -271,7 +274,7 @@ export class TargetGuard {
         throw new ExecutionFailure(`invalid redirect location "${location}" from ${current.origin}`);
       }
       if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-        throw new ExecutionFailure(`target not allowed: redirect to ${next.protocol} URL (only http and https)`);
+        throw new ExecutionFailure(`target not allowed: redirect to ${next.protocol} URL (only http and https)`, undefined, false);
       }
       // Fetch semantics: 303 → GET (except HEAD); 301/302 POST → GET. The body and its headers are dropped.
       if ((response.status === 303 && method !== 'HEAD') || ((response.status === 301 || response.status === 302) && method === 'POST')) {

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import type { StoredEvent } from '../events/stored-event.js';
 import { EventLogConsumer } from '../infra/transport/event-stream.transport.js';
 import { applyCheckpointed } from './checkpointed-projection.js';
+import { DeadLettersProjection } from './dead-letters/dead-letters.projection.js';
 import { ExecutionsProjection } from './executions/executions.projection.js';
 import { JobsProjection } from './jobs/jobs.projection.js';
 import { TimersProjection } from './timers/timers.projection.js';
@@ -13,7 +14,7 @@ import { TimersProjection } from './timers/timers.projection.js';
  */
 @Controller()
 export class ReadModelConsumers {
-  private readonly projections = [new JobsProjection(), new ExecutionsProjection(), new TimersProjection()];
+  private readonly projections = [new JobsProjection(), new ExecutionsProjection(), new TimersProjection(), new DeadLettersProjection()];
 
   constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
 

@@ -4,6 +4,7 @@ import type { PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { ExecuteJobCommand } from '../commands/job-command.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
+import type { JobCommand } from '../domain/job/job.commands.js';
 import { FireRefusedError } from '../domain/job/job.decide.js';
 import { NotFoundError } from '../domain/errors.js';
 import { Lease } from '../infra/lease.js';
@@ -17,6 +18,8 @@ const MAX_CONCURRENT_FIRES = 500;
 
 /** The fire key of guarantee 2: the Nats-Msg-Id of a scheduled fire. */
 export const fireCommandId = (jobId: string, scheduledAt: string) => `fire:${jobId}:${scheduledAt}`;
+/** The Nats-Msg-Id of the retry that follows a failed attempt. */
+export const retryCommandId = (failedExecutionId: string) => `retry:${failedExecutionId}`;
 
 /**
  * The active scheduler (one per deployment, by lease) loads the timers due within the horizon and fires
@@ -33,7 +36,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   /** Timers armed in memory, by fire key. */
   private readonly armed = new Map<string, NodeJS.Timeout>();
   private firing = 0;
-  private readonly queue: { jobId: string; scheduledAt: string }[] = [];
+  private readonly queue: { key: string; fire: () => Promise<void> }[] = [];
   private polling: Promise<void> | undefined;
   private active = false;
 
@@ -85,32 +88,45 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
 
   private async loadDueTimers(): Promise<void> {
     try {
-      const rows: { jobId: string; scheduledAt: Date }[] = await this.dataSource.query(
-        `SELECT job_id AS "jobId", scheduled_at AS "scheduledAt" FROM timers WHERE scheduled_at <= $1 ORDER BY scheduled_at LIMIT 50000`,
-        [new Date(Date.now() + HORIZON_MS)],
-      );
-      for (const row of rows) this.arm(row.jobId, row.scheduledAt.toISOString());
+      const horizon = new Date(Date.now() + HORIZON_MS);
+      const [instants, retries]: [{ jobId: string; scheduledAt: Date }[], { executionId: string; jobId: string; retryAt: Date }[]] = await Promise.all([
+        this.dataSource.query(
+          `SELECT job_id AS "jobId", scheduled_at AS "scheduledAt" FROM timers WHERE scheduled_at <= $1 ORDER BY scheduled_at LIMIT 50000`,
+          [horizon],
+        ),
+        this.dataSource.query(
+          `SELECT execution_id AS "executionId", job_id AS "jobId", retry_at AS "retryAt" FROM retry_timers WHERE retry_at <= $1 ORDER BY retry_at LIMIT 50000`,
+          [horizon],
+        ),
+      ]);
+      for (const { jobId, scheduledAt } of instants) {
+        const at = scheduledAt.toISOString();
+        this.arm(fireCommandId(jobId, at), at, () => this.fire(jobId, at));
+      }
+      for (const { executionId, jobId, retryAt } of retries) {
+        this.arm(retryCommandId(executionId), retryAt.toISOString(), () => this.retry(jobId, executionId));
+      }
     } catch (error) {
       this.log.error(`reading timers failed: ${(error as Error).message}`);
     }
   }
 
-  private arm(jobId: string, scheduledAt: string): void {
-    const key = fireCommandId(jobId, scheduledAt);
+  /** Arms an in-memory timer that queues `fire` at `dueAt`, once per key. */
+  private arm(key: string, dueAt: string, fire: () => Promise<void>): void {
     if (this.armed.has(key) || !this.active) return;
     const due = () => {
       // Timers may wake a millisecond early by the wall clock, and the decider refuses an instant not yet due.
-      const early = Date.parse(scheduledAt) - Date.now();
+      const early = Date.parse(dueAt) - Date.now();
       if (early > 0) {
         this.armed.set(key, setTimeout(due, early));
         return;
       }
-      this.queue.push({ jobId, scheduledAt });
+      this.queue.push({ key, fire });
       this.drain();
       // Forget the key once the timers table has surely moved on (the projection has applied the fire).
       setTimeout(() => this.armed.delete(key), HORIZON_MS).unref();
     };
-    this.armed.set(key, setTimeout(due, Math.max(0, Date.parse(scheduledAt) - Date.now())));
+    this.armed.set(key, setTimeout(due, Math.max(0, Date.parse(dueAt) - Date.now())));
   }
 
   private disarmAll(): void {
@@ -119,39 +135,46 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     this.queue.length = 0;
   }
 
-  /** Fires queued instants, at most MAX_CONCURRENT_FIRES in flight: a burst is pipelined, not serialised. */
+  /** Runs queued fires, at most MAX_CONCURRENT_FIRES in flight: a burst is pipelined, not serialised. */
   private drain(): void {
     while (this.firing < MAX_CONCURRENT_FIRES && this.queue.length > 0) {
-      const { jobId, scheduledAt } = this.queue.shift()!;
+      const { key, fire } = this.queue.shift()!;
       this.firing++;
-      void this.fire(jobId, scheduledAt).finally(() => {
-        this.firing--;
-        this.drain();
-      });
+      void fire()
+        .catch((error: unknown) => {
+          this.log.error(`${key} failed: ${(error as Error).message}`);
+          // Let the next poll arm it again.
+          clearTimeout(this.armed.get(key));
+          this.armed.delete(key);
+        })
+        .finally(() => {
+          this.firing--;
+          this.drain();
+        });
     }
   }
 
+  /** Fires one scheduled instant of a job (and whatever else is due with it: see the decider). */
   async fire(jobId: string, scheduledAt: string): Promise<void> {
+    await this.send(jobId, fireCommandId(jobId, scheduledAt), {
+      type: 'FireJob',
+      now: new Date(),
+      data: { scheduledAt, misfireThresholdMs: this.config.misfireThresholdMs, fireAllCap: this.config.fireAllCap },
+    });
+  }
+
+  /** Fires the retry timer of a failed attempt. */
+  async retry(jobId: string, executionId: string): Promise<void> {
+    await this.send(jobId, retryCommandId(executionId), { type: 'RetryExecution', now: new Date(), data: { executionId } });
+  }
+
+  private async send(jobId: string, commandId: string, command: JobCommand): Promise<void> {
     try {
-      await this.commands.execute(
-        new ExecuteJobCommand(
-          jobId,
-          {
-            type: 'FireJob',
-            now: new Date(),
-            data: { scheduledAt, misfireThresholdMs: this.config.misfireThresholdMs, fireAllCap: this.config.fireAllCap },
-          },
-          { commandId: fireCommandId(jobId, scheduledAt), actor: `scheduler:${this.config.instanceId}`, correlationId: fireCommandId(jobId, scheduledAt) },
-        ),
-      );
+      await this.commands.execute(new ExecuteJobCommand(jobId, command, { commandId, actor: `scheduler:${this.config.instanceId}`, correlationId: commandId }));
     } catch (error) {
-      // Refused fires are the guards doing their job (already fired, stale timer, paused): nothing to do.
+      // Refused fires are the guards doing their job (already fired, stale timer, paused, deleted): nothing to do.
       if (error instanceof FireRefusedError || error instanceof NotFoundError) return;
-      this.log.error(`fire of job ${jobId} at ${scheduledAt} failed: ${(error as Error).message}`);
-      const key = fireCommandId(jobId, scheduledAt);
-      // Let the next poll arm it again.
-      clearTimeout(this.armed.get(key));
-      this.armed.delete(key);
+      throw error;
     }
   }
 }

@@ -14,8 +14,7 @@ import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import type { WorkItem } from '../sagas/dispatch-work.saga.js';
 
 export const WORKERS_CONSUMER = 'workers';
-const ACK_WAIT_MS = 30_000;
-const HEARTBEAT_MS = 10_000;
+
 /** Runs shorter than this report start and end in one command; longer ones report their start first. */
 const REPORT_START_AFTER_MS = 500;
 
@@ -75,16 +74,17 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async ensureConsumer(): Promise<void> {
+    const settings = { ack_wait: this.config.workAckWaitMs * 1_000_000, max_deliver: this.config.workMaxDeliver, max_ack_pending: 10_000 };
     try {
       await this.nats.jsm.consumers.info(WORK_STREAM, WORKERS_CONSUMER);
+      await this.nats.jsm.consumers.update(WORK_STREAM, WORKERS_CONSUMER, settings);
     } catch (error) {
       if ((error as { code?: number }).code !== JetStreamApiCodes.ConsumerNotFound) throw error;
       await this.nats.jsm.consumers.add(WORK_STREAM, {
         durable_name: WORKERS_CONSUMER,
         filter_subject: `${WORK_SUBJECT}.>`,
         ack_policy: AckPolicy.Explicit,
-        ack_wait: ACK_WAIT_MS * 1_000_000,
-        max_ack_pending: 10_000,
+        ...settings,
       });
     }
   }
@@ -124,7 +124,8 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     const controller = new AbortController();
     this.running.set(item.executionId, controller);
     const timeout = setTimeout(() => controller.abort(new TimeoutError(`timed out after ${job.spec!.timeoutMs} ms`)), job.spec.timeoutMs);
-    const heartbeat = setInterval(() => message.working(), HEARTBEAT_MS);
+    // Long runs tell JetStream they are alive well within ack_wait, so only a dead worker's items come back.
+    const heartbeat = setInterval(() => message.working(), Math.floor(this.config.workAckWaitMs / 3));
     let startReported: Promise<unknown> | undefined;
     const reportStart = setTimeout(() => {
       startReported = send({ type: 'StartExecution', now: new Date(), data: { executionId: item.executionId, workerId: this.config.instanceId } });
@@ -133,6 +134,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     let outcome: ExecutionOutcome = 'succeeded';
     let output: unknown;
     let error: string | undefined;
+    let retryable = true;
     try {
       if (!executor) throw new ExecutionFailure(`no executor for job type "${job.spec.type}"`);
       output = await executor.run({
@@ -147,6 +149,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       outcome = controller.signal.aborted && controller.signal.reason instanceof TimeoutError ? 'timed_out' : 'failed';
       error = outcome === 'timed_out' ? (controller.signal.reason as Error).message : (failure as Error).message;
       output = failure instanceof ExecutionFailure ? failure.output : undefined;
+      retryable = !(failure instanceof ExecutionFailure) || failure.retryable;
     } finally {
       this.running.delete(item.executionId);
       clearTimeout(timeout);
@@ -164,6 +167,8 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
         startedAt: startedAt.toISOString(),
         ...(output !== undefined ? { output } : {}),
         ...(error !== undefined ? { error } : {}),
+        retryable,
+        jitter: Math.random(),
       },
     });
     message.ack();

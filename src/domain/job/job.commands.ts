@@ -1,5 +1,5 @@
 import type { JobSpec } from './job-spec.js';
-import type { ExecutionOutcome } from './job.events.js';
+import type { ExecutionOutcome, NotificationChannel, NotificationTrigger } from './job.events.js';
 import type { Schedule } from './schedule.js';
 
 /** A request to change a job. `now` is the command's time: the decider never reads the clock. */
@@ -38,6 +38,31 @@ export type FinishExecution = Command<
     startedAt?: string;
     output?: unknown;
     error?: string;
+    /** False when trying again cannot help (e.g. an HTTP 4xx other than 408/429): no more attempts. */
+    retryable?: boolean;
+    /** A uniform sample in [0, 1) for full jitter: randomness comes in with the command. */
+    jitter?: number;
+  }
+>;
+/** The scheduler fires a retry timer: the next attempt of the fire whose attempt `executionId` failed. */
+export type RetryExecution = Command<'RetryExecution', { executionId: string }>;
+/** JetStream gave up delivering the work of an execution (max_deliver): it becomes a dead letter. */
+export type DeadLetterExecution = Command<'DeadLetterExecution', { executionId: string; error: string }>;
+export type RetryDeadLetter = Command<'RetryDeadLetter', { deadLetterId: string }>;
+export type DiscardDeadLetter = Command<'DiscardDeadLetter', { deadLetterId: string }>;
+/** The notification saga reports how sending a notification ended. */
+export type RecordNotification = Command<
+  'RecordNotification',
+  {
+    notificationId: string;
+    channel: NotificationChannel;
+    trigger: NotificationTrigger;
+    executionId: string;
+    to: string;
+    attempts: number;
+    outcome: 'sent' | 'failed';
+    messageId?: string;
+    error?: string;
   }
 >;
 
@@ -52,6 +77,11 @@ export type JobCommand =
   | TriggerJob
   | FireJob
   | StartExecution
-  | FinishExecution;
+  | FinishExecution
+  | RetryExecution
+  | DeadLetterExecution
+  | RetryDeadLetter
+  | DiscardDeadLetter
+  | RecordNotification;
 
 export type JobCommandType = JobCommand['type'];

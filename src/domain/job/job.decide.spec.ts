@@ -1,7 +1,7 @@
 import { IllegalStateError, NotFoundError, ValidationError } from '../errors.js';
 import { defaultRetryPolicy, withDefaults, type JobSpec } from './job-spec.js';
 import type { JobCommand } from './job.commands.js';
-import { decide, executionIdFor, FireRefusedError } from './job.decide.js';
+import { decide, executionIdFor, FireRefusedError, retryDelayMs } from './job.decide.js';
 import type { JobEvent } from './job.events.js';
 import { fold } from './job.state.js';
 import type { Schedule } from './schedule.js';
@@ -313,7 +313,11 @@ describe('job decider', () => {
         .then([
           { type: 'ExecutionStarted', data: { jobId: JOB, executionId: 'exec-1', startedAt: at(1010).toISOString(), workerId: 'w1', attempt: 1 } },
           { type: 'ExecutionFinished', data: { jobId: JOB, executionId: 'exec-1', outcome: 'timed_out', finishedAt: at(1050).toISOString(), durationMs: 40, error: 'timed out' } },
-          { type: 'JobFailed', data: { jobId: JOB, failedAt: at(1050).toISOString(), executionId: 'exec-1' } },
+          // A timeout is a failed attempt: the first of three is retried (exponential, 1 s; no jitter sample given).
+          {
+            type: 'RetryScheduled',
+            data: { jobId: JOB, executionId: 'exec-1', scheduledAt: at(1000).toISOString(), nextAttempt: 2, retryAt: at(2050).toISOString(), delayMs: 1000 },
+          },
         ]);
     });
 
@@ -330,8 +334,105 @@ describe('job decider', () => {
     it('keeps a recurring job active after a failed run', () => {
       const recurring = [created(everyMinute, '2026-11-22T09:01:00.000Z'), firedEvent('2026-11-22T09:01:00.000Z', at(60_000).toISOString(), '2026-11-22T09:02:00.000Z', 'exec-1')];
       const events = given(recurring).when({ type: 'FinishExecution', now: at(61_000), data: { executionId: 'exec-1', workerId: 'w', outcome: 'failed', error: 'boom' } }).events();
-      expect(events.map((e) => e.type)).toEqual(['ExecutionStarted', 'ExecutionFinished']);
+      expect(events.map((e) => e.type)).toEqual(['ExecutionStarted', 'ExecutionFinished', 'RetryScheduled']);
       expect(fold([...recurring, ...events]).status).toBe('active');
+    });
+  });
+
+  describe('retries and dead letters', () => {
+    const oneOffSpec = (maxAttempts: number) => ({ ...spec({ kind: 'at', runAt: at(1000).toISOString() }), retryPolicy: { maxAttempts, backoff: 'fixed' as const, delayMs: 500, maxDelayMs: 10_000, jitter: false } });
+    const createdWith = (maxAttempts: number): JobEvent => ({
+      type: 'JobCreated',
+      data: { jobId: JOB, ownerId: 'owner', spec: oneOffSpec(maxAttempts), createdAt: T0.toISOString(), nextRunAt: at(1000).toISOString() },
+    });
+    const first = firedEvent(at(1000).toISOString(), at(1000).toISOString(), null, 'e1');
+    const fail = (executionId: string, now: Date, retryable = true): JobCommand => ({
+      type: 'FinishExecution',
+      now,
+      data: { executionId, workerId: 'w', outcome: 'failed', error: 'HTTP 500', retryable, startedAt: at(1000).toISOString() },
+    });
+
+    it('computes each backoff, capped, and full jitter within [0, delay]', () => {
+      const policy = { maxAttempts: 9, delayMs: 1000, maxDelayMs: 5000, jitter: false } as const;
+      expect([1, 2, 3, 4].map((n) => retryDelayMs({ ...policy, backoff: 'fixed' }, n, 0.5))).toEqual([1000, 1000, 1000, 1000]);
+      expect([1, 2, 3, 4].map((n) => retryDelayMs({ ...policy, backoff: 'linear' }, n, 0.5))).toEqual([1000, 2000, 3000, 4000]);
+      expect([1, 2, 3, 4].map((n) => retryDelayMs({ ...policy, backoff: 'exponential' }, n, 0.5))).toEqual([1000, 2000, 4000, 5000]);
+      expect(retryDelayMs({ ...policy, backoff: 'linear' }, 9, 0.5)).toBe(5000);
+      const jittered = { ...policy, backoff: 'exponential' as const, jitter: true };
+      expect(retryDelayMs(jittered, 3, 0)).toBe(0);
+      expect(retryDelayMs(jittered, 3, 0.5)).toBe(2000);
+      expect(retryDelayMs(jittered, 3, 0.999)).toBeLessThanOrEqual(4000);
+      for (let i = 0; i < 50; i++) {
+        const d = retryDelayMs(jittered, 2, i / 50);
+        expect(d).toBeGreaterThanOrEqual(0);
+        expect(d).toBeLessThanOrEqual(2000);
+      }
+    });
+
+    it('schedules the next attempt of the same fire, then fires it as a retry with the same instant', () => {
+      const events = given([createdWith(3), first]).when(fail('e1', at(1100))).events();
+      const retry = events.find((e) => e.type === 'RetryScheduled')!;
+      expect(retry.data).toMatchObject({ executionId: 'e1', nextAttempt: 2, retryAt: at(1600).toISOString(), delayMs: 500 });
+      const history = [createdWith(3), first, ...events];
+      given(history).when({ type: 'RetryExecution', now: at(1500), data: { executionId: 'e1' } }).thenThrows(FireRefusedError);
+      const fired = given(history).when({ type: 'RetryExecution', now: at(1600), data: { executionId: 'e1' } }).events();
+      expect(fired).toEqual([
+        {
+          type: 'JobFired',
+          data: { jobId: JOB, executionId: executionIdFor(JOB, at(1000).toISOString(), 'attempt-2'), scheduledAt: at(1000).toISOString(), firedAt: at(1600).toISOString(), trigger: 'retry', attempt: 2, nextRunAt: null, retryOf: 'e1' },
+        },
+      ]);
+      // A repeated retry timer changes nothing.
+      given([...history, ...fired]).when({ type: 'RetryExecution', now: at(1700), data: { executionId: 'e1' } }).then([]);
+      expect(fold([...history, ...fired]).status).toBe('active');
+    });
+
+    it('dead-letters the fire when the last attempt fails; the one-off job fails', () => {
+      const events = given([createdWith(1), first]).when(fail('e1', at(1100))).events();
+      expect(events.map((e) => e.type)).toEqual(['ExecutionStarted', 'ExecutionFinished', 'ExecutionDeadLettered', 'JobFailed']);
+      expect(events[2]!.data).toMatchObject({ executionId: 'e1', attempts: 1, lastError: 'HTTP 500', reason: 'attempts_exhausted', scheduledAt: at(1000).toISOString() });
+    });
+
+    it('skips the remaining attempts of a failure that is not retryable, and says so', () => {
+      const events = given([createdWith(5), first]).when(fail('e1', at(1100), false)).events();
+      expect(events.map((e) => e.type)).toEqual(['ExecutionStarted', 'ExecutionFinished', 'ExecutionDeadLettered', 'JobFailed']);
+      expect(events[2]!.data).toMatchObject({ reason: 'not_retryable', lastError: 'HTTP 500 (not retryable)', attempts: 1 });
+    });
+
+    it('a recurring job keeps its schedule after a dead letter', () => {
+      const recurring: JobEvent = { type: 'JobCreated', data: { jobId: JOB, ownerId: 'owner', spec: { ...oneOffSpec(1), schedule: everyMinute }, createdAt: T0.toISOString(), nextRunAt: '2026-11-22T09:01:00.000Z' } };
+      const fire1 = firedEvent('2026-11-22T09:01:00.000Z', at(60_000).toISOString(), '2026-11-22T09:02:00.000Z', 'e1');
+      const events = given([recurring, fire1]).when(fail('e1', at(61_000))).events();
+      expect(events.map((e) => e.type)).toEqual(['ExecutionStarted', 'ExecutionFinished', 'ExecutionDeadLettered']);
+      expect(fold([recurring, fire1, ...events])).toMatchObject({ status: 'active', nextRunAt: '2026-11-22T09:02:00.000Z' });
+    });
+
+    it('retries a dead letter as a new execution with attempts counted afresh, or discards it', () => {
+      const dead = given([createdWith(1), first]).when(fail('e1', at(1100))).events();
+      const history = [createdWith(1), first, ...dead];
+      const deadLetterId = (dead[2]!.data as { deadLetterId: string }).deadLetterId;
+      const retried = given(history).when({ type: 'RetryDeadLetter', now: at(5000), data: { deadLetterId } }).events();
+      expect(retried.map((e) => e.type)).toEqual(['DeadLetterRetried', 'JobFired']);
+      expect(retried[1]!.data).toMatchObject({ trigger: 'retry', attempt: 1, scheduledAt: at(1000).toISOString() });
+      const after = fold([...history, ...retried]);
+      expect(after.status).toBe('active');
+      expect(after.deadLetters).toEqual({});
+      given([...history, ...retried]).when({ type: 'DiscardDeadLetter', now: at(6000), data: { deadLetterId } }).thenThrows(NotFoundError, 'DEAD_LETTER_NOT_FOUND');
+      given(history).when({ type: 'DiscardDeadLetter', now: at(6000), data: { deadLetterId } }).then([{ type: 'DeadLetterDiscarded', data: { jobId: JOB, deadLetterId, discardedAt: at(6000).toISOString() } }]);
+    });
+
+    it('dead-letters work that JetStream gave up delivering', () => {
+      const events = given([createdWith(3), first]).when({ type: 'DeadLetterExecution', now: at(90_000), data: { executionId: 'e1', error: 'delivered 5 times' } }).events();
+      expect(events.map((e) => e.type)).toEqual(['ExecutionFinished', 'ExecutionDeadLettered', 'JobFailed']);
+      expect(events[1]!.data).toMatchObject({ reason: 'max_deliveries', lastError: 'delivered 5 times' });
+      given([createdWith(3), first, ...events]).when({ type: 'DeadLetterExecution', now: at(91_000), data: { executionId: 'e1', error: 'again' } }).then([]);
+    });
+
+    it('records a notification once', () => {
+      const record: JobCommand = { type: 'RecordNotification', now: at(2000), data: { notificationId: 'n1', channel: 'email', trigger: 'failure', executionId: 'e1', to: 'a@b.c', attempts: 1, outcome: 'sent', messageId: '<m@x>' } };
+      const sent = given([createdWith(1)]).when(record).events();
+      expect(sent).toEqual([{ type: 'NotificationSent', data: { jobId: JOB, notificationId: 'n1', channel: 'email', trigger: 'failure', executionId: 'e1', to: 'a@b.c', attempts: 1, sentAt: at(2000).toISOString(), messageId: '<m@x>' } }]);
+      given([createdWith(1), ...sent]).when(record).then([]);
     });
   });
 });

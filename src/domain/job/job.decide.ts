@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { IllegalStateError, NotFoundError } from '../errors.js';
-import type { JobSpec, MisfirePolicy } from './job-spec.js';
-import type { FireJob, JobCommand } from './job.commands.js';
-import type { ExecutionFinished, JobEvent, JobFired, SkipReason } from './job.events.js';
-import type { JobState } from './job.state.js';
+import type { JobSpec, MisfirePolicy, RetryPolicy } from './job-spec.js';
+import type { FinishExecution, FireJob, JobCommand } from './job.commands.js';
+import type { DeadLetterReason, ExecutionFinished, JobEvent, JobFired, SkipReason } from './job.events.js';
+import type { JobState, OpenExecution } from './job.state.js';
 import { assertValidSchedule, firstInstant, isRecurring, nextInstant, type Schedule } from './schedule.js';
 
 /** Why a FireJob was refused: the scheduler treats these as "nothing to do", not as failures. */
@@ -78,6 +78,59 @@ export function decide(command: JobCommand, state: JobState): JobEvent[] {
     }
     case 'FinishExecution':
       return finishExecution(job, command.data, now);
+    case 'RetryExecution': {
+      const pending = job.pendingRetries[command.data.executionId];
+      // Retried already (a repeated timer): nothing to do.
+      if (!pending) return [];
+      if (Date.parse(pending.retryAt) > now.getTime()) throw new FireRefusedError(`retry of ${pending.executionId} is due at ${pending.retryAt}`, 'not_due');
+      return [
+        {
+          type: 'JobFired',
+          data: {
+            jobId: job.jobId,
+            executionId: executionIdFor(job.jobId, pending.scheduledAt, `attempt-${pending.nextAttempt}`),
+            scheduledAt: pending.scheduledAt,
+            firedAt: iso(now),
+            trigger: 'retry',
+            attempt: pending.nextAttempt,
+            nextRunAt: job.nextRunAt,
+            retryOf: pending.executionId,
+          },
+        },
+      ];
+    }
+    case 'DeadLetterExecution': {
+      const open = job.openExecutions[command.data.executionId];
+      if (!open) return [];
+      return [
+        finished(job, open.executionId, 'failed', now, Math.max(0, now.getTime() - Date.parse(open.startedAt ?? iso(now))), undefined, command.data.error),
+        ...giveUp(job, open, command.data.error, 'max_deliveries', now),
+      ];
+    }
+    case 'RetryDeadLetter': {
+      const deadLetter = job.deadLetters[command.data.deadLetterId];
+      if (!deadLetter) throw new NotFoundError('DEAD_LETTER_NOT_FOUND', `dead letter ${command.data.deadLetterId} not found`);
+      const executionId = executionIdFor(job.jobId, deadLetter.scheduledAt, `retry-of-${deadLetter.deadLetterId}`);
+      return [
+        { type: 'DeadLetterRetried', data: { jobId: job.jobId, deadLetterId: deadLetter.deadLetterId, executionId, retriedAt: iso(now) } },
+        {
+          type: 'JobFired',
+          data: { jobId: job.jobId, executionId, scheduledAt: deadLetter.scheduledAt, firedAt: iso(now), trigger: 'retry', attempt: 1, nextRunAt: job.nextRunAt },
+        },
+      ];
+    }
+    case 'DiscardDeadLetter': {
+      if (!job.deadLetters[command.data.deadLetterId]) throw new NotFoundError('DEAD_LETTER_NOT_FOUND', `dead letter ${command.data.deadLetterId} not found`);
+      return [{ type: 'DeadLetterDiscarded', data: { jobId: job.jobId, deadLetterId: command.data.deadLetterId, discardedAt: iso(now) } }];
+    }
+    case 'RecordNotification': {
+      const { notificationId, channel, trigger, executionId, to, attempts, outcome } = command.data;
+      if (job.recentNotifications.includes(notificationId)) return [];
+      const common = { jobId: job.jobId, notificationId, channel, trigger, executionId, to, attempts };
+      return outcome === 'sent'
+        ? [{ type: 'NotificationSent', data: { ...common, sentAt: iso(now), ...optional('messageId', command.data.messageId) } }]
+        : [{ type: 'NotificationFailed', data: { ...common, error: command.data.error ?? 'unknown error', failedAt: iso(now) } }];
+    }
     default: {
       const _exhaustive: never = command;
       return _exhaustive;
@@ -215,14 +268,14 @@ function planMisfires(
 }
 
 /** Scheduled executions have ids derived from (job, instant): a repeated decision names the same execution. */
-export function executionIdFor(jobId: string, scheduledAt: string): string {
-  const hex = createHash('sha256').update(`${jobId}|${scheduledAt}`).digest('hex');
+export function executionIdFor(jobId: string, scheduledAt: string, qualifier = ''): string {
+  const hex = createHash('sha256').update(`${jobId}|${scheduledAt}|${qualifier}`).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 function finishExecution(
   state: JobState,
-  data: { executionId: string; workerId: string; outcome: ExecutionFinished['data']['outcome']; startedAt?: string; output?: unknown; error?: string },
+  data: FinishExecution['data'],
   now: Date,
 ): JobEvent[] {
   const open = state.openExecutions[data.executionId];
@@ -236,31 +289,88 @@ function finishExecution(
       data: { jobId: state.jobId, executionId: open.executionId, startedAt, workerId: data.workerId, attempt: open.attempt },
     });
   }
-  const finishedAt = iso(now);
+  events.push(finished(state, open.executionId, data.outcome, now, Math.max(0, now.getTime() - Date.parse(startedAt)), data.output, data.error));
+  if (data.outcome === 'succeeded') {
+    if (endsOneOff(state, open)) events.push({ type: 'JobCompleted', data: { jobId: state.jobId, completedAt: iso(now) } });
+    return events;
+  }
+  const policy = state.spec!.retryPolicy;
+  const error = data.error ?? data.outcome;
+  if (data.retryable === false) return [...events, ...giveUp(state, open, `${error} (not retryable)`, 'not_retryable', now)];
+  if (open.attempt >= policy.maxAttempts) return [...events, ...giveUp(state, open, error, 'attempts_exhausted', now)];
+  const delayMs = retryDelayMs(policy, open.attempt, data.jitter ?? 1);
   events.push({
-    type: 'ExecutionFinished',
+    type: 'RetryScheduled',
     data: {
       jobId: state.jobId,
       executionId: open.executionId,
-      outcome: data.outcome,
-      finishedAt,
-      durationMs: Math.max(0, now.getTime() - Date.parse(startedAt)),
-      ...optional('output', data.output),
-      ...optional('error', data.error),
+      scheduledAt: open.scheduledAt,
+      nextAttempt: open.attempt + 1,
+      retryAt: iso(new Date(now.getTime() + delayMs)),
+      delayMs,
     },
   });
-  // A one-off job ends with its run; recurring jobs keep their schedule. Retries (a later issue) decide
-  // before this point whether the failure is final.
-  const oneOff = !isRecurring(state.spec!.schedule) && state.nextRunAt === null && state.status === 'active';
-  const othersOpen = Object.keys(state.openExecutions).length > 1;
-  if (oneOff && !othersOpen && open.trigger !== 'manual') {
-    events.push(
-      data.outcome === 'succeeded'
-        ? { type: 'JobCompleted', data: { jobId: state.jobId, completedAt: finishedAt } }
-        : { type: 'JobFailed', data: { jobId: state.jobId, failedAt: finishedAt, executionId: open.executionId } },
-    );
-  }
   return events;
+}
+
+/**
+ * The wait before the attempt after `failedAttempt` (1-based): fixed `delayMs`; linear `delayMs × n`;
+ * exponential `delayMs × 2^(n−1)`; capped at `maxDelayMs`; with jitter, a uniform share of it (full
+ * jitter: `sample` in [0, 1) comes with the command).
+ */
+export function retryDelayMs(policy: RetryPolicy, failedAttempt: number, sample: number): number {
+  const base =
+    policy.backoff === 'fixed' ? policy.delayMs : policy.backoff === 'linear' ? policy.delayMs * failedAttempt : policy.delayMs * 2 ** (failedAttempt - 1);
+  const capped = Math.min(base, policy.maxDelayMs);
+  return policy.jitter ? Math.floor(capped * Math.min(Math.max(sample, 0), 1)) : capped;
+}
+
+/** The fire failed for good: a dead letter records it, and a one-off job that it ends has failed. */
+function giveUp(state: JobState, open: OpenExecution, lastError: string, reason: DeadLetterReason, now: Date): JobEvent[] {
+  const events: JobEvent[] = [
+    {
+      type: 'ExecutionDeadLettered',
+      data: {
+        jobId: state.jobId,
+        deadLetterId: executionIdFor(state.jobId, open.executionId, 'dead-letter'),
+        executionId: open.executionId,
+        scheduledAt: open.scheduledAt,
+        attempts: open.attempt,
+        lastError,
+        reason,
+        deadLetteredAt: iso(now),
+      },
+    },
+  ];
+  if (endsOneOff(state, open)) events.push({ type: 'JobFailed', data: { jobId: state.jobId, failedAt: iso(now), executionId: open.executionId } });
+  return events;
+}
+
+/** A one-off job ends with the end of its fire: nothing else open, no retry pending, not a manual extra run. */
+function endsOneOff(state: JobState, open: OpenExecution): boolean {
+  return (
+    !isRecurring(state.spec!.schedule) &&
+    state.nextRunAt === null &&
+    state.status === 'active' &&
+    open.trigger !== 'manual' &&
+    Object.keys(state.openExecutions).length === 1 &&
+    Object.keys(state.pendingRetries).length === 0
+  );
+}
+
+function finished(
+  state: JobState,
+  executionId: string,
+  outcome: ExecutionFinished['data']['outcome'],
+  now: Date,
+  durationMs: number,
+  output: unknown,
+  error: string | undefined,
+): JobEvent {
+  return {
+    type: 'ExecutionFinished',
+    data: { jobId: state.jobId, executionId, outcome, finishedAt: iso(now), durationMs, ...optional('output', output), ...optional('error', error) },
+  };
 }
 
 function fired(

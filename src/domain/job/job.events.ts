@@ -36,6 +36,8 @@ export type JobFired = Event<
     trigger: ExecutionTrigger;
     attempt: number;
     nextRunAt: string | null;
+    /** A retry: the failed attempt this one follows. */
+    retryOf?: string;
   }
 >;
 export type ExecutionStarted = Event<
@@ -78,6 +80,63 @@ export type ExecutionCancelled = Event<
   { jobId: string; executionId: string; reason: 'replaced'; detail: string; cancelledAt: string }
 >;
 
+/** A failed attempt will be tried again at `retryAt`: a durable timer, fired by the scheduler. */
+export type RetryScheduled = Event<
+  'RetryScheduled',
+  { jobId: string; executionId: string; scheduledAt: string; nextAttempt: number; retryAt: string; delayMs: number }
+>;
+export type DeadLetterReason = 'attempts_exhausted' | 'not_retryable' | 'max_deliveries';
+/** The fire's last attempt failed, or failed for good: kept for an operator to retry or discard. */
+export type ExecutionDeadLettered = Event<
+  'ExecutionDeadLettered',
+  {
+    jobId: string;
+    deadLetterId: string;
+    executionId: string;
+    scheduledAt: string;
+    attempts: number;
+    lastError: string;
+    reason: DeadLetterReason;
+    deadLetteredAt: string;
+  }
+>;
+/** An operator retried a dead letter: a new execution of the same fire, attempts counted afresh. */
+export type DeadLetterRetried = Event<'DeadLetterRetried', { jobId: string; deadLetterId: string; executionId: string; retriedAt: string }>;
+export type DeadLetterDiscarded = Event<'DeadLetterDiscarded', { jobId: string; deadLetterId: string; discardedAt: string }>;
+
+export type NotificationChannel = 'email' | 'webhook';
+/** What a notification is about: a dead letter (the fire failed for good) or a succeeded execution. */
+export type NotificationTrigger = 'failure' | 'success';
+export type NotificationSent = Event<
+  'NotificationSent',
+  {
+    jobId: string;
+    notificationId: string;
+    channel: NotificationChannel;
+    trigger: NotificationTrigger;
+    /** The execution the notification is about. */
+    executionId: string;
+    to: string;
+    attempts: number;
+    sentAt: string;
+    messageId?: string;
+  }
+>;
+export type NotificationFailed = Event<
+  'NotificationFailed',
+  {
+    jobId: string;
+    notificationId: string;
+    channel: NotificationChannel;
+    trigger: NotificationTrigger;
+    executionId: string;
+    to: string;
+    attempts: number;
+    error: string;
+    failedAt: string;
+  }
+>;
+
 export type JobEvent =
   | JobCreated
   | JobUpdated
@@ -92,7 +151,13 @@ export type JobEvent =
   | ExecutionStarted
   | ExecutionFinished
   | ExecutionSkipped
-  | ExecutionCancelled;
+  | ExecutionCancelled
+  | RetryScheduled
+  | ExecutionDeadLettered
+  | DeadLetterRetried
+  | DeadLetterDiscarded
+  | NotificationSent
+  | NotificationFailed;
 
 export type JobEventType = JobEvent['type'];
 
@@ -112,4 +177,10 @@ export const JOB_EVENT_VERSIONS: Record<JobEventType, number> = {
   ExecutionFinished: 1,
   ExecutionSkipped: 1,
   ExecutionCancelled: 1,
+  RetryScheduled: 1,
+  ExecutionDeadLettered: 1,
+  DeadLetterRetried: 1,
+  DeadLetterDiscarded: 1,
+  NotificationSent: 1,
+  NotificationFailed: 1,
 };

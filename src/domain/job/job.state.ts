@@ -14,6 +14,26 @@ export interface OpenExecution {
   startedAt?: string;
 }
 
+/** A failed attempt waiting for its retry timer. */
+export interface PendingRetry {
+  executionId: string;
+  scheduledAt: string;
+  nextAttempt: number;
+  retryAt: string;
+}
+
+/** A fire whose attempts are exhausted, waiting for an operator to retry or discard it. */
+export interface DeadLetter {
+  deadLetterId: string;
+  executionId: string;
+  scheduledAt: string;
+  attempts: number;
+  lastError: string;
+}
+
+/** How many recorded notification ids the state keeps to fold a repeated report once. */
+const RECENT_NOTIFICATIONS = 100;
+
 export interface JobState {
   exists: boolean;
   deleted: boolean;
@@ -30,6 +50,12 @@ export interface JobState {
   lastRunAt: string | null;
   lastRunStatus: ExecutionOutcome | null;
   openExecutions: Record<string, OpenExecution>;
+  /** Failed attempts with a retry timer, by the failed execution's id. */
+  pendingRetries: Record<string, PendingRetry>;
+  /** Open dead letters, by id. */
+  deadLetters: Record<string, DeadLetter>;
+  /** Ids of the latest recorded notifications. */
+  recentNotifications: string[];
   /** Number of events folded: the job's version, exposed as its ETag. */
   version: number;
   createdAt: string | null;
@@ -49,6 +75,9 @@ export const initialState = (): JobState => ({
   lastRunAt: null,
   lastRunStatus: null,
   openExecutions: {},
+  pendingRetries: {},
+  deadLetters: {},
+  recentNotifications: [],
   version: 0,
   createdAt: null,
   updatedAt: null,
@@ -91,10 +120,12 @@ export function evolve(state: JobState, event: JobEvent): JobState {
     case 'JobFailed':
       return { ...next, status: 'failed', nextRunAt: null, updatedAt: event.data.failedAt };
     case 'JobFired': {
-      const { executionId, scheduledAt, attempt, trigger, firedAt } = event.data;
+      const { executionId, scheduledAt, attempt, trigger, firedAt, retryOf } = event.data;
       const advancesSchedule = trigger === 'schedule' || trigger === 'misfire';
+      const { [retryOf ?? '']: _retried, ...pendingRetries } = state.pendingRetries;
       return {
         ...next,
+        pendingRetries: retryOf ? pendingRetries : state.pendingRetries,
         nextRunAt: advancesSchedule ? event.data.nextRunAt : state.nextRunAt,
         lastScheduledAt: advancesSchedule ? scheduledAt : state.lastScheduledAt,
         lastRunAt: firedAt,
@@ -129,6 +160,26 @@ export function evolve(state: JobState, event: JobEvent): JobState {
         lastScheduledAt: event.data.scheduledAt,
         updatedAt: event.data.skippedAt,
       };
+    case 'RetryScheduled': {
+      const { executionId, scheduledAt, nextAttempt, retryAt } = event.data;
+      return { ...next, pendingRetries: { ...state.pendingRetries, [executionId]: { executionId, scheduledAt, nextAttempt, retryAt } } };
+    }
+    case 'ExecutionDeadLettered': {
+      const { deadLetterId, executionId, scheduledAt, attempts, lastError } = event.data;
+      return { ...next, deadLetters: { ...state.deadLetters, [deadLetterId]: { deadLetterId, executionId, scheduledAt, attempts, lastError } } };
+    }
+    case 'DeadLetterRetried': {
+      const { [event.data.deadLetterId]: _retried, ...deadLetters } = state.deadLetters;
+      // A one-off that failed is live again while its dead letter is retried.
+      return { ...next, deadLetters, status: state.status === 'failed' ? 'active' : state.status, updatedAt: event.data.retriedAt };
+    }
+    case 'DeadLetterDiscarded': {
+      const { [event.data.deadLetterId]: _discarded, ...deadLetters } = state.deadLetters;
+      return { ...next, deadLetters };
+    }
+    case 'NotificationSent':
+    case 'NotificationFailed':
+      return { ...next, recentNotifications: [...state.recentNotifications, event.data.notificationId].slice(-RECENT_NOTIFICATIONS) };
     case 'ExecutionCancelled': {
       const { [event.data.executionId]: _cancelled, ...stillOpen } = state.openExecutions;
       return { ...next, openExecutions: stillOpen, updatedAt: event.data.cancelledAt };

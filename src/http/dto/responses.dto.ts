@@ -120,6 +120,21 @@ export class StoredEventListDto extends PageMetaDto {
   @ApiProperty({ type: [StoredEventDto] }) items!: StoredEventDto[];
 }
 
+export class DeadLetterDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid' }) jobId!: string;
+  @ApiProperty({ format: 'uuid', description: 'the last attempt' }) executionId!: string;
+  @ApiProperty({ format: 'date-time' }) scheduledAt!: string;
+  @ApiProperty() attempts!: number;
+  @ApiProperty() lastError!: string;
+  @ApiProperty({ enum: ['attempts_exhausted', 'not_retryable', 'max_deliveries'] }) reason!: string;
+  @ApiProperty({ format: 'date-time' }) deadLetteredAt!: string;
+}
+
+export class DeadLetterListDto extends PageMetaDto {
+  @ApiProperty({ type: [DeadLetterDto] }) items!: DeadLetterDto[];
+}
+
 export class TriggerResultDto {
   @ApiProperty({ format: 'uuid' }) executionId!: string;
 }

@@ -27,7 +27,8 @@ export class JobsProjection implements Projection {
       `SELECT id, state, stats FROM jobs WHERE id = ANY($1::uuid[])`,
       [ids],
     );
-    const jobs = new Map(rows.map((row) => [row.id, { state: row.state, stats: row.stats }]));
+    // States written before a field was added lack it: the initial state supplies its default.
+    const jobs = new Map(rows.map((row) => [row.id, { state: { ...initialState(), ...row.state }, stats: row.stats }]));
     for (const event of events) {
       if (event.aggregateType !== 'job') continue;
       const job = jobs.get(event.aggregateId) ?? { state: initialState(), stats: emptyStats() };

@@ -15,6 +15,9 @@ export class TimersProjection implements Projection {
 
   async apply(db: EntityManager, events: StoredEvent[]): Promise<void> {
     const next = new Map<string, string | null>();
+    // Retry timers, by the failed execution's id: its retry instant, or null once retried.
+    const retries = new Map<string, { jobId: string; retryAt: string } | null>();
+    const deletedJobs: string[] = [];
     for (const stored of events) {
       if (stored.aggregateType !== 'job') continue;
       const event = { type: stored.type, data: stored.data } as JobEvent;
@@ -27,13 +30,20 @@ export class TimersProjection implements Projection {
           break;
         case 'JobFired':
           if (event.data.trigger === 'schedule' || event.data.trigger === 'misfire') next.set(stored.aggregateId, event.data.nextRunAt);
+          if (event.data.retryOf) retries.set(event.data.retryOf, null);
+          break;
+        case 'RetryScheduled':
+          retries.set(event.data.executionId, { jobId: event.data.jobId, retryAt: event.data.retryAt });
           break;
         case 'ExecutionSkipped':
           next.set(stored.aggregateId, event.data.nextRunAt);
           break;
+        case 'JobDeleted':
+          deletedJobs.push(stored.aggregateId);
+          next.set(stored.aggregateId, null);
+          break;
         case 'JobPaused':
         case 'JobCancelled':
-        case 'JobDeleted':
         case 'JobCompleted':
         case 'JobFailed':
           next.set(stored.aggregateId, null);
@@ -41,6 +51,11 @@ export class TimersProjection implements Projection {
         case 'ExecutionStarted':
         case 'ExecutionFinished':
         case 'ExecutionCancelled':
+        case 'ExecutionDeadLettered':
+        case 'DeadLetterRetried':
+        case 'DeadLetterDiscarded':
+        case 'NotificationSent':
+        case 'NotificationFailed':
           break;
         default: {
           const _exhaustive: never = event;
@@ -48,6 +63,7 @@ export class TimersProjection implements Projection {
         }
       }
     }
+    await this.applyRetries(db, retries, deletedJobs);
     if (next.size === 0) return;
     const due = [...next].filter(([, at]) => at !== null).map(([jobId, scheduledAt]) => ({ jobId, scheduledAt }));
     const cleared = [...next].filter(([, at]) => at === null).map(([jobId]) => jobId);
@@ -61,6 +77,22 @@ export class TimersProjection implements Projection {
       );
       // Delivered when the transaction commits, never for a rolled-back batch.
       await db.query(`SELECT pg_notify($1, $2)`, [TIMERS_CHANNEL, String(due.length)]);
+    }
+  }
+
+  private async applyRetries(db: EntityManager, retries: Map<string, { jobId: string; retryAt: string } | null>, deletedJobs: string[]): Promise<void> {
+    const scheduled = [...retries].filter(([, timer]) => timer !== null).map(([executionId, timer]) => ({ executionId, ...timer! }));
+    const done = [...retries].filter(([, timer]) => timer === null).map(([executionId]) => executionId);
+    if (done.length) await db.query(`DELETE FROM retry_timers WHERE execution_id = ANY($1::uuid[])`, [done]);
+    if (deletedJobs.length) await db.query(`DELETE FROM retry_timers WHERE job_id = ANY($1::uuid[])`, [deletedJobs]);
+    if (scheduled.length) {
+      await db.query(
+        `INSERT INTO retry_timers (execution_id, job_id, retry_at)
+         SELECT "executionId", "jobId", "retryAt" FROM jsonb_to_recordset($1::jsonb) AS t("executionId" uuid, "jobId" uuid, "retryAt" timestamptz)
+         ON CONFLICT (execution_id) DO UPDATE SET retry_at = EXCLUDED.retry_at`,
+        [JSON.stringify(scheduled)],
+      );
+      await db.query(`SELECT pg_notify($1, $2)`, [TIMERS_CHANNEL, String(scheduled.length)]);
     }
   }
 }

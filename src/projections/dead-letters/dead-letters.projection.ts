@@ -1,0 +1,35 @@
+import type { EntityManager } from 'typeorm';
+import type { JobEvent } from '../../domain/job/job.events.js';
+import type { StoredEvent } from '../../events/stored-event.js';
+import type { Projection } from '../checkpointed-projection.js';
+
+/** The `dead_letters` read model: open dead letters; retried and discarded ones leave it. */
+export class DeadLettersProjection implements Projection {
+  readonly name = 'dead_letters';
+
+  async apply(db: EntityManager, events: StoredEvent[]): Promise<void> {
+    for (const stored of events) {
+      const event = { type: stored.type, data: stored.data } as JobEvent;
+      switch (event.type) {
+        case 'ExecutionDeadLettered': {
+          const d = event.data;
+          await db.query(
+            `INSERT INTO dead_letters (id, job_id, execution_id, scheduled_at, attempts, last_error, reason, dead_lettered_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
+            [d.deadLetterId, d.jobId, d.executionId, d.scheduledAt, d.attempts, d.lastError, d.reason, d.deadLetteredAt],
+          );
+          break;
+        }
+        case 'DeadLetterRetried':
+        case 'DeadLetterDiscarded':
+          await db.query(`DELETE FROM dead_letters WHERE id = $1`, [event.data.deadLetterId]);
+          break;
+        case 'JobDeleted':
+          await db.query(`DELETE FROM dead_letters WHERE job_id = $1`, [event.data.jobId]);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+}
