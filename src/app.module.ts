@@ -35,6 +35,9 @@ import { ListJobsHandler } from './projections/jobs/list-jobs.query.js';
 import { UpcomingJobsHandler } from './projections/jobs/upcoming-jobs.query.js';
 import { ReadModelConsumers } from './projections/read-model.consumers.js';
 import { DispatchWorkSaga } from './sagas/dispatch-work.saga.js';
+import { NotificationsSaga } from './sagas/notifications.saga.js';
+import { NotifierService } from './notifications/notifier.service.js';
+import { EmailSender, WebhookSender } from './notifications/senders.js';
 import { UndeliverableWorkSaga } from './sagas/undeliverable-work.saga.js';
 import { SchedulerService } from './scheduler/scheduler.service.js';
 import { WorkerService } from './worker/worker.service.js';
@@ -73,7 +76,6 @@ export class AppModule implements NestModule {
         GetExecutionHandler,
         ListDeadLettersHandler,
         GetDeadLetterHandler,
-        UsersRepository,
         AuthService,
         JwtStrategy,
         // Global guards run in this order: the rate limiter needs the caller the access guard sets.
@@ -83,12 +85,13 @@ export class AppModule implements NestModule {
       );
     }
     if (config.roles.has('projector')) {
-      controllers.push(ReadModelConsumers, DispatchWorkSaga);
+      controllers.push(ReadModelConsumers, DispatchWorkSaga, NotificationsSaga);
       providers.push(UndeliverableWorkSaga);
     }
     if (config.roles.has('scheduler')) providers.push(SchedulerService);
+    if (config.roles.has('api') || config.roles.has('worker')) providers.push(UsersRepository);
     if (config.roles.has('worker')) {
-      providers.push(WorkerService, { provide: EXECUTORS, useValue: [new HttpExecutor(targetGuard), new CustomExecutor()] });
+      providers.push(WorkerService, NotifierService, EmailSender, WebhookSender, { provide: EXECUTORS, useValue: [new HttpExecutor(targetGuard), new CustomExecutor()] });
     }
     return { module: AppModule, imports, controllers, providers };
   }

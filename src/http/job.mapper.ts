@@ -4,7 +4,9 @@ import type { JobDto } from './dto/responses.dto.js';
 
 /** The public `Job` of API.md from the folded job and its statistics. */
 export function toJobDto(state: JobState, stats: JobStats | null): JobDto {
-  const spec = state.spec!;
+  // Secrets given to a job are for its runs only: never echoed.
+  const { webhookSecret: _secret, ...notifications } = state.spec!.notifications;
+  const spec = { ...state.spec!, notifications: { ...notifications, ...(_secret ? { webhookSigned: true } : {}) } };
   const s = stats ?? { totalExecutions: 0, succeeded: 0, failed: 0, totalDurationMs: 0 };
   return {
     id: state.jobId,

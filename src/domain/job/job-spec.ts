@@ -25,6 +25,8 @@ export interface Notifications {
   onSuccess: boolean;
   email?: string;
   webhookUrl?: string;
+  /** Signs notification webhooks (X-Chronos-Signature); never returned by the API. */
+  webhookSecret?: string;
 }
 
 /** What the owner asked for: everything a job is, apart from its lifecycle. */

@@ -13,6 +13,7 @@ import {
   Max,
   MaxLength,
   Min,
+  MinLength,
   registerDecorator,
   ValidateNested,
 } from 'class-validator';
@@ -92,6 +93,13 @@ export class NotificationsDto {
   @IsOptional()
   @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false })
   webhookUrl?: string;
+
+  @ApiPropertyOptional({ writeOnly: true, minLength: 16, maxLength: 256, description: 'signs notification webhooks (X-Chronos-Signature); never returned' })
+  @IsOptional()
+  @IsString()
+  @MinLength(16)
+  @MaxLength(256)
+  webhookSecret?: string;
 }
 
 function IsScheduleKind() {

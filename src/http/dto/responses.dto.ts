@@ -16,6 +16,7 @@ export class NotificationsResponseDto {
   @ApiProperty() onSuccess!: boolean;
   @ApiPropertyOptional() email?: string;
   @ApiPropertyOptional() webhookUrl?: string;
+  @ApiPropertyOptional({ description: 'true when a webhook secret is set (the secret itself is never returned)' }) webhookSigned?: boolean;
 }
 
 export class JobStatsDto {

@@ -9,6 +9,8 @@ import type { NatsClients } from '../nats.js';
 
 const MAX_BATCH = 1000;
 const RETRY_DELAY_MS = 1000;
+/** A batch a dead process held comes back after this; a live one keeps it with heartbeats. */
+const ACK_WAIT_MS = 10_000;
 
 /**
  * Marks a method as the handler of one durable consumer of the event log. It receives the events of
@@ -37,7 +39,6 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
   async listen(callback: (...optionalParams: unknown[]) => unknown): Promise<void> {
     try {
       for (const [name, handler] of this.getHandlers()) {
-        await this.ensureConsumer(name);
         this.running.push(await this.run(name, async (events) => lastValueFrom(this.transformToObservable(await handler(events)), { defaultValue: undefined })));
       }
       callback();
@@ -58,28 +59,50 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
     return this.nats as T;
   }
 
-  private async ensureConsumer(name: string): Promise<void> {
+  /**
+   * Recreates the durable consumer at its acknowledged position. With ack policy *all*, acknowledging a
+   * message acknowledges every earlier one: a new holder of the lease must not receive messages after the
+   * ones a dead holder had in hand (they would be acknowledged unseen), so it starts right after the last
+   * acknowledged message instead. What it sees again is folded once (checkpoints, deduplicated publishes).
+   */
+  private async startAtAckFloor(name: string): Promise<void> {
+    let start = 1;
     try {
-      await this.nats.jsm.consumers.info(EVENTS_STREAM, name);
+      start = (await this.nats.jsm.consumers.info(EVENTS_STREAM, name)).ack_floor.stream_seq + 1;
+      await this.nats.jsm.consumers.delete(EVENTS_STREAM, name);
     } catch (error) {
       if ((error as { code?: number }).code !== JetStreamApiCodes.ConsumerNotFound) throw error;
-      await this.nats.jsm.consumers.add(EVENTS_STREAM, {
-        durable_name: name,
-        filter_subject: `${EVENTS_SUBJECT_PREFIX}.>`,
-        ack_policy: AckPolicy.All,
-        deliver_policy: DeliverPolicy.All,
-        ack_wait: 60_000_000_000,
-        max_ack_pending: 20_000,
-      });
     }
+    await this.nats.jsm.consumers.add(EVENTS_STREAM, {
+      durable_name: name,
+      filter_subject: `${EVENTS_SUBJECT_PREFIX}.>`,
+      ack_policy: AckPolicy.All,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: start,
+      ack_wait: ACK_WAIT_MS * 1_000_000,
+      max_ack_pending: 20_000,
+    });
   }
 
   private async run(name: string, handle: (events: StoredEvent[]) => Promise<unknown>): Promise<{ stop(): Promise<void> }> {
     let messages: ConsumerMessages | undefined;
     let stopped = false;
     let loop: Promise<void> = Promise.resolve();
-    const lease = await Lease.start(this.nats.kvm, `consumer.${name}`, this.instanceId, this.leaseTtlMs, (held) => {
-      if (held) loop = this.consume(name, handle, (m) => (messages = m), () => stopped);
+    let lease: Lease | undefined;
+    const holding = () => !stopped && lease?.isHeld !== false;
+    // While this instance holds the lease it consumes; a failure to start (or a lost connection) is retried.
+    const keepConsuming = async () => {
+      while (holding()) {
+        try {
+          await this.consume(name, handle, (m) => (messages = m), () => !holding());
+        } catch (error) {
+          this.log.error(`${name}: consuming stopped: ${(error as Error).message}`);
+        }
+        if (holding()) await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
+      }
+    };
+    lease = await Lease.start(this.nats.kvm, `consumer.${name}`, this.instanceId, this.leaseTtlMs, (held) => {
+      if (held) loop = loop.then(keepConsuming);
       else void messages?.close();
     });
     return {
@@ -98,6 +121,7 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
     setMessages: (messages: ConsumerMessages) => void,
     isStopped: () => boolean,
   ): Promise<void> {
+    await this.startAtAckFloor(name);
     const consumer = await this.nats.js.consumers.get(EVENTS_STREAM, name);
     const messages = await consumer.consume({ max_messages: MAX_BATCH });
     setMessages(messages);
@@ -126,6 +150,8 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
         continue;
       }
       const batch = arrived.splice(0, MAX_BATCH);
+      // A slow batch (or a retried one) is still ours: tell the server, so it does not redeliver it.
+      const heartbeat = setInterval(() => batch.forEach((message) => message.working()), ACK_WAIT_MS / 3);
       while (!isStopped()) {
         try {
           await handle(batch.flatMap((m) => toStoredEvents(m.seq, m.json<EventMessage>())));
@@ -136,6 +162,7 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
           await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
         }
       }
+      clearInterval(heartbeat);
     }
     await pump;
   }

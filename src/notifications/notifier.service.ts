@@ -1,0 +1,209 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { AckPolicy, JetStreamApiCodes, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { UsersRepository } from '../auth/users.repository.js';
+import { ExecuteJobCommand } from '../commands/job-command.js';
+import { JobRepository, type JobCommandResult } from '../commands/job.repository.js';
+import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
+import { NotFoundError } from '../domain/errors.js';
+import type { RecordNotification } from '../domain/job/job.commands.js';
+import type { JobState } from '../domain/job/job.state.js';
+import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
+import {
+  NOTIFY_STREAM,
+  NOTIFY_SUBJECT,
+  emailContent,
+  ensureNotifyStream,
+  recordCommandId,
+  webhookBody,
+  webhookSecretOf,
+  type NotificationItem,
+} from './notification.js';
+import { EmailSender, PermanentNotificationError, WebhookSender } from './senders.js';
+
+export const NOTIFIER_CONSUMER = 'notifier';
+/** Notifications sent at once by one process. */
+const CONCURRENCY = 32;
+const HEARTBEAT_MS = 10_000;
+
+/** The redelivery delay after the `deliveryCount`-th delivery failed: backoff, 2×backoff, 4×backoff, … capped. */
+export function redeliveryDelayMs(deliveryCount: number, backoffMs: number, maxBackoffMs: number): number {
+  return Math.min(maxBackoffMs, backoffMs * 2 ** Math.min(Math.max(deliveryCount - 1, 0), 30));
+}
+
+type Outcome = { outcome: 'sent'; to: string; messageId?: string } | { outcome: 'failed'; to: string; error: string; permanent: boolean };
+
+/**
+ * Sends the notifications the saga queued on CHRONOS_NOTIFY (durable pull consumer `notifier`, shared by the
+ * processes that run it). Sending never blocks executions: it happens here, off the event log's path.
+ *
+ * Per item: the job is read (gone: dropped quietly; the notification already recorded: dropped), the
+ * message is sent, and `RecordNotification` is appended before the item is acknowledged. A failed send is
+ * redelivered with `nak(delay)` and exponential backoff; after `maxDeliveries` deliveries, or at once when
+ * retrying cannot help (SMTP not configured, target refused), it is recorded as failed. The command id is
+ * `notify:<notificationId>`: a crash between append and ack repeats nothing (the item is then dropped as
+ * recorded), and a crash before the append loses nothing (the item is redelivered).
+ */
+@Injectable()
+export class NotifierService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger(NotifierService.name);
+  private messages: ConsumerMessages | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Sent but not yet recorded (the append failed): a redelivery records without sending again. */
+  private readonly sentUnrecorded = new Map<string, Outcome & { attempts: number }>();
+
+  constructor(
+    @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
+    @Inject(CHRONOS_CONFIG) private readonly config: ChronosConfig,
+    private readonly commands: CommandBus,
+    private readonly jobs: JobRepository,
+    private readonly users: UsersRepository,
+    private readonly email: EmailSender,
+    private readonly webhooks: WebhookSender,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await ensureNotifyStream(this.nats.jsm);
+    await this.ensureConsumer();
+    const consumer = await this.nats.js.consumers.get(NOTIFY_STREAM, NOTIFIER_CONSUMER);
+    this.messages = await consumer.consume({ max_messages: CONCURRENCY });
+    this.loop = this.run(this.messages);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.messages?.close();
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async ensureConsumer(): Promise<void> {
+    const ackWaitMs = Math.max(30_000, this.config.notifications.timeoutMs * 3);
+    try {
+      await this.nats.jsm.consumers.info(NOTIFY_STREAM, NOTIFIER_CONSUMER);
+    } catch (error) {
+      if ((error as { code?: number }).code !== JetStreamApiCodes.ConsumerNotFound) throw error;
+      await this.nats.jsm.consumers.add(NOTIFY_STREAM, {
+        durable_name: NOTIFIER_CONSUMER,
+        filter_subject: `${NOTIFY_SUBJECT}.>`,
+        ack_policy: AckPolicy.Explicit,
+        ack_wait: ackWaitMs * 1_000_000,
+        // Unlimited: the notifier counts deliveries itself and records the failure (JetStream would drop it silently).
+        max_deliver: -1,
+        max_ack_pending: 10_000,
+      });
+    }
+  }
+
+  private async run(messages: ConsumerMessages): Promise<void> {
+    for await (const message of messages) {
+      while (this.inFlight.size >= CONCURRENCY) await Promise.race(this.inFlight);
+      const handling: Promise<void> = this.handle(message)
+        .catch((error) => {
+          // Not recorded: try again later (the item stays in the stream).
+          this.log.error(`notification ${message.seq} not completed: ${(error as Error).message}`);
+          message.nak(this.delay(message));
+        })
+        .finally(() => this.inFlight.delete(handling));
+      this.inFlight.add(handling);
+    }
+  }
+
+  private delay(message: JsMsg): number {
+    const { backoffMs, maxBackoffMs } = this.config.notifications;
+    return redeliveryDelayMs(message.info.deliveryCount, backoffMs, maxBackoffMs);
+  }
+
+  private async handle(message: JsMsg): Promise<void> {
+    const item = message.json<NotificationItem>();
+    const attempts = message.info.deliveryCount;
+    const job = await this.jobs.loadAtLeast(item.jobId, item.eventSequence);
+    if (!job.exists || job.deleted || !job.spec) {
+      message.ack(); // the job was deleted: its notifications go with it
+      return;
+    }
+    if (job.recentNotifications.includes(item.notificationId)) {
+      this.sentUnrecorded.delete(item.notificationId);
+      message.ack(); // recorded before (a redelivery after the append)
+      return;
+    }
+
+    let result = this.sentUnrecorded.get(item.notificationId);
+    if (!result) {
+      const heartbeat = setInterval(() => message.working(), HEARTBEAT_MS);
+      try {
+        result = { ...(await this.send(item, job)), attempts };
+      } finally {
+        clearInterval(heartbeat);
+      }
+    }
+    if (result.outcome === 'failed' && !result.permanent && attempts < this.config.notifications.maxDeliveries) {
+      this.log.warn(`notification ${item.notificationId} (${item.channel}) attempt ${attempts} failed, retrying: ${result.error}`);
+      message.nak(this.delay(message));
+      return;
+    }
+    if (result.outcome === 'sent') this.sentUnrecorded.set(item.notificationId, result);
+    await this.record(item, result);
+    this.sentUnrecorded.delete(item.notificationId);
+    message.ack();
+  }
+
+  private async send(item: NotificationItem, job: JobState): Promise<Outcome> {
+    const spec = job.spec!;
+    const controller = new AbortController();
+    const timeoutMs = this.config.notifications.timeoutMs;
+    const timer = setTimeout(() => controller.abort(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+    let to = '';
+    try {
+      if (item.channel === 'email') {
+        to = spec.notifications.email ?? (await this.users.findById(job.ownerId))?.email ?? '';
+        if (!to) throw new PermanentNotificationError('no recipient: notifications.email is not set and the owner has no email');
+        const { subject, text } = emailContent(item, spec.name);
+        const messageId = await this.email.send({ to, subject, text, messageId: `<${item.notificationId}@chronos>` }, controller.signal);
+        return { outcome: 'sent', to, messageId };
+      }
+      to = spec.notifications.webhookUrl ?? '';
+      if (!to) throw new PermanentNotificationError('notifications.webhookUrl was removed before the notification was sent');
+      const secret = webhookSecretOf(spec.notifications);
+      const body = JSON.stringify(webhookBody(item, spec.name));
+      await this.webhooks.send({ url: to, body, notificationId: item.notificationId, ...(secret ? { secret } : {}) }, controller.signal);
+      return { outcome: 'sent', to };
+    } catch (error) {
+      return { outcome: 'failed', to, error: truncate((error as Error).message), permanent: error instanceof PermanentNotificationError };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async record(item: NotificationItem, result: Outcome & { attempts: number }): Promise<void> {
+    const command: RecordNotification = {
+      type: 'RecordNotification',
+      now: new Date(),
+      data: {
+        notificationId: item.notificationId,
+        channel: item.channel,
+        trigger: item.trigger,
+        executionId: item.executionId,
+        to: result.to,
+        attempts: result.attempts,
+        outcome: result.outcome,
+        ...(result.outcome === 'sent' && result.messageId ? { messageId: result.messageId } : {}),
+        ...(result.outcome === 'failed' ? { error: result.error } : {}),
+      },
+    };
+    try {
+      await this.commands.execute<ExecuteJobCommand, JobCommandResult>(
+        new ExecuteJobCommand(item.jobId, command, {
+          commandId: recordCommandId(item.notificationId),
+          actor: `notifier:${this.config.instanceId}`,
+          correlationId: item.executionId,
+        }),
+      );
+    } catch (error) {
+      // Deleted meanwhile: nothing to record on.
+      if (!(error instanceof NotFoundError)) throw error;
+    }
+  }
+}
+
+const truncate = (text: string, max = 1000) => (text.length > max ? `${text.slice(0, max)}…` : text);
