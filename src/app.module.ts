@@ -34,6 +34,8 @@ import { JobStatsHandler } from './projections/jobs/job-stats.query.js';
 import { ListJobsHandler } from './projections/jobs/list-jobs.query.js';
 import { UpcomingJobsHandler } from './projections/jobs/upcoming-jobs.query.js';
 import { ReadModelConsumers } from './projections/read-model.consumers.js';
+import { ExecutionLogsProjection } from './projections/logs/execution-logs.projection.js';
+import { ListLogsHandler } from './projections/logs/log.queries.js';
 import { DispatchWorkSaga } from './sagas/dispatch-work.saga.js';
 import { NotificationsSaga } from './sagas/notifications.saga.js';
 import { NotifierService } from './notifications/notifier.service.js';
@@ -75,6 +77,7 @@ export class AppModule implements NestModule {
         ListExecutionsHandler,
         GetExecutionHandler,
         ListDeadLettersHandler,
+        ListLogsHandler,
         GetDeadLetterHandler,
         AuthService,
         JwtStrategy,
@@ -86,7 +89,7 @@ export class AppModule implements NestModule {
     }
     if (config.roles.has('projector')) {
       controllers.push(ReadModelConsumers, DispatchWorkSaga, NotificationsSaga);
-      providers.push(UndeliverableWorkSaga);
+      providers.push(UndeliverableWorkSaga, ExecutionLogsProjection);
     }
     if (config.roles.has('scheduler')) providers.push(SchedulerService);
     if (config.roles.has('api') || config.roles.has('worker')) providers.push(UsersRepository);

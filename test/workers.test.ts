@@ -49,6 +49,21 @@ describe('workers', () => {
     expect(withStats.stats).toEqual({ totalExecutions: 1, succeeded: 1, failed: 0, averageDurationMs: expect.any(Number) });
   });
 
+  it("keeps each execution's log, readable per execution and per job, filtered by level", async () => {
+    const { job, execution } = await runOnce({ type: 'custom', payload: { handler: 'sleep', data: { ms: 10 } }, timeoutMs: 5, retryPolicy: { maxAttempts: 1 } });
+    const logs = await waitFor(async () => {
+      const items = (await get(`/api/v1/executions/${execution.id}/logs`)).items;
+      return items.length >= 2 && items;
+    }, 5000, 'the log entries');
+    expect(logs.map((entry: { level: string; message: string }) => [entry.level, entry.message])).toEqual([
+      ['info', `attempt 1 started on worker ${execution.workerId}`],
+      ['error', 'timed_out: timed out after 5 ms'],
+    ]);
+    expect(logs[0]).toMatchObject({ executionId: execution.id, metadata: { attempt: 1 }, timestamp: expect.any(String) });
+    expect((await get(`/api/v1/jobs/${job.id}/logs?level=error`)).items.map((e: { message: string }) => e.message)).toEqual(['timed_out: timed out after 5 ms']);
+    expect((await client.get(`/api/v1/jobs/${job.id}/logs?level=loud`)).status).toBe(400);
+  });
+
   it('a run past timeoutMs is aborted and recorded as timed out; the one-off job fails', async () => {
     const { job, execution } = await runOnce({ type: 'custom', payload: { handler: 'sleep', data: { ms: 5000 } }, timeoutMs: 300 });
     expect(execution.status).toBe('timed_out');

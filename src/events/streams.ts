@@ -13,6 +13,9 @@ export const EVENTS_STREAM = 'CHRONOS_EVENTS';
 export const EVENTS_SUBJECT_PREFIX = 'chronos.es';
 export const WORK_STREAM = 'CHRONOS_WORK';
 export const WORK_SUBJECT = 'chronos.work';
+/** Execution logs: a side channel, kept a week; the logs projection stores them in PostgreSQL. */
+export const LOGS_STREAM = 'CHRONOS_LOGS';
+export const LOGS_SUBJECT = 'chronos.logs';
 /** Keeps the server's advisories of work items that exhausted their deliveries, for the dead-letter saga. */
 export const WORK_ADVISORIES_STREAM = 'CHRONOS_WORK_ADVISORIES';
 export const MAX_DELIVERIES_ADVISORY = `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${WORK_STREAM}.workers`;
@@ -44,6 +47,15 @@ const streams: (Partial<StreamConfig> & { name: string })[] = [
     storage: StorageType.File,
     retention: RetentionPolicy.Workqueue,
     discard: DiscardPolicy.Old,
+    duplicate_window: 10 * MINUTE_NS,
+    num_replicas: 1,
+  },
+  {
+    name: LOGS_STREAM,
+    subjects: [`${LOGS_SUBJECT}.>`],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    max_age: 7 * 24 * 60 * MINUTE_NS,
     duplicate_window: 10 * MINUTE_NS,
     num_replicas: 1,
   },

@@ -1,5 +1,13 @@
 import type { JobType } from '../domain/job/job-spec.js';
 
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * Writes one entry to the execution's log (readable through the API). Bounded per execution: past the
+ * cap entries are dropped and the log says so. Never pass secrets.
+ */
+export type ExecutionLog = (level: LogLevel, message: string, metadata?: Record<string, unknown>) => void;
+
 /** What an executor gets for one attempt. `signal` aborts the run on timeout or shutdown. */
 export interface ExecutionContext {
   jobId: string;
@@ -8,6 +16,7 @@ export interface ExecutionContext {
   attempt: number;
   payload: Record<string, unknown>;
   signal: AbortSignal;
+  log: ExecutionLog;
 }
 
 /**

@@ -40,9 +40,10 @@ import { UpcomingJobsQuery, type UpcomingJob } from '../projections/jobs/upcomin
 import type { JobStats } from '../projections/jobs/jobs.projection.js';
 import { CurrentCaller, type Caller } from './caller.js';
 import { CreateJobDto, EmptyBodyDto, PauseJobDto, PreviewScheduleDto, RescheduleJobDto, UpdateJobDto } from './dto/job.dto.js';
-import { JobAsOfQueryDto, ListExecutionsQueryDto, ListJobsQueryDto, PageQueryDto, PreviewQueryDto, UpcomingQueryDto } from './dto/list-query.dto.js';
+import { JobAsOfQueryDto, ListExecutionsQueryDto, ListJobsQueryDto, ListLogsQueryDto, PageQueryDto, PreviewQueryDto, UpcomingQueryDto } from './dto/list-query.dto.js';
 import { PAYLOAD_DTOS } from './dto/payload.dto.js';
-import { ExecutionListDto, JobDto, JobListDto, PreviewDto, ProblemDto, StoredEventListDto, TriggerResultDto, UpcomingJobsDto } from './dto/responses.dto.js';
+import { ExecutionListDto, JobDto, JobListDto, LogEntryListDto, PreviewDto, ProblemDto, StoredEventListDto, TriggerResultDto, UpcomingJobsDto } from './dto/responses.dto.js';
+import { ListLogsQuery, type LogEntryRow } from '../projections/logs/log.queries.js';
 import type { ScheduleDto } from './dto/schedule.dto.js';
 import { toJobDto } from './job.mapper.js';
 import { RequestValidationError } from './problem-details.filter.js';
@@ -135,6 +136,16 @@ export class JobsController {
     // From the job's next instant on (it is included), computed as the scheduler will.
     const after = new Date(Date.parse(job.nextRunAt) - 1);
     return { items: previewInstants(job.spec!.schedule, { after, anchor: new Date(job.createdAt!), count: query.count }) };
+  }
+
+  @Get(':id/logs')
+  @ApiOperation({ summary: "Log entries across the job's executions, oldest first" })
+  @ApiOkResponse({ type: LogEntryListDto })
+  @ApiNotFoundResponse({ type: ProblemDto })
+  async logs(@Param('id', uuidParam()) id: string, @Query() query: ListLogsQueryDto, @CurrentCaller() caller: Caller): Promise<LogEntryListDto> {
+    await this.visibleJob(id, caller);
+    const { items, total } = await this.queries.execute<ListLogsQuery, { items: LogEntryRow[]; total: number }>(new ListLogsQuery({ jobId: id }, query.level, query.page, query.limit));
+    return { items, page: query.page, limit: query.limit, total, totalPages: Math.ceil(total / query.limit) };
   }
 
   @Get(':id/events')

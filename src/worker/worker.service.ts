@@ -8,12 +8,15 @@ import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import type { ExecutionOutcome } from '../domain/job/job.events.js';
 import type { JobCommand } from '../domain/job/job.commands.js';
 import type { Subscription } from '@nats-io/transport-node';
-import { CANCEL_SUBJECT_PREFIX, WORK_STREAM, WORK_SUBJECT } from '../events/streams.js';
+import { CANCEL_SUBJECT_PREFIX, LOGS_SUBJECT, WORK_STREAM, WORK_SUBJECT } from '../events/streams.js';
+import { ExecutionLogBuffer, LogShipper } from './execution-log.js';
 import { EXECUTORS, ExecutionFailure, type Executor } from '../executors/executor.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import type { WorkItem } from '../sagas/dispatch-work.saga.js';
 
 export const WORKERS_CONSUMER = 'workers';
+/** How often a long run's new log entries are shipped. */
+const LOG_FLUSH_MS = 1000;
 
 /** Runs shorter than this report start and end in one command; longer ones report their start first. */
 const REPORT_START_AFTER_MS = 500;
@@ -41,6 +44,10 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   private cancellations: Subscription | undefined;
   private readonly executors: Map<string, Executor>;
   private loop: Promise<void> | undefined;
+  /** Log entries of all executions on this worker share publishes on the logs side channel. */
+  private readonly logShipper = new LogShipper(async (entries) => {
+    await this.nats.js.publish(`${LOGS_SUBJECT}.entries`, JSON.stringify(entries));
+  });
 
   constructor(
     @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
@@ -102,6 +109,12 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
+  /** Hands what the execution logged since the last call to the shipper; resolves when it is durable. */
+  private shipLogs(logs: ExecutionLogBuffer): Promise<void> {
+    const entries = logs.drain();
+    return entries.length ? this.logShipper.ship(entries) : Promise.resolve();
+  }
+
   private async handle(message: JsMsg): Promise<void> {
     const item = message.json<WorkItem>();
     const job = await this.jobs.loadAtLeast(item.jobId, item.firedSequence);
@@ -121,6 +134,10 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     const send = (command: JobCommand) =>
       this.commands.execute<ExecuteJobCommand, JobCommandResult>(new ExecuteJobCommand(item.jobId, command, metadata(command.type)));
 
+    const logs = new ExecutionLogBuffer(item.jobId, item.executionId);
+    const shipLogs = () => this.shipLogs(logs);
+    logs.log('info', `attempt ${item.attempt} started on worker ${this.config.instanceId}`, { attempt: item.attempt, scheduledAt: item.scheduledAt });
+    const logShipper = setInterval(() => void shipLogs().catch(() => undefined), LOG_FLUSH_MS);
     const controller = new AbortController();
     this.running.set(item.executionId, controller);
     const timeout = setTimeout(() => controller.abort(new TimeoutError(`timed out after ${job.spec!.timeoutMs} ms`)), job.spec.timeoutMs);
@@ -144,6 +161,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
         attempt: item.attempt,
         payload: job.spec.payload,
         signal: controller.signal,
+        log: logs.log,
       });
     } catch (failure) {
       outcome = controller.signal.aborted && controller.signal.reason instanceof TimeoutError ? 'timed_out' : 'failed';
@@ -152,11 +170,15 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       retryable = !(failure instanceof ExecutionFailure) || failure.retryable;
     } finally {
       this.running.delete(item.executionId);
+      clearInterval(logShipper);
       clearTimeout(timeout);
       clearTimeout(reportStart);
       clearInterval(heartbeat);
     }
     await startReported?.catch(() => undefined);
+    logs.log(outcome === 'succeeded' ? 'info' : 'error', outcome === 'succeeded' ? `succeeded in ${Date.now() - startedAt.getTime()} ms` : `${outcome}: ${error}`);
+    // The log is durable before the result is: an execution's record never lacks its log.
+    await shipLogs();
     await send({
       type: 'FinishExecution',
       now: new Date(),

@@ -92,6 +92,13 @@ export class JobAsOfQueryDto {
   asOf?: string;
 }
 
+export class ListLogsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ enum: ['debug', 'info', 'warn', 'error'], description: 'the lowest level to include' })
+  @IsOptional()
+  @IsIn(['debug', 'info', 'warn', 'error'])
+  level?: 'debug' | 'info' | 'warn' | 'error';
+}
+
 export class ListExecutionsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: EXECUTION_STATUSES })
   @IsOptional()

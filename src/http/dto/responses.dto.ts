@@ -136,6 +136,19 @@ export class DeadLetterListDto extends PageMetaDto {
   @ApiProperty({ type: [DeadLetterDto] }) items!: DeadLetterDto[];
 }
 
+export class LogEntryDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid' }) executionId!: string;
+  @ApiProperty({ enum: ['debug', 'info', 'warn', 'error'] }) level!: string;
+  @ApiProperty() message!: string;
+  @ApiProperty({ type: 'object', additionalProperties: true }) metadata!: Record<string, unknown>;
+  @ApiProperty({ format: 'date-time' }) timestamp!: string;
+}
+
+export class LogEntryListDto extends PageMetaDto {
+  @ApiProperty({ type: [LogEntryDto] }) items!: LogEntryDto[];
+}
+
 export class TriggerResultDto {
   @ApiProperty({ format: 'uuid' }) executionId!: string;
 }

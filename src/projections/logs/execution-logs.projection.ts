@@ -1,0 +1,63 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { AckPolicy, JetStreamApiCodes, type ConsumerMessages } from '@nats-io/jetstream';
+import { DataSource } from 'typeorm';
+import { LOGS_STREAM } from '../../events/streams.js';
+import { NATS_CLIENTS, type NatsClients } from '../../infra/nats.js';
+import type { LogEntry } from '../../worker/execution-log.js';
+
+const CONSUMER = 'projection-execution-logs';
+export const LOG_SEVERITY = { debug: 10, info: 20, warn: 30, error: 40 } as const;
+
+/**
+ * Stores execution logs from the CHRONOS_LOGS side channel in `execution_logs`. Entries carry their own
+ * ids and inserts skip known ones, so a redelivered batch changes nothing and order does not matter:
+ * several projector instances may share the consumer.
+ */
+@Injectable()
+export class ExecutionLogsProjection implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger(ExecutionLogsProjection.name);
+  private messages: ConsumerMessages | undefined;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
+    @Inject(DataSource) private readonly dataSource: DataSource,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    try {
+      await this.nats.jsm.consumers.info(LOGS_STREAM, CONSUMER);
+    } catch (error) {
+      if ((error as { code?: number }).code !== JetStreamApiCodes.ConsumerNotFound) throw error;
+      await this.nats.jsm.consumers.add(LOGS_STREAM, { durable_name: CONSUMER, ack_policy: AckPolicy.Explicit, ack_wait: 30_000_000_000, max_ack_pending: 1000 });
+    }
+    this.messages = await (await this.nats.js.consumers.get(LOGS_STREAM, CONSUMER)).consume({ max_messages: 100 });
+    this.loop = (async () => {
+      for await (const message of this.messages!) {
+        try {
+          await this.store(message.json<LogEntry[]>());
+          message.ack();
+        } catch (error) {
+          this.log.error(`log batch ${message.seq} not stored, will be redelivered: ${(error as Error).message}`);
+          message.nak(1000);
+        }
+      }
+    })();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.messages?.close();
+    await this.loop;
+  }
+
+  async store(entries: LogEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.dataSource.query(
+      `INSERT INTO execution_logs (id, execution_id, job_id, level, severity, message, metadata, timestamp)
+       SELECT id, "executionId", "jobId", level, severity, message, metadata, timestamp
+       FROM jsonb_to_recordset($1::jsonb) AS e(id uuid, "executionId" uuid, "jobId" uuid, level text, severity smallint, message text, metadata jsonb, timestamp timestamptz)
+       ON CONFLICT (id) DO NOTHING`,
+      [JSON.stringify(entries.map((entry) => ({ ...entry, severity: LOG_SEVERITY[entry.level] })))],
+    );
+  }
+}
