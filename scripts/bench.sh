@@ -33,6 +33,8 @@ stack_start_redis "$DIR" "$REDIS_PORT"
 export NATS_URL="nats://127.0.0.1:$NATS_PORT"
 export DATABASE_URL="postgres://chronos:chronos@127.0.0.1:$PG_PORT/chronos"
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+# A local measurement: the development JWT secret is fine.
+export NODE_ENV=development
 
 stack_log "building src and bench (tsconfig.bench.json -> $BUILD)"
 rm -rf "$BUILD"

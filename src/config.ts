@@ -85,6 +85,9 @@ function url(env: NodeJS.ProcessEnv, name: string, fallback: string, protocols: 
   return raw;
 }
 
+export const databaseUrl = (env: NodeJS.ProcessEnv): string =>
+  url(env, 'DATABASE_URL', 'postgres://chronos:chronos@127.0.0.1:5433/chronos', ['postgres:', 'postgresql:']);
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig {
   const roleNames = (env.CHRONOS_ROLES || ROLES.join(',')).split(',').map((r) => r.trim()).filter(Boolean);
   for (const role of roleNames) {
@@ -95,7 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
     environment,
     port: integer(env, 'PORT', 3000, 0),
     natsUrl: url(env, 'NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:']),
-    databaseUrl: url(env, 'DATABASE_URL', 'postgres://chronos:chronos@127.0.0.1:5433/chronos', ['postgres:', 'postgresql:']),
+    databaseUrl: databaseUrl(env),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6380', ['redis:', 'rediss:']),
     roles: new Set(roleNames as Role[]),
     workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 200, 1),

@@ -1,7 +1,14 @@
-import { loadConfig } from './config.js';
+import { ConfigError, databaseUrl } from './config.js';
 import { runMigrations } from './infra/database/data-source.js';
 
-/** `node dist/migrate.js`: brings the read-model schema up to date, then exits. */
-const config = loadConfig();
-await runMigrations(config.databaseUrl);
-console.log(JSON.stringify({ level: 'info', msg: 'migrations applied', database: new URL(config.databaseUrl).pathname.slice(1) }));
+/** `node dist/migrate.js`: brings the read-model schema up to date, then exits. It needs only DATABASE_URL. */
+let url: string;
+try {
+  url = databaseUrl(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`chronos migrate: invalid configuration: ${error.message}`);
+  process.exit(2);
+}
+await runMigrations(url);
+console.log(JSON.stringify({ level: 'info', msg: 'migrations applied', database: new URL(url).pathname.slice(1) }));
