@@ -12,11 +12,15 @@ import { EVENT_STORE } from './events/event-store.js';
 import { JetStreamEventStore } from './events/jetstream-event-store.js';
 import { CustomExecutor } from './executors/custom.executor.js';
 import { EXECUTORS } from './executors/executor.js';
+import { EmailExecutor } from './executors/email.executor.js';
 import { HttpExecutor } from './executors/http.executor.js';
+import { ScriptExecutor } from './executors/script.executor.js';
+import { WebhookExecutor } from './executors/webhook.executor.js';
 import { TargetGuard } from './executors/target-guard.js';
 import { AuthService } from './auth/auth.service.js';
 import { UsersRepository } from './auth/users.repository.js';
 import { AdminUsersController } from './http/admin-users.controller.js';
+import { AsyncApiController } from './http/asyncapi.controller.js';
 import { AuthController } from './http/auth.controller.js';
 import { AccessGuard } from './http/auth/auth.guard.js';
 import { JwtStrategy } from './http/auth/jwt.strategy.js';
@@ -34,6 +38,7 @@ import { JobStatsHandler } from './projections/jobs/job-stats.query.js';
 import { ListJobsHandler } from './projections/jobs/list-jobs.query.js';
 import { UpcomingJobsHandler } from './projections/jobs/upcoming-jobs.query.js';
 import { ReadModelConsumers } from './projections/read-model.consumers.js';
+import { LifecycleTranslator } from './lifecycle/lifecycle-translator.js';
 import { ExecutionLogsProjection } from './projections/logs/execution-logs.projection.js';
 import { ListLogsHandler } from './projections/logs/log.queries.js';
 import { DispatchWorkSaga } from './sagas/dispatch-work.saga.js';
@@ -42,6 +47,7 @@ import { NotifierService } from './notifications/notifier.service.js';
 import { EmailSender, WebhookSender } from './notifications/senders.js';
 import { UndeliverableWorkSaga } from './sagas/undeliverable-work.saga.js';
 import { SchedulerService } from './scheduler/scheduler.service.js';
+import { SecretsService } from './secrets/secrets.service.js';
 import { WorkerService } from './worker/worker.service.js';
 
 export interface Infrastructure {
@@ -65,11 +71,12 @@ export class AppModule implements NestModule {
       { provide: EVENT_STORE, useValue: new JetStreamEventStore(infra.nats.js, infra.nats.jsm) },
       JobRepository,
       ExecuteJobCommandHandler,
+      SecretsService,
     ];
     const imports: DynamicModule['imports'] = [CqrsModule.forRoot()];
     if (config.roles.has('api')) {
       imports.push(PassportModule, JwtModule.register({}));
-      controllers.push(AuthController, AdminUsersController, JobsController, ExecutionsController, DeadLettersController);
+      controllers.push(AuthController, AdminUsersController, JobsController, ExecutionsController, DeadLettersController, AsyncApiController);
       providers.push(
         ListJobsHandler,
         UpcomingJobsHandler,
@@ -88,13 +95,19 @@ export class AppModule implements NestModule {
       );
     }
     if (config.roles.has('projector')) {
-      controllers.push(ReadModelConsumers, DispatchWorkSaga, NotificationsSaga);
+      controllers.push(ReadModelConsumers, DispatchWorkSaga, NotificationsSaga, LifecycleTranslator);
       providers.push(UndeliverableWorkSaga, ExecutionLogsProjection);
     }
     if (config.roles.has('scheduler')) providers.push(SchedulerService);
     if (config.roles.has('api') || config.roles.has('worker')) providers.push(UsersRepository);
     if (config.roles.has('worker')) {
-      providers.push(WorkerService, NotifierService, EmailSender, WebhookSender, { provide: EXECUTORS, useValue: [new HttpExecutor(targetGuard), new CustomExecutor()] });
+      providers.push(WorkerService, NotifierService, EmailSender, WebhookSender, { provide: EXECUTORS, useValue: [
+            new HttpExecutor(targetGuard),
+            new WebhookExecutor(targetGuard),
+            new ScriptExecutor(config.script.allowlist, { outputCapBytes: config.script.outputCapBytes }),
+            EmailExecutor.fromSettings(config.smtp),
+            new CustomExecutor(),
+          ] });
     }
     return { module: AppModule, imports, controllers, providers };
   }

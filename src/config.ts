@@ -1,3 +1,4 @@
+import { DEFAULT_SCRIPT_OUTPUT_CAP_BYTES, parseScriptAllowlist, type ScriptAllowlist } from './executors/script.executor.js';
 import { parseAllowlist, type TargetAllowlist } from './executors/target-guard.js';
 
 /** Configuration: read and validated once at start-up into a typed object. */
@@ -46,6 +47,18 @@ export interface ChronosConfig {
   smtp: { url?: string; from: string };
   /** Delivery of job notifications (src/notifications). */
   notifications: NotificationsConfig;
+  /** `script` jobs (src/executors/script.executor.ts). */
+  script: ScriptConfig;
+}
+
+export interface ScriptConfig {
+  /**
+   * CHRONOS_SCRIPT_ALLOWLIST: the commands script jobs may run (comma-separated absolute paths, or bare names
+   * resolved on this process's PATH at start-up). Empty: no script job can be created or run.
+   */
+  allowlist: ScriptAllowlist;
+  /** SCRIPT_OUTPUT_CAP_BYTES: bytes of stdout + stderr written to an execution's log [1 MiB]; the rest is counted, not logged. */
+  outputCapBytes: number;
 }
 
 export interface NotificationsConfig {
@@ -130,7 +143,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
       timeoutMs: integer(env, 'NOTIFY_TIMEOUT_MS', 10_000, 1),
       maxEventAgeMs: integer(env, 'NOTIFY_MAX_EVENT_AGE_MS', 86_400_000, 1),
     },
+    script: {
+      allowlist: scriptAllowlist(env),
+      outputCapBytes: integer(env, 'SCRIPT_OUTPUT_CAP_BYTES', DEFAULT_SCRIPT_OUTPUT_CAP_BYTES, 1024),
+    },
   };
+}
+
+function scriptAllowlist(env: NodeJS.ProcessEnv): ScriptAllowlist {
+  try {
+    // Bare names resolve on the PATH of this process (`env` in tests may not carry one).
+    return parseScriptAllowlist(env.CHRONOS_SCRIPT_ALLOWLIST, env.PATH ?? process.env.PATH);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
 }
 
 /** `900`, `900s`, `15m`, `12h`, `7d`: a duration in seconds. */

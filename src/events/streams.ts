@@ -51,6 +51,17 @@ const streams: (Partial<StreamConfig> & { name: string })[] = [
     num_replicas: 1,
   },
   {
+    // What subscribers consume: CloudEvents of every job's lifecycle (src/lifecycle). Kept 30 days; an
+    // admin replay re-publishes older ones from the event log.
+    name: 'CHRONOS_LIFECYCLE',
+    subjects: ['chronos.lifecycle.>'],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    max_age: 30 * 24 * 60 * MINUTE_NS,
+    duplicate_window: 10 * MINUTE_NS,
+    num_replicas: 1,
+  },
+  {
     name: LOGS_STREAM,
     subjects: [`${LOGS_SUBJECT}.>`],
     storage: StorageType.File,

@@ -1,12 +1,14 @@
 import type { JobState } from '../domain/job/job.state.js';
 import type { JobStats } from '../projections/jobs/jobs.projection.js';
 import type { JobDto } from './dto/responses.dto.js';
+import { maskSpec } from '../secrets/job-secrets.js';
 
 /** The public `Job` of API.md from the folded job and its statistics. */
 export function toJobDto(state: JobState, stats: JobStats | null): JobDto {
   // Secrets given to a job are for its runs only: never echoed.
-  const { webhookSecret: _secret, ...notifications } = state.spec!.notifications;
-  const spec = { ...state.spec!, notifications: { ...notifications, ...(_secret ? { webhookSigned: true } : {}) } };
+  const masked = maskSpec(state.spec!);
+  const { webhookSecret: _secret, ...notifications } = masked.notifications;
+  const spec = { ...masked, notifications: { ...notifications, ...(_secret ? { webhookSigned: true } : {}) } };
   const s = stats ?? { totalExecutions: 0, succeeded: 0, failed: 0, totalDurationMs: 0 };
   return {
     id: state.jobId,

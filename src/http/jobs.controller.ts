@@ -27,6 +27,7 @@ import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import { ForbiddenError } from '../auth/auth.errors.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { defaultRetryPolicy, withDefaults, type JobSpec } from '../domain/job/job-spec.js';
+import { assertScriptAllowed } from '../executors/script.executor.js';
 import { TargetGuard } from '../executors/target-guard.js';
 import type { JobCommand } from '../domain/job/job.commands.js';
 import type { JobState } from '../domain/job/job.state.js';
@@ -38,6 +39,7 @@ import { JobStatsQuery } from '../projections/jobs/job-stats.query.js';
 import { ListJobsQuery, type JobRecord } from '../projections/jobs/list-jobs.query.js';
 import { UpcomingJobsQuery, type UpcomingJob } from '../projections/jobs/upcoming-jobs.query.js';
 import type { JobStats } from '../projections/jobs/jobs.projection.js';
+import { SecretsService } from '../secrets/secrets.service.js';
 import { CurrentCaller, type Caller } from './caller.js';
 import { CreateJobDto, EmptyBodyDto, PauseJobDto, PreviewScheduleDto, RescheduleJobDto, UpdateJobDto } from './dto/job.dto.js';
 import { JobAsOfQueryDto, ListExecutionsQueryDto, ListJobsQueryDto, ListLogsQueryDto, PageQueryDto, PreviewQueryDto, UpcomingQueryDto } from './dto/list-query.dto.js';
@@ -63,16 +65,17 @@ export class JobsController {
     private readonly jobs: JobRepository,
     private readonly targets: TargetGuard,
     @Inject(CHRONOS_CONFIG) private readonly config: ChronosConfig,
+    private readonly secrets: SecretsService,
   ) {}
 
   @Post()
   @ApiOperation({ summary: 'Create a job' })
   @ApiCreatedResponse({ type: JobDto })
-  @ApiUnprocessableEntityResponse({ type: ProblemDto, description: 'INVALID_CRON, INVALID_TIMEZONE, INVALID_SCHEDULE, UNSUPPORTED_JOB_TYPE, TARGET_NOT_ALLOWED, TARGET_UNRESOLVABLE' })
+  @ApiUnprocessableEntityResponse({ type: ProblemDto, description: 'INVALID_CRON, INVALID_TIMEZONE, INVALID_SCHEDULE, TARGET_NOT_ALLOWED, TARGET_UNRESOLVABLE, SCRIPT_NOT_ALLOWED, SECRET_MASKED' })
   @ApiForbiddenResponse({ type: ProblemDto, description: 'SCRIPT_ADMIN_ONLY: script jobs are for admins' })
   async create(@Body() body: CreateJobDto, @CurrentCaller() caller: Caller, @Res({ passthrough: true }) res: Response): Promise<JobDto> {
     const jobId = randomUUID();
-    const spec = await this.toSpec(body, caller);
+    const spec = await this.secrets.sealForStorage(jobId, await this.toSpec(body, caller));
     const result = await this.send(jobId, caller, { type: 'CreateJob', now: new Date(), data: { jobId, ownerId: caller.id, spec, executionId: randomUUID() } });
     return this.respond(res, result.state, null);
   }
@@ -157,7 +160,7 @@ export class JobsController {
     const history = await this.jobs.history(id);
     const start = (query.page - 1) * query.limit;
     return {
-      items: history.slice(start, start + query.limit),
+      items: this.secrets.maskEvents(history.slice(start, start + query.limit)),
       page: query.page,
       limit: query.limit,
       total: history.length,
@@ -178,17 +181,18 @@ export class JobsController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<JobDto> {
     const current = await this.visibleJob(id, caller);
-    const spec = current.spec!;
-    const merged = {
+    // Merged and validated in plaintext (sealed values would break length rules); sealed again below.
+    const spec = (await this.secrets.openForRun(id, current.spec!)) ?? current.spec!;
+    const merged = this.secrets.keepMasked({
       ...spec,
       ...body,
       retryPolicy: { ...spec.retryPolicy, ...body.retryPolicy },
       notifications: { ...spec.notifications, ...body.notifications },
-    };
+    }, spec);
     const dto = plainToInstance(CreateJobDto, JSON.parse(JSON.stringify(merged)));
     const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
     if (errors.length) throw new RequestValidationError(toProblemFields(errors));
-    return this.change(id, caller, { type: 'UpdateJob', now: new Date(), data: { spec: await this.toSpec(dto, caller) } }, ifMatch, res);
+    return this.change(id, caller, { type: 'UpdateJob', now: new Date(), data: { spec: await this.secrets.sealForStorage(id, await this.toSpec(dto, caller)) } }, ifMatch, res);
   }
 
   @Put(':id')
@@ -203,8 +207,9 @@ export class JobsController {
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<JobDto> {
-    await this.visibleJob(id, caller);
-    return this.change(id, caller, { type: 'UpdateJob', now: new Date(), data: { spec: await this.toSpec(body, caller) } }, ifMatch, res);
+    const current = await this.visibleJob(id, caller);
+    const spec = await this.secrets.sealForStorage(id, this.secrets.keepMasked(await this.toSpec(body, caller), current.spec));
+    return this.change(id, caller, { type: 'UpdateJob', now: new Date(), data: { spec } }, ifMatch, res);
   }
 
   @Delete(':id')
@@ -216,6 +221,8 @@ export class JobsController {
   async remove(@Param('id', uuidParam()) id: string, @CurrentCaller() caller: Caller, @Headers('if-match') ifMatch: string | undefined): Promise<void> {
     await this.visibleJob(id, caller);
     await this.send(id, caller, { type: 'DeleteJob', now: new Date(), data: {} }, parseIfMatch(ifMatch));
+    // After the deletion is durable (a refused delete keeps its secrets): shreds what the log keeps of them.
+    await this.secrets.forgetJob(id);
   }
 
   @Post(':id/pause')
@@ -353,6 +360,7 @@ export class JobsController {
         { field: 'type', message: `must be one of: ${Object.keys(PAYLOAD_DTOS).join(', ')}` },
       ]);
     }
+    if (body.type === 'script') assertScriptAllowed(body.payload, this.config.script.allowlist);
     if (body.type === 'http' || body.type === 'webhook') await this.targets.assertAllowed(String(body.payload.url), 'payload.url');
     if (body.notifications?.webhookUrl) await this.targets.assertAllowed(body.notifications.webhookUrl, 'notifications.webhookUrl');
     const { retryPolicy, notifications, schedule, ...rest } = body;

@@ -20,6 +20,7 @@ import {
   type NotificationItem,
 } from './notification.js';
 import { EmailSender, PermanentNotificationError, WebhookSender } from './senders.js';
+import { SECRETS_DESTROYED, SecretsService } from '../secrets/secrets.service.js';
 
 export const NOTIFIER_CONSUMER = 'notifier';
 /** Notifications sent at once by one process. */
@@ -61,6 +62,7 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
     private readonly users: UsersRepository,
     private readonly email: EmailSender,
     private readonly webhooks: WebhookSender,
+    private readonly secrets: SecretsService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -101,7 +103,7 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
       const handling: Promise<void> = this.handle(message)
         .catch((error) => {
           // Not recorded: try again later (the item stays in the stream).
-          this.log.error(`notification ${message.seq} not completed: ${(error as Error).message}`);
+          this.log.error(`notification ${message.seq} not completed: ${this.secrets.maskText((error as Error).message)}`);
           message.nak(this.delay(message));
         })
         .finally(() => this.inFlight.delete(handling));
@@ -149,12 +151,15 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private async send(item: NotificationItem, job: JobState): Promise<Outcome> {
-    const spec = job.spec!;
+    let spec = job.spec!;
     const controller = new AbortController();
     const timeoutMs = this.config.notifications.timeoutMs;
     const timer = setTimeout(() => controller.abort(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
     let to = '';
     try {
+      const opened = await this.secrets.openForRun(job.jobId, spec);
+      if (!opened) throw new PermanentNotificationError(SECRETS_DESTROYED);
+      spec = opened;
       if (item.channel === 'email') {
         to = spec.notifications.email ?? (await this.users.findById(job.ownerId))?.email ?? '';
         if (!to) throw new PermanentNotificationError('no recipient: notifications.email is not set and the owner has no email');
@@ -169,7 +174,7 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
       await this.webhooks.send({ url: to, body, notificationId: item.notificationId, ...(secret ? { secret } : {}) }, controller.signal);
       return { outcome: 'sent', to };
     } catch (error) {
-      return { outcome: 'failed', to, error: truncate((error as Error).message), permanent: error instanceof PermanentNotificationError };
+      return { outcome: 'failed', to, error: truncate(this.secrets.maskText((error as Error).message, this.secrets.secretsOf(spec))), permanent: error instanceof PermanentNotificationError };
     } finally {
       clearTimeout(timer);
     }

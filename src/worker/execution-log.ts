@@ -3,6 +3,8 @@ import type { ExecutionLog, LogLevel } from '../executors/executor.js';
 
 export interface LogEntry {
   id: string;
+  /** Position in the execution's log: entries written in the same millisecond keep their order. */
+  seq: number;
   executionId: string;
   jobId: string;
   level: LogLevel;
@@ -46,7 +48,7 @@ export class ExecutionLogBuffer {
 
   private push(level: LogLevel, message: string, metadata: Record<string, unknown>): void {
     this.entries++;
-    this.pending.push({ id: randomUUID(), executionId: this.executionId, jobId: this.jobId, level, message, metadata, timestamp: new Date().toISOString() });
+    this.pending.push({ id: randomUUID(), seq: this.entries, executionId: this.executionId, jobId: this.jobId, level, message, metadata, timestamp: new Date().toISOString() });
   }
 
   /** Takes what was logged since the last call. */

@@ -13,6 +13,7 @@ import { ExecutionLogBuffer, LogShipper } from './execution-log.js';
 import { EXECUTORS, ExecutionFailure, type Executor } from '../executors/executor.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import type { WorkItem } from '../sagas/dispatch-work.saga.js';
+import { SECRETS_DESTROYED, SecretsService } from '../secrets/secrets.service.js';
 
 export const WORKERS_CONSUMER = 'workers';
 /** How often a long run's new log entries are shipped. */
@@ -55,6 +56,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(EXECUTORS) executors: Executor[],
     private readonly commands: CommandBus,
     private readonly jobs: JobRepository,
+    private readonly secrets: SecretsService,
   ) {
     this.executors = new Map(executors.map((executor) => [executor.type, executor]));
   }
@@ -152,21 +154,28 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     let output: unknown;
     let error: string | undefined;
     let retryable = true;
+    /** The run's secret values: masked in everything it logs and reports. */
+    let secrets = this.secrets.secretsOf(null);
     try {
       if (!executor) throw new ExecutionFailure(`no executor for job type "${job.spec.type}"`);
+      const spec = await this.secrets.openForRun(item.jobId, job.spec).catch((failure: Error) => {
+        throw new ExecutionFailure(failure.message, undefined, false);
+      });
+      if (!spec) throw new ExecutionFailure(SECRETS_DESTROYED, undefined, false);
+      secrets = this.secrets.secretsOf(spec);
       output = await executor.run({
         jobId: item.jobId,
         executionId: item.executionId,
         scheduledAt: item.scheduledAt,
         attempt: item.attempt,
-        payload: job.spec.payload,
+        payload: spec.payload,
         signal: controller.signal,
-        log: logs.log,
+        log: (level, text, meta) => logs.log(level, this.secrets.maskText(text, secrets), meta && this.secrets.maskDeep(meta, secrets)),
       });
     } catch (failure) {
       outcome = controller.signal.aborted && controller.signal.reason instanceof TimeoutError ? 'timed_out' : 'failed';
-      error = outcome === 'timed_out' ? (controller.signal.reason as Error).message : (failure as Error).message;
-      output = failure instanceof ExecutionFailure ? failure.output : undefined;
+      error = this.secrets.maskText(outcome === 'timed_out' ? (controller.signal.reason as Error).message : (failure as Error).message, secrets);
+      output = failure instanceof ExecutionFailure ? this.secrets.maskDeep(failure.output, secrets) : undefined;
       retryable = !(failure instanceof ExecutionFailure) || failure.retryable;
     } finally {
       this.running.delete(item.executionId);
@@ -176,6 +185,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       clearInterval(heartbeat);
     }
     await startReported?.catch(() => undefined);
+    if (outcome === 'succeeded') output = this.secrets.maskDeep(output, secrets);
     logs.log(outcome === 'succeeded' ? 'info' : 'error', outcome === 'succeeded' ? `succeeded in ${Date.now() - startedAt.getTime()} ms` : `${outcome}: ${error}`);
     // The log is durable before the result is: an execution's record never lacks its log.
     await shipLogs();

@@ -53,9 +53,9 @@ export class ExecutionLogsProjection implements OnApplicationBootstrap, OnApplic
   async store(entries: LogEntry[]): Promise<void> {
     if (entries.length === 0) return;
     await this.dataSource.query(
-      `INSERT INTO execution_logs (id, execution_id, job_id, level, severity, message, metadata, timestamp)
-       SELECT id, "executionId", "jobId", level, severity, message, metadata, timestamp
-       FROM jsonb_to_recordset($1::jsonb) AS e(id uuid, "executionId" uuid, "jobId" uuid, level text, severity smallint, message text, metadata jsonb, timestamp timestamptz)
+      `INSERT INTO execution_logs (id, execution_id, job_id, seq, level, severity, message, metadata, timestamp)
+       SELECT id, "executionId", "jobId", seq, level, severity, message, metadata, timestamp
+       FROM jsonb_to_recordset($1::jsonb) AS e(id uuid, "executionId" uuid, "jobId" uuid, seq integer, level text, severity smallint, message text, metadata jsonb, timestamp timestamptz)
        ON CONFLICT (id) DO NOTHING`,
       [JSON.stringify(entries.map((entry) => ({ ...entry, severity: LOG_SEVERITY[entry.level] })))],
     );

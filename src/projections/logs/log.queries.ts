@@ -34,7 +34,7 @@ export class ListLogsHandler implements IQueryHandler<ListLogsQuery, { items: Lo
     const [{ total }] = await this.dataSource.query(`SELECT count(*)::int AS total FROM execution_logs WHERE ${where}`, params);
     const rows: (Omit<LogEntryRow, 'timestamp'> & { timestamp: Date })[] = await this.dataSource.query(
       `SELECT id, execution_id AS "executionId", level, message, metadata, timestamp FROM execution_logs WHERE ${where}
-       ORDER BY timestamp, id LIMIT $3 OFFSET $4`,
+       ORDER BY timestamp, execution_id, seq LIMIT $3 OFFSET $4`,
       [...params, limit, (page - 1) * limit],
     );
     return { items: rows.map((row) => ({ ...row, timestamp: row.timestamp.toISOString() })), total };

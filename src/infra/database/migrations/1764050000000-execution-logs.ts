@@ -10,6 +10,7 @@ export class ExecutionLogs1764050000000 implements MigrationInterface {
         id uuid PRIMARY KEY,
         execution_id uuid NOT NULL,
         job_id uuid NOT NULL,
+        seq integer NOT NULL,
         level text NOT NULL,
         severity smallint NOT NULL,
         message text NOT NULL,

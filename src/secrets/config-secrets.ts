@@ -1,0 +1,45 @@
+import type { ChronosConfig } from '../config.js';
+import { MASK } from './job-secrets.js';
+
+/**
+ * Secrets of the configuration itself, which must never appear in a log entry, a response or an event:
+ * SMTP_URL's credentials, JWT_SECRET, CHRONOS_SECRETS_KEY. Pass the result to maskText.
+ */
+export function configSecrets(config: Pick<ChronosConfig, 'smtp' | 'auth'>, env: NodeJS.ProcessEnv = process.env): string[] {
+  return [config.auth.jwtSecret, env.CHRONOS_SECRETS_KEY ?? '', ...urlCredentials(config.smtp.url)].filter((s) => s.length > 0);
+}
+
+/** The user name and password of a URL (`smtp://user:pass@host`), as written and decoded. */
+export function urlCredentials(url: string | undefined): string[] {
+  if (!url) return [];
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return [];
+  }
+  const found = new Set<string>();
+  for (const part of [parsed.username, parsed.password]) {
+    if (!part) continue;
+    found.add(part);
+    try {
+      found.add(decodeURIComponent(part));
+    } catch {
+      // not valid percent-encoding: the raw form is enough
+    }
+  }
+  return [...found];
+}
+
+/** The URL with its credentials masked, for display (`smtp://••••••@mail.example.com:587`). */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.username && !parsed.password) return url;
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.href.replace('://', `://${MASK}@`);
+  } catch {
+    return MASK;
+  }
+}
