@@ -19,6 +19,7 @@ import { WebhookExecutor } from './executors/webhook.executor.js';
 import { TargetGuard } from './executors/target-guard.js';
 import { AuthService } from './auth/auth.service.js';
 import { UsersRepository } from './auth/users.repository.js';
+import { AdminEventsController } from './http/admin-events.controller.js';
 import { AdminUsersController } from './http/admin-users.controller.js';
 import { AsyncApiController } from './http/asyncapi.controller.js';
 import { AuthController } from './http/auth.controller.js';
@@ -76,7 +77,7 @@ export class AppModule implements NestModule {
     const imports: DynamicModule['imports'] = [CqrsModule.forRoot()];
     if (config.roles.has('api')) {
       imports.push(PassportModule, JwtModule.register({}));
-      controllers.push(AuthController, AdminUsersController, JobsController, ExecutionsController, DeadLettersController, AsyncApiController);
+      controllers.push(AuthController, AdminUsersController, JobsController, ExecutionsController, DeadLettersController, AsyncApiController, AdminEventsController);
       providers.push(
         ListJobsHandler,
         UpcomingJobsHandler,

@@ -3,7 +3,9 @@ import { headers } from '@nats-io/transport-node';
 import { JetStreamApiCodes, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { WrongExpectedSequenceError, type AppendResult, type EventStore, type NewEvent } from './event-store.js';
 import { toStoredEvents, type CommandMetadata, type EventMessage, type StoredEvent } from './stored-event.js';
-import { EVENTS_STREAM, eventSubject } from './streams.js';
+import { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, eventSubject } from './streams.js';
+
+const EVENTS_STREAM_SUBJECTS = `${EVENTS_SUBJECT_PREFIX}.>`;
 
 export const EVENT_TYPES_HEADER = 'Chronos-Event-Types';
 
@@ -61,6 +63,54 @@ export class JetStreamEventStore implements EventStore {
       throw error;
     }
   }
+}
+
+export interface LogReadOptions {
+  /** First stream sequence to read (default 1); or `since`, the first time. */
+  fromSequence?: number;
+  since?: Date;
+  /** Only this aggregate's subject. */
+  aggregate?: { type: string; id: string };
+  /** Stop after about this many events (whole messages only: a command's events stay together). */
+  limit: number;
+}
+
+/**
+ * Reads the log in order with an ordered (ephemeral) consumer: for admins and replays, never for the
+ * rules. Returns the events and the sequence to continue from.
+ */
+export async function readEventLog(js: JetStreamClient, options: LogReadOptions): Promise<{ events: StoredEvent[]; nextSequence: number | null }> {
+  const consumer = await js.consumers.get(EVENTS_STREAM, {
+    filter_subjects: options.aggregate ? eventSubject(options.aggregate.type, options.aggregate.id) : `${EVENTS_STREAM_SUBJECTS}`,
+    ...(options.since ? { opt_start_time: options.since.toISOString() } : { opt_start_seq: Math.max(1, options.fromSequence ?? 1) }),
+  });
+  const events: StoredEvent[] = [];
+  let nextSequence: number | null = null;
+  let done = false;
+  try {
+    while (!done) {
+      let received = 0;
+      // Leave the iteration with break, never by closing the batch inside it (that waits forever).
+      for await (const message of await consumer.fetch({ max_messages: Math.min(500, options.limit + 1), expires: 1000 })) {
+        received++;
+        const stored = toStoredEvents(message.seq, message.json<EventMessage>());
+        if (events.length > 0 && events.length + stored.length > options.limit) {
+          nextSequence = message.seq;
+          done = true;
+          break;
+        }
+        events.push(...stored);
+        if (message.info.pending === 0) {
+          done = true;
+          break;
+        }
+      }
+      if (received === 0) done = true;
+    }
+  } finally {
+    await consumer.delete().catch(() => undefined);
+  }
+  return { events, nextSequence };
 }
 
 function isWrongLastSequence(error: unknown): boolean {

@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import { Body, Controller, Get, HttpCode, Inject, Logger, Post, Query } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsISO8601, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { DataSource } from 'typeorm';
+import { JobRepository } from '../commands/job.repository.js';
+import type { JobEvent } from '../domain/job/job.events.js';
+import { readEventLog } from '../events/jetstream-event-store.js';
+import { EVENTS_STREAM } from '../events/streams.js';
+import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
+import { lifecycleSubject, lifecycleTypeOf, toCloudEvent } from '../lifecycle/lifecycle-event.js';
+import { publishLifecycle } from '../lifecycle/lifecycle-translator.js';
+import { maskEventData } from '../secrets/job-secrets.js';
+import { AdminOnly } from './auth/public.decorator.js';
+import { ProblemDto, StoredEventDto } from './dto/responses.dto.js';
+import { RequestValidationError } from './problem-details.filter.js';
+
+class AdminEventsQueryDto {
+  @ApiPropertyOptional({ minimum: 1, description: 'the first stream sequence to read' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  fromSequence?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit: number = 100;
+
+  @ApiPropertyOptional({ example: 'JobPaused' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  type?: string;
+
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  aggregateId?: string;
+
+  @ApiPropertyOptional({ format: 'date-time' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  since?: string;
+
+  @ApiPropertyOptional({ format: 'date-time' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  until?: string;
+}
+
+class AdminEventListDto {
+  @ApiProperty({ type: [StoredEventDto] }) items!: StoredEventDto[];
+  @ApiProperty() limit!: number;
+  @ApiProperty({ nullable: true, type: Number, description: 'pass as fromSequence to read on; null at the end of the log (or past until)' })
+  nextFromSequence!: number | null;
+}
+
+class ProjectionStatusDto {
+  @ApiProperty({ example: 'jobs' }) name!: string;
+  @ApiProperty({ description: 'the last stream sequence applied' }) position!: number;
+  @ApiProperty({ description: 'messages in the event log not applied yet' }) lagEvents!: number;
+  @ApiProperty({ enum: ['live', 'rebuilding'] }) status!: 'live' | 'rebuilding';
+}
+
+class ReplayDto {
+  @ApiPropertyOptional({ format: 'date-time' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  since?: string;
+
+  @ApiPropertyOptional({ minimum: 1 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  fromSequence?: number;
+
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  jobId?: string;
+}
+
+class ReplayAcceptedDto {
+  @ApiProperty({ format: 'uuid' }) replayId!: string;
+}
+
+const READ_MODELS = ['jobs', 'executions', 'timers', 'dead_letters'];
+
+/** The event history for admins: read it, see how far each read model is, and replay lifecycle events. */
+@ApiTags('admin')
+@ApiBearerAuth()
+@AdminOnly()
+@ApiForbiddenResponse({ type: ProblemDto, description: 'ADMIN_ONLY' })
+@Controller('admin')
+export class AdminEventsController {
+  private readonly log = new Logger(AdminEventsController.name);
+
+  constructor(
+    @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    private readonly jobs: JobRepository,
+  ) {}
+
+  @Get('events')
+  @ApiOperation({ summary: 'Events from the event store, in log order, with filters' })
+  @ApiOkResponse({ type: AdminEventListDto })
+  async events(@Query() query: AdminEventsQueryDto): Promise<AdminEventListDto> {
+    if (query.fromSequence !== undefined && query.since !== undefined) {
+      throw new RequestValidationError([{ field: 'since', message: 'give fromSequence or since, not both' }]);
+    }
+    const until = query.until ? Date.parse(query.until) : Infinity;
+    const { events, nextSequence } = await readEventLog(this.nats.js, {
+      limit: query.limit,
+      ...(query.fromSequence ? { fromSequence: query.fromSequence } : {}),
+      ...(query.since ? { since: new Date(query.since) } : {}),
+      ...(query.aggregateId ? { aggregate: { type: 'job', id: query.aggregateId } } : {}),
+    });
+    const inWindow = events.filter((event) => Date.parse(event.occurredAt) <= until);
+    const items = inWindow.filter((event) => !query.type || event.type === query.type).map((event) => ({ ...event, data: maskEventData(event.data) }));
+    return { items, limit: query.limit, nextFromSequence: inWindow.length < events.length ? null : nextSequence };
+  }
+
+  @Get('projections')
+  @ApiOperation({ summary: 'Each read model: its position in the event log and how far behind it is' })
+  @ApiOkResponse({ type: [ProjectionStatusDto] })
+  async projections(): Promise<ProjectionStatusDto[]> {
+    const rows: { name: string; position: string }[] = await this.dataSource.query(`SELECT name, position FROM projection_checkpoints WHERE name = ANY($1::text[])`, [READ_MODELS]);
+    const last = (await this.nats.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
+    return READ_MODELS.map((name) => {
+      const position = Number(rows.find((row) => row.name === name)?.position ?? 0);
+      return { name, position, lagEvents: Math.max(0, last - position), status: 'live' as const };
+    });
+  }
+
+  @Post('lifecycle/replay')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Re-publish lifecycle events (marked chronosreplay: true, original ids) from the event log' })
+  @ApiAcceptedResponse({ type: ReplayAcceptedDto })
+  replay(@Body() body: ReplayDto): ReplayAcceptedDto {
+    const replayId = randomUUID();
+    void this.republish(replayId, body).catch((error: unknown) => this.log.error(`replay ${replayId} failed: ${(error as Error).message}`));
+    return { replayId };
+  }
+
+  private async republish(replayId: string, body: ReplayDto): Promise<void> {
+    let fromSequence: number | null = body.fromSequence ?? 1;
+    let since = body.since && !body.fromSequence ? new Date(body.since) : undefined;
+    let published = 0;
+    while (fromSequence !== null) {
+      const { events, nextSequence } = await readEventLog(this.nats.js, {
+        limit: 500,
+        ...(since ? { since } : { fromSequence }),
+        ...(body.jobId ? { aggregate: { type: 'job', id: body.jobId } } : {}),
+      });
+      since = undefined;
+      const messages = [];
+      for (const stored of events) {
+        const type = lifecycleTypeOf({ type: stored.type, data: stored.data } as JobEvent);
+        if (!type) continue;
+        const ownerId = (await this.jobs.load(stored.aggregateId)).ownerId;
+        messages.push({ subject: lifecycleSubject(ownerId, stored.aggregateId, type), event: { ...toCloudEvent(stored, type, maskEventData), chronosreplay: true as const } });
+      }
+      await publishLifecycle(this.nats, messages, `replay:${replayId}:`);
+      published += messages.length;
+      fromSequence = nextSequence;
+    }
+    this.log.log({ msg: 'lifecycle replay done', replayId, published });
+  }
+}
