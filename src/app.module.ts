@@ -20,6 +20,8 @@ import { TargetGuard } from './executors/target-guard.js';
 import { AuthService } from './auth/auth.service.js';
 import { UsersRepository } from './auth/users.repository.js';
 import { AdminEventsController } from './http/admin-events.controller.js';
+import { DashboardController } from './http/dashboard.controller.js';
+import { DashboardStatsHandler } from './projections/dashboard/dashboard-stats.query.js';
 import { AdminUsersController } from './http/admin-users.controller.js';
 import { AsyncApiController } from './http/asyncapi.controller.js';
 import { AuthController } from './http/auth.controller.js';
@@ -27,6 +29,9 @@ import { AccessGuard } from './http/auth/auth.guard.js';
 import { JwtStrategy } from './http/auth/jwt.strategy.js';
 import { RateLimitGuard, RATE_LIMIT_OPTIONS } from './http/rate-limit/rate-limit.guard.js';
 import { RequestIdMiddleware } from './http/request-id.middleware.js';
+import { HttpMetricsMiddleware } from './http/http-metrics.middleware.js';
+import { MetricsController } from './http/metrics.controller.js';
+import { ChronosMetrics, METRICS } from './observability/metrics.js';
 import { DeadLettersController } from './http/dead-letters.controller.js';
 import { ExecutionsController } from './http/executions.controller.js';
 import { HealthController } from './http/health.controller.js';
@@ -61,10 +66,11 @@ export interface Infrastructure {
 @Module({})
 export class AppModule implements NestModule {
   static forRoot(config: ChronosConfig, infra: Infrastructure): DynamicModule {
-    const controllers: Type[] = [HealthController];
+    const controllers: Type[] = [HealthController, MetricsController];
     const targetGuard = new TargetGuard(config.targetAllowlist);
     const providers: Provider[] = [
       { provide: TargetGuard, useValue: targetGuard },
+      { provide: METRICS, useValue: new ChronosMetrics() },
       { provide: CHRONOS_CONFIG, useValue: config },
       { provide: NATS_CLIENTS, useValue: infra.nats },
       { provide: DataSource, useValue: infra.dataSource },
@@ -77,7 +83,7 @@ export class AppModule implements NestModule {
     const imports: DynamicModule['imports'] = [CqrsModule.forRoot()];
     if (config.roles.has('api')) {
       imports.push(PassportModule, JwtModule.register({}));
-      controllers.push(AuthController, AdminUsersController, JobsController, ExecutionsController, DeadLettersController, AsyncApiController, AdminEventsController);
+      controllers.push(AuthController, AdminUsersController, JobsController, ExecutionsController, DeadLettersController, AsyncApiController, AdminEventsController, DashboardController);
       providers.push(
         ListJobsHandler,
         UpcomingJobsHandler,
@@ -86,6 +92,7 @@ export class AppModule implements NestModule {
         GetExecutionHandler,
         ListDeadLettersHandler,
         ListLogsHandler,
+        DashboardStatsHandler,
         GetDeadLetterHandler,
         AuthService,
         JwtStrategy,
@@ -114,6 +121,6 @@ export class AppModule implements NestModule {
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(RequestIdMiddleware).forRoutes('{*path}');
+    consumer.apply(RequestIdMiddleware, HttpMetricsMiddleware).forRoutes('{*path}');
   }
 }

@@ -9,6 +9,7 @@ import { FireRefusedError } from '../domain/job/job.decide.js';
 import { NotFoundError } from '../domain/errors.js';
 import { Lease } from '../infra/lease.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
+import { METRICS, type ChronosMetrics } from '../observability/metrics.js';
 import { TIMERS_CHANNEL } from '../projections/timers/timers.projection.js';
 
 /** How far ahead timers are loaded into memory, and how often the table is read again. */
@@ -44,6 +45,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
     @Inject(CHRONOS_CONFIG) private readonly config: ChronosConfig,
+    @Inject(METRICS) private readonly metrics: ChronosMetrics,
     private readonly commands: CommandBus,
   ) {}
 
@@ -156,11 +158,12 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
 
   /** Fires one scheduled instant of a job (and whatever else is due with it: see the decider). */
   async fire(jobId: string, scheduledAt: string): Promise<void> {
-    await this.send(jobId, fireCommandId(jobId, scheduledAt), {
+    const fired = await this.send(jobId, fireCommandId(jobId, scheduledAt), {
       type: 'FireJob',
       now: new Date(),
       data: { scheduledAt, misfireThresholdMs: this.config.misfireThresholdMs, fireAllCap: this.config.fireAllCap },
     });
+    if (fired) this.metrics.fireLateness.observe(Math.max(0, Date.now() - Date.parse(scheduledAt)) / 1000);
   }
 
   /** Fires the retry timer of a failed attempt. */
@@ -168,12 +171,14 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     await this.send(jobId, retryCommandId(executionId), { type: 'RetryExecution', now: new Date(), data: { executionId } });
   }
 
-  private async send(jobId: string, commandId: string, command: JobCommand): Promise<void> {
+  /** True when the command was applied; false when the guards refused it. */
+  private async send(jobId: string, commandId: string, command: JobCommand): Promise<boolean> {
     try {
       await this.commands.execute(new ExecuteJobCommand(jobId, command, { commandId, actor: `scheduler:${this.config.instanceId}`, correlationId: commandId }));
+      return true;
     } catch (error) {
       // Refused fires are the guards doing their job (already fired, stale timer, paused, deleted): nothing to do.
-      if (error instanceof FireRefusedError || error instanceof NotFoundError) return;
+      if (error instanceof FireRefusedError || error instanceof NotFoundError) return false;
       throw error;
     }
   }

@@ -10,6 +10,7 @@ import type { JobCommand } from '../domain/job/job.commands.js';
 import type { Subscription } from '@nats-io/transport-node';
 import { CANCEL_SUBJECT_PREFIX, LOGS_SUBJECT, WORK_STREAM, WORK_SUBJECT } from '../events/streams.js';
 import { ExecutionLogBuffer, LogShipper } from './execution-log.js';
+import { METRICS, type ChronosMetrics } from '../observability/metrics.js';
 import { EXECUTORS, ExecutionFailure, type Executor } from '../executors/executor.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import type { WorkItem } from '../sagas/dispatch-work.saga.js';
@@ -57,6 +58,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     private readonly commands: CommandBus,
     private readonly jobs: JobRepository,
     private readonly secrets: SecretsService,
+    @Inject(METRICS) private readonly metrics: ChronosMetrics,
   ) {
     this.executors = new Map(executors.map((executor) => [executor.type, executor]));
   }
@@ -203,6 +205,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
         jitter: Math.random(),
       },
     });
+    this.metrics.executionDuration.observe({ type: job.spec.type, outcome }, (Date.now() - startedAt.getTime()) / 1000);
     message.ack();
   }
 }

@@ -1,0 +1,64 @@
+import type { ChronosApp } from '../src/app.js';
+import { ApiClient, resetStack, startTestChronos, waitFor } from './support/stack.js';
+
+/** Metrics for Prometheus and the dashboard routes, changing as jobs run. */
+describe('metrics and dashboard', () => {
+  let chronos: ChronosApp;
+  let client: ApiClient;
+  let base: string;
+
+  beforeAll(async () => {
+    await resetStack();
+    chronos = await startTestChronos();
+    base = `http://127.0.0.1:${chronos.port}`;
+    client = await new ApiClient(base).signUp();
+  });
+  afterAll(() => chronos?.close());
+
+  const scrape = async () => {
+    const res = await fetch(`${base}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    return res.text();
+  };
+  const value = (text: string, series: string) => Number(text.split('\n').find((line) => line.startsWith(`${series} `))?.split(' ')[1] ?? 0);
+
+  it('exposes Prometheus metrics that change as jobs run', async () => {
+    const before = await scrape();
+    expect(before).toContain('# TYPE chronos_http_requests_total counter');
+    expect(before).toContain('chronos_process_');
+    await client.post('/api/v1/jobs', { name: 'ok', type: 'custom', payload: { handler: 'noop' }, schedule: { kind: 'immediate' } });
+    await client.post('/api/v1/jobs', { name: 'later', type: 'custom', payload: { handler: 'noop' }, schedule: { kind: 'at', runAt: new Date(Date.now() + 500).toISOString() } });
+    const after = await waitFor(async () => {
+      const text = await scrape();
+      return value(text, 'chronos_executions{status="succeeded",type="custom"}') === 2 && value(text, 'chronos_fire_lateness_seconds_count') >= 1 && text;
+    }, 10_000, 'metrics of the runs');
+    expect(value(after, 'chronos_jobs{status="completed"}')).toBe(2);
+    expect(value(after, 'chronos_execution_duration_seconds_count{type="custom",outcome="succeeded"}')).toBe(2);
+    expect(value(after, 'chronos_http_requests_total{method="POST",route="/api/v1/jobs",status="201"}')).toBe(2);
+    expect(after).toContain('chronos_projection_lag_events{projection="jobs"}');
+    expect(after).toContain('chronos_work_pending');
+  });
+
+  it("answers the caller's dashboard, and the services' health", async () => {
+    await client.post('/api/v1/jobs', { name: 'boom', type: 'custom', payload: { handler: 'sleep', data: { ms: 200 } }, timeoutMs: 10, retryPolicy: { maxAttempts: 1 }, schedule: { kind: 'immediate' } });
+    await client.post('/api/v1/jobs', { name: 'soon', type: 'custom', payload: { handler: 'noop' }, schedule: { kind: 'cron', expression: '0 0 1 1 *' } });
+    const stats = await waitFor(async () => {
+      const body = (await client.get('/api/v1/dashboard/stats')).body;
+      return body.executions?.last24h.failed === 1 && body;
+    }, 10_000, 'the failure in the stats');
+    expect(stats.jobs).toMatchObject({ total: 4, byStatus: { completed: 2, failed: 1, active: 1 }, byType: { custom: 4 } });
+    expect(stats.executions.last24h).toMatchObject({ total: 3, succeeded: 2, failed: 1, successRate: 0.667 });
+    expect(stats.upcoming.map((j: { name: string }) => j.name)).toEqual(['soon']);
+    expect(stats.recentFailures[0]).toMatchObject({ jobName: 'boom', status: 'timed_out' });
+    const stranger = await new ApiClient(base).signUp();
+    expect((await stranger.get('/api/v1/dashboard/stats')).body.jobs.total).toBe(0);
+
+    const health = await client.get('/api/v1/dashboard/health');
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({ status: 'ok', services: { postgres: { status: 'up' }, redis: { status: 'up' }, nats: { status: 'up' } } });
+    expect(health.body.streams.CHRONOS_EVENTS.lastSequence).toBeGreaterThan(0);
+    expect(health.body.projections.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['jobs', 'executions']));
+    expect((await new ApiClient(base).get('/api/v1/dashboard/health')).status).toBe(401);
+  });
+});
