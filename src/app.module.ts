@@ -21,6 +21,7 @@ import { AuthService } from './auth/auth.service.js';
 import { UsersRepository } from './auth/users.repository.js';
 import { AdminEventsController } from './http/admin-events.controller.js';
 import { DashboardController } from './http/dashboard.controller.js';
+import { EventStreamController } from './http/event-stream.controller.js';
 import { DashboardStatsHandler } from './projections/dashboard/dashboard-stats.query.js';
 import { AdminUsersController } from './http/admin-users.controller.js';
 import { AsyncApiController } from './http/asyncapi.controller.js';
@@ -83,7 +84,7 @@ export class AppModule implements NestModule {
     const imports: DynamicModule['imports'] = [CqrsModule.forRoot()];
     if (config.roles.has('api')) {
       imports.push(PassportModule, JwtModule.register({}));
-      controllers.push(AuthController, AdminUsersController, JobsController, ExecutionsController, DeadLettersController, AsyncApiController, AdminEventsController, DashboardController);
+      controllers.push(AuthController, AdminUsersController, JobsController, ExecutionsController, DeadLettersController, AsyncApiController, AdminEventsController, DashboardController, EventStreamController);
       providers.push(
         ListJobsHandler,
         UpcomingJobsHandler,
