@@ -196,7 +196,7 @@ describe('jobs over HTTP', () => {
     expect(doc.components.schemas.CronScheduleDto).toBeDefined();
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, { security?: unknown[] }>>)) {
-      const isPublic = path === '/health' || /\/auth\/(register|login|refresh)$/.test(path);
+      const isPublic = path.startsWith('/health') || /\/auth\/(register|login|refresh)$/.test(path);
       for (const [method, operation] of Object.entries(methods)) {
         expect([method, path, Boolean(operation.security?.length)]).toEqual([method, path, !isPublic]);
       }

@@ -61,4 +61,17 @@ describe('metrics and dashboard', () => {
     expect(health.body.projections.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['jobs', 'executions']));
     expect((await new ApiClient(base).get('/api/v1/dashboard/health')).status).toBe(401);
   });
+
+  it('splits public health into liveness and readiness; Redis down is degraded, not unready', async () => {
+    const anonymous = new ApiClient(base);
+    expect(await anonymous.get('/health/live')).toMatchObject({ status: 200, body: { status: 'ok' } });
+    expect(await anonymous.get('/health/ready')).toMatchObject({ status: 200, body: { status: 'ok', checks: { postgres: 'up', nats: 'up', redis: 'up' } } });
+    const withoutRedis = await startTestChronos({ CHRONOS_ROLES: 'api', REDIS_URL: 'redis://127.0.0.1:1' });
+    try {
+      const ready = await new ApiClient(`http://127.0.0.1:${withoutRedis.port}`).get('/health/ready');
+      expect(ready).toMatchObject({ status: 200, body: { status: 'degraded', checks: { redis: 'down' } } });
+    } finally {
+      await withoutRedis.close();
+    }
+  });
 });
