@@ -1,5 +1,6 @@
 import nodemailer from 'nodemailer';
 import { ExecutionFailure, type ExecutionContext, type Executor } from './executor.js';
+import { abortable } from './abortable.js';
 
 export interface EmailPayload {
   /** One address or a list (at most 50). */
@@ -102,22 +103,4 @@ export class EmailExecutor implements Executor {
 
 function firstLine(text: string): string {
   return text.split(/\r?\n/, 1)[0]!.slice(0, 300);
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

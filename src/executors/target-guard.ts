@@ -24,6 +24,7 @@ import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { ValidationError } from '../domain/errors.js';
 import { ExecutionFailure } from './executor.js';
+import { abortable } from './abortable.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Blocked ranges
@@ -434,22 +435,4 @@ function withUrl(response: Response, url: URL, redirected: boolean): Response {
   Object.defineProperty(response, 'url', { value: url.href });
   Object.defineProperty(response, 'redirected', { value: redirected });
   return response;
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

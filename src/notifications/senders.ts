@@ -3,6 +3,7 @@ import nodemailer from 'nodemailer';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import { TargetGuard } from '../executors/target-guard.js';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature.js';
+import { abortable } from '../executors/abortable.js';
 
 /** A failure that trying again cannot fix: recorded as failed at once, not retried. */
 export class PermanentNotificationError extends Error {
@@ -40,7 +41,9 @@ export class EmailSender implements OnApplicationShutdown {
       messageId: email.messageId,
       headers: { 'Auto-Submitted': 'auto-generated' },
     }) as Promise<{ messageId?: string }>;
-    const info = await abortable(sending, signal, timeoutMs);
+    const info = await abortable(sending, signal).catch((error: unknown) => {
+      throw error instanceof Error ? error : new Error(`timed out after ${timeoutMs} ms`);
+    });
     return info.messageId ?? email.messageId;
   }
 
@@ -83,22 +86,4 @@ export class WebhookSender {
     await response.body?.cancel().catch(() => undefined);
     if (response.status < 200 || response.status > 299) throw new Error(`webhook answered ${response.status}`);
   }
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal, timeoutMs: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error(`timed out after ${timeoutMs} ms`));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
