@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import { applyDecorators, Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import {
   ApiAcceptedResponse,
@@ -52,6 +52,18 @@ import { RequestValidationError } from './problem-details.filter.js';
 import { toProblemFields, uuidParam } from './validation.js';
 
 const IF_MATCH = { name: 'If-Match', required: false, description: 'the ETag of the job as last read; 412 if it changed since' };
+
+/** The OpenAPI description shared by the actions that answer the changed job. */
+const JobAction = (summary: string) =>
+  applyDecorators(
+    HttpCode(200),
+    ApiOperation({ summary }),
+    ApiHeader(IF_MATCH),
+    ApiOkResponse({ type: JobDto }),
+    ApiNotFoundResponse({ type: ProblemDto }),
+    ApiConflictResponse({ type: ProblemDto, description: 'INVALID_STATE' }),
+    ApiPreconditionFailedResponse({ type: ProblemDto, description: 'VERSION_CONFLICT' }),
+  );
 
 @ApiTags('jobs')
 @ApiBearerAuth()
@@ -226,54 +238,21 @@ export class JobsController {
   }
 
   @Post(':id/pause')
-  @HttpCode(200)
-  @ApiOperation({ summary: 'Pause: no fires until resumed; instants that pass meanwhile are skipped' })
-  @ApiHeader(IF_MATCH)
-  @ApiOkResponse({ type: JobDto })
-  @ApiConflictResponse({ type: ProblemDto, description: 'INVALID_STATE' })
-  async pause(
-    @Param('id', uuidParam()) id: string,
-    @Body() body: PauseJobDto,
-    @CurrentCaller() caller: Caller,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<JobDto> {
-    await this.visibleJob(id, caller);
-    return this.change(id, caller, { type: 'PauseJob', now: new Date(), data: body.note === undefined ? {} : { note: body.note } }, ifMatch, res);
+  @JobAction('Pause: no fires until resumed; instants that pass meanwhile are skipped')
+  pause(@Param('id', uuidParam()) id: string, @Body() body: PauseJobDto, @CurrentCaller() caller: Caller, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) res: Response): Promise<JobDto> {
+    return this.act(id, caller, { type: 'PauseJob', now: new Date(), data: body.note === undefined ? {} : { note: body.note } }, ifMatch, res);
   }
 
   @Post(':id/resume')
-  @HttpCode(200)
-  @ApiOperation({ summary: 'Resume a paused job at its next instant after now' })
-  @ApiHeader(IF_MATCH)
-  @ApiOkResponse({ type: JobDto })
-  @ApiConflictResponse({ type: ProblemDto, description: 'INVALID_STATE' })
-  async resume(
-    @Param('id', uuidParam()) id: string,
-    @Body() _body: EmptyBodyDto,
-    @CurrentCaller() caller: Caller,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<JobDto> {
-    await this.visibleJob(id, caller);
-    return this.change(id, caller, { type: 'ResumeJob', now: new Date(), data: {} }, ifMatch, res);
+  @JobAction('Resume a paused job at its next instant after now')
+  resume(@Param('id', uuidParam()) id: string, @Body() _body: EmptyBodyDto, @CurrentCaller() caller: Caller, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) res: Response): Promise<JobDto> {
+    return this.act(id, caller, { type: 'ResumeJob', now: new Date(), data: {} }, ifMatch, res);
   }
 
   @Post(':id/cancel')
-  @HttpCode(200)
-  @ApiOperation({ summary: 'Cancel a job for good (it stays readable)' })
-  @ApiHeader(IF_MATCH)
-  @ApiOkResponse({ type: JobDto })
-  @ApiConflictResponse({ type: ProblemDto, description: 'INVALID_STATE' })
-  async cancel(
-    @Param('id', uuidParam()) id: string,
-    @Body() _body: EmptyBodyDto,
-    @CurrentCaller() caller: Caller,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<JobDto> {
-    await this.visibleJob(id, caller);
-    return this.change(id, caller, { type: 'CancelJob', now: new Date(), data: {} }, ifMatch, res);
+  @JobAction('Cancel a job for good (it stays readable)')
+  cancel(@Param('id', uuidParam()) id: string, @Body() _body: EmptyBodyDto, @CurrentCaller() caller: Caller, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) res: Response): Promise<JobDto> {
+    return this.act(id, caller, { type: 'CancelJob', now: new Date(), data: {} }, ifMatch, res);
   }
 
   @Post(':id/trigger')
@@ -295,20 +274,10 @@ export class JobsController {
   }
 
   @Post(':id/reschedule')
-  @HttpCode(200)
-  @ApiOperation({ summary: 'Replace the schedule; nextRunAt is recomputed' })
-  @ApiHeader(IF_MATCH)
-  @ApiOkResponse({ type: JobDto })
-  @ApiUnprocessableEntityResponse({ type: ProblemDto })
-  async reschedule(
-    @Param('id', uuidParam()) id: string,
-    @Body() body: RescheduleJobDto,
-    @CurrentCaller() caller: Caller,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<JobDto> {
-    await this.visibleJob(id, caller);
-    return this.change(id, caller, { type: 'RescheduleJob', now: new Date(), data: { schedule: toSchedule(body.schedule) } }, ifMatch, res);
+  @JobAction('Replace the schedule; nextRunAt is recomputed')
+  @ApiUnprocessableEntityResponse({ type: ProblemDto, description: 'INVALID_CRON, INVALID_TIMEZONE, INVALID_SCHEDULE' })
+  reschedule(@Param('id', uuidParam()) id: string, @Body() body: RescheduleJobDto, @CurrentCaller() caller: Caller, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) res: Response): Promise<JobDto> {
+    return this.act(id, caller, { type: 'RescheduleJob', now: new Date(), data: { schedule: toSchedule(body.schedule) } }, ifMatch, res);
   }
 
   @Get(':id/executions')
@@ -330,6 +299,12 @@ export class JobsController {
       throw new NotFoundError('JOB_NOT_FOUND', `job ${id} not found`);
     }
     return state;
+  }
+
+  /** An action on a job the caller may see: 404 otherwise, then as `change`. */
+  private async act(id: string, caller: Caller, command: JobCommand, ifMatch: string | undefined, res: Response): Promise<JobDto> {
+    await this.visibleJob(id, caller);
+    return this.change(id, caller, command, ifMatch, res);
   }
 
   private async change(id: string, caller: Caller, command: JobCommand, ifMatch: string | undefined, res: Response): Promise<JobDto> {
