@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { AckPolicy, JetStreamApiCodes, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { UsersRepository } from '../auth/users.repository.js';
 import { ExecuteJobCommand } from '../commands/job-command.js';
 import { JobRepository, type JobCommandResult } from '../commands/job.repository.js';
@@ -9,6 +9,7 @@ import { NotFoundError } from '../domain/errors.js';
 import type { RecordNotification } from '../domain/job/job.commands.js';
 import type { JobState } from '../domain/job/job.state.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
+import { ensureDurableConsumer } from '../events/streams.js';
 import {
   NOTIFY_STREAM,
   NOTIFY_SUBJECT,
@@ -81,20 +82,14 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
 
   private async ensureConsumer(): Promise<void> {
     const ackWaitMs = Math.max(30_000, this.config.notifications.timeoutMs * 3);
-    try {
-      await this.nats.jsm.consumers.info(NOTIFY_STREAM, NOTIFIER_CONSUMER);
-    } catch (error) {
-      if ((error as { code?: number }).code !== JetStreamApiCodes.ConsumerNotFound) throw error;
-      await this.nats.jsm.consumers.add(NOTIFY_STREAM, {
-        durable_name: NOTIFIER_CONSUMER,
-        filter_subject: `${NOTIFY_SUBJECT}.>`,
-        ack_policy: AckPolicy.Explicit,
-        ack_wait: ackWaitMs * 1_000_000,
-        // Unlimited: the notifier counts deliveries itself and records the failure (JetStream would drop it silently).
-        max_deliver: -1,
-        max_ack_pending: 10_000,
-      });
-    }
+    await ensureDurableConsumer(this.nats.jsm, NOTIFY_STREAM, {
+      durable_name: NOTIFIER_CONSUMER,
+      filter_subject: `${NOTIFY_SUBJECT}.>`,
+      ack_wait: ackWaitMs * 1_000_000,
+      // Unlimited: the notifier counts deliveries itself and records the failure (JetStream would drop it silently).
+      max_deliver: -1,
+      max_ack_pending: 10_000,
+    });
   }
 
   private async run(messages: ConsumerMessages): Promise<void> {

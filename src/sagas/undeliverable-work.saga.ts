@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { AckPolicy, JetStreamApiCodes, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { ExecuteJobCommand } from '../commands/job-command.js';
 import { NotFoundError } from '../domain/errors.js';
-import { WORK_ADVISORIES_STREAM, WORK_STREAM } from '../events/streams.js';
+import { ensureDurableConsumer, WORK_ADVISORIES_STREAM, WORK_STREAM } from '../events/streams.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import type { WorkItem } from './dispatch-work.saga.js';
 
@@ -34,12 +34,7 @@ export class UndeliverableWorkSaga implements OnApplicationBootstrap, OnApplicat
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    try {
-      await this.nats.jsm.consumers.info(WORK_ADVISORIES_STREAM, CONSUMER);
-    } catch (error) {
-      if ((error as { code?: number }).code !== JetStreamApiCodes.ConsumerNotFound) throw error;
-      await this.nats.jsm.consumers.add(WORK_ADVISORIES_STREAM, { durable_name: CONSUMER, ack_policy: AckPolicy.Explicit, ack_wait: 30_000_000_000 });
-    }
+    await ensureDurableConsumer(this.nats.jsm, WORK_ADVISORIES_STREAM, { durable_name: CONSUMER, ack_wait: 30_000_000_000 });
     this.messages = await (await this.nats.js.consumers.get(WORK_ADVISORIES_STREAM, CONSUMER)).consume({ max_messages: 10 });
     this.loop = (async () => {
       for await (const message of this.messages!) {

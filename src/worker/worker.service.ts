@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { AckPolicy, JetStreamApiCodes, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { ExecuteJobCommand } from '../commands/job-command.js';
 import type { JobCommandResult } from '../commands/job.repository.js';
 import { JobRepository } from '../commands/job.repository.js';
@@ -8,7 +8,7 @@ import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import type { ExecutionOutcome } from '../domain/job/job.events.js';
 import type { JobCommand } from '../domain/job/job.commands.js';
 import type { Subscription } from '@nats-io/transport-node';
-import { CANCEL_SUBJECT_PREFIX, LOGS_SUBJECT, WORK_STREAM, WORK_SUBJECT } from '../events/streams.js';
+import { CANCEL_SUBJECT_PREFIX, ensureDurableConsumer, LOGS_SUBJECT, WORK_STREAM, WORK_SUBJECT } from '../events/streams.js';
 import { ExecutionLogBuffer, LogShipper } from './execution-log.js';
 import { METRICS, type ChronosMetrics } from '../observability/metrics.js';
 import { EXECUTORS, ExecutionFailure, type Executor } from '../executors/executor.js';
@@ -86,18 +86,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
 
   private async ensureConsumer(): Promise<void> {
     const settings = { ack_wait: this.config.workAckWaitMs * 1_000_000, max_deliver: this.config.workMaxDeliver, max_ack_pending: 10_000 };
-    try {
-      await this.nats.jsm.consumers.info(WORK_STREAM, WORKERS_CONSUMER);
-      await this.nats.jsm.consumers.update(WORK_STREAM, WORKERS_CONSUMER, settings);
-    } catch (error) {
-      if ((error as { code?: number }).code !== JetStreamApiCodes.ConsumerNotFound) throw error;
-      await this.nats.jsm.consumers.add(WORK_STREAM, {
-        durable_name: WORKERS_CONSUMER,
-        filter_subject: `${WORK_SUBJECT}.>`,
-        ack_policy: AckPolicy.Explicit,
-        ...settings,
-      });
-    }
+    await ensureDurableConsumer(this.nats.jsm, WORK_STREAM, { durable_name: WORKERS_CONSUMER, filter_subject: `${WORK_SUBJECT}.>`, ...settings });
   }
 
   private async run(messages: ConsumerMessages): Promise<void> {

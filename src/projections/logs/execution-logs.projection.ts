@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { AckPolicy, JetStreamApiCodes, type ConsumerMessages } from '@nats-io/jetstream';
+import type { ConsumerMessages } from '@nats-io/jetstream';
 import { DataSource } from 'typeorm';
-import { LOGS_STREAM } from '../../events/streams.js';
+import { ensureDurableConsumer, LOGS_STREAM } from '../../events/streams.js';
 import { NATS_CLIENTS, type NatsClients } from '../../infra/nats.js';
 import type { LogEntry } from '../../worker/execution-log.js';
 
@@ -25,12 +25,7 @@ export class ExecutionLogsProjection implements OnApplicationBootstrap, OnApplic
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    try {
-      await this.nats.jsm.consumers.info(LOGS_STREAM, CONSUMER);
-    } catch (error) {
-      if ((error as { code?: number }).code !== JetStreamApiCodes.ConsumerNotFound) throw error;
-      await this.nats.jsm.consumers.add(LOGS_STREAM, { durable_name: CONSUMER, ack_policy: AckPolicy.Explicit, ack_wait: 30_000_000_000, max_ack_pending: 1000 });
-    }
+    await ensureDurableConsumer(this.nats.jsm, LOGS_STREAM, { durable_name: CONSUMER, ack_wait: 30_000_000_000, max_ack_pending: 1000 });
     this.messages = await (await this.nats.js.consumers.get(LOGS_STREAM, CONSUMER)).consume({ max_messages: 100 });
     this.loop = (async () => {
       for await (const message of this.messages!) {
