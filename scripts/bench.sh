@@ -15,24 +15,8 @@ NATS_PORT="${CHRONOS_BENCH_NATS_PORT:-34222}"
 PG_PORT="${CHRONOS_BENCH_PG_PORT:-35433}"
 REDIS_PORT="${CHRONOS_BENCH_REDIS_PORT:-36380}"
 
-stack_ensure_system_packages
-stack_ensure_node_deps
-
-# Every run starts clean: stop leftovers from an interrupted run, then delete its data.
-stack_wipe "$DIR"
-mkdir -p "$DIR"
-
-# Always stop the bench services, whatever happens; data/logs stay in $DIR until the next run.
-trap 'stack_stop_all "$DIR"' EXIT
-
-stack_start_nats "$DIR" "$NATS_PORT"
-stack_start_postgres "$DIR" "$PG_PORT"
-stack_start_redis "$DIR" "$REDIS_PORT"
-
-# Deliberately override whatever the caller's shell has: the benchmark wipes Chronos' data.
-export NATS_URL="nats://127.0.0.1:$NATS_PORT"
-export DATABASE_URL="postgres://chronos:chronos@127.0.0.1:$PG_PORT/chronos"
-export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+# Durable PostgreSQL settings (no "fast"), so the comparison is honest.
+stack_fresh "$DIR" "$NATS_PORT" "$PG_PORT" "$REDIS_PORT"
 # A local measurement: the development JWT secret is fine.
 export NODE_ENV=development
 

@@ -394,3 +394,23 @@ stack_wipe() {
   fi
   rm -rf "$dir"
 }
+
+# stack_fresh DIR NATS_PORT PG_PORT REDIS_PORT [fast] — a throw-away stack for one run (tests, benchmark):
+# installs what is missing, wipes DIR, starts the three services, stops them when the calling shell exits
+# (their data and logs stay in DIR until the next run), and exports NATS_URL, DATABASE_URL and REDIS_URL,
+# overriding the caller's (such a run wipes Chronos's data).
+stack_fresh() {
+  local dir=$1 nats_port=$2 pg_port=$3 redis_port=$4 pg_mode=${5:-}
+  stack_ensure_system_packages
+  stack_ensure_node_deps
+  stack_wipe "$dir"
+  mkdir -p "$dir"
+  # shellcheck disable=SC2064 # expand $dir now: the trap outlives this function's locals
+  trap "stack_stop_all '$dir'" EXIT
+  stack_start_nats "$dir" "$nats_port"
+  stack_start_postgres "$dir" "$pg_port" $pg_mode
+  stack_start_redis "$dir" "$redis_port"
+  export NATS_URL="nats://127.0.0.1:$nats_port"
+  export DATABASE_URL="postgres://chronos:chronos@127.0.0.1:$pg_port/chronos"
+  export REDIS_URL="redis://127.0.0.1:$redis_port"
+}

@@ -13,24 +13,8 @@ NATS_PORT="${CHRONOS_TEST_NATS_PORT:-14222}"
 PG_PORT="${CHRONOS_TEST_PG_PORT:-15433}"
 REDIS_PORT="${CHRONOS_TEST_REDIS_PORT:-16380}"
 
-stack_ensure_system_packages
-stack_ensure_node_deps
-
-# Every run starts clean: stop leftovers from an interrupted run, then delete its data.
-stack_wipe "$DIR"
-mkdir -p "$DIR"
-
-# Always stop the test services, whatever happens; the data/logs stay in $DIR for
-# post-mortem until the next run wipes them.
-trap 'stack_stop_all "$DIR"' EXIT
-
-stack_start_nats "$DIR" "$NATS_PORT"
-stack_start_postgres "$DIR" "$PG_PORT" fast
-stack_start_redis "$DIR" "$REDIS_PORT"
-
-export NATS_URL="nats://127.0.0.1:$NATS_PORT"
-export DATABASE_URL="postgres://chronos:chronos@127.0.0.1:$PG_PORT/chronos"
-export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+# fsync off: test data is thrown away anyway.
+stack_fresh "$DIR" "$NATS_PORT" "$PG_PORT" "$REDIS_PORT" fast
 export CHRONOS_TEST=1
 
 # Some tests spawn real processes from dist/, so build first.

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { urls } from './stack.js';
+import { TEST_ENV } from './stack.js';
 
 /** The compiled entry point: scripts/test.sh runs `npm run build` before jest, so dist/ is current. */
 const MAIN = resolve(process.cwd(), 'dist/main.js');
@@ -43,15 +43,7 @@ export class ChronosProcess {
     this.child = spawn(process.execPath, [MAIN], {
       env: {
         PATH: process.env.PATH ?? '',
-        NATS_URL: urls.nats,
-        DATABASE_URL: urls.database,
-        REDIS_URL: urls.redis,
-        PORT: '0',
-        NODE_ENV: 'test',
-        JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-0123456789',
-        RATE_LIMIT_PER_HOUR: '0',
-        AUTH_RATE_LIMIT_PER_IP: '0',
-        AUTH_RATE_LIMIT_PER_EMAIL: '0',
+        ...TEST_ENV,
         CHRONOS_INSTANCE_ID: name,
         ...env,
       },

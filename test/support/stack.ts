@@ -32,23 +32,25 @@ export async function resetStack(): Promise<void> {
   redis.disconnect();
 }
 
+/** The environment of a Chronos under test (in this process or a child one), before a test's own settings. */
+export const TEST_ENV: Record<string, string> = {
+  NATS_URL: urls.nats,
+  DATABASE_URL: urls.database,
+  REDIS_URL: urls.redis,
+  PORT: '0',
+  NODE_ENV: 'test',
+  JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-0123456789',
+  // Limits are tested on their own (test/rate-limit.test.ts, test/auth.e2e.test.ts); elsewhere they are off.
+  RATE_LIMIT_PER_HOUR: '0',
+  AUTH_RATE_LIMIT_PER_IP: '0',
+  AUTH_RATE_LIMIT_PER_EMAIL: '0',
+  // The tests' HTTP sinks listen on loopback, which the target guard refuses unless allowed.
+  CHRONOS_TARGET_ALLOWLIST: '127.0.0.1/32',
+  CHRONOS_LEASE_TTL_MS: '1500',
+};
+
 export function testConfig(env: Record<string, string> = {}): ChronosConfig {
-  return loadConfig({
-    NATS_URL: urls.nats,
-    DATABASE_URL: urls.database,
-    REDIS_URL: urls.redis,
-    PORT: '0',
-    NODE_ENV: 'test',
-    JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-0123456789',
-    // Limits are tested on their own (test/rate-limit.test.ts, test/auth.e2e.test.ts); elsewhere they are off.
-    RATE_LIMIT_PER_HOUR: '0',
-    AUTH_RATE_LIMIT_PER_IP: '0',
-    AUTH_RATE_LIMIT_PER_EMAIL: '0',
-    // The tests' HTTP sinks listen on loopback, which the target guard refuses unless allowed.
-    CHRONOS_TARGET_ALLOWLIST: '127.0.0.1/32',
-    CHRONOS_LEASE_TTL_MS: '1500',
-    ...env,
-  });
+  return loadConfig({ ...TEST_ENV, ...env });
 }
 
 export function startTestChronos(env: Record<string, string> = {}): Promise<ChronosApp> {
