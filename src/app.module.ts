@@ -20,6 +20,7 @@ import { TargetGuard } from './executors/target-guard.js';
 import { AuthService } from './auth/auth.service.js';
 import { UsersRepository } from './auth/users.repository.js';
 import { AdminEventsController } from './http/admin-events.controller.js';
+import { AdminProjectionsController } from './http/admin-projections.controller.js';
 import { DashboardController } from './http/dashboard.controller.js';
 import { EventStreamController } from './http/event-stream.controller.js';
 import { DashboardStatsHandler } from './projections/dashboard/dashboard-stats.query.js';
@@ -45,6 +46,7 @@ import { JobStatsHandler } from './projections/jobs/job-stats.query.js';
 import { ListJobsHandler } from './projections/jobs/list-jobs.query.js';
 import { UpcomingJobsHandler } from './projections/jobs/upcoming-jobs.query.js';
 import { ReadModelConsumers } from './projections/read-model.consumers.js';
+import { ProjectionRebuilds } from './projections/rebuild/projection-rebuilds.js';
 import { LifecycleTranslator } from './lifecycle/lifecycle-translator.js';
 import { ExecutionLogsProjection } from './projections/logs/execution-logs.projection.js';
 import { ListLogsHandler } from './projections/logs/log.queries.js';
@@ -84,7 +86,7 @@ export class AppModule implements NestModule {
     const imports: DynamicModule['imports'] = [CqrsModule.forRoot()];
     if (config.roles.has('api')) {
       imports.push(PassportModule, JwtModule.register({}));
-      controllers.push(AuthController, AdminUsersController, JobsController, ExecutionsController, DeadLettersController, AsyncApiController, AdminEventsController, DashboardController, EventStreamController);
+      controllers.push(AuthController, AdminUsersController, JobsController, ExecutionsController, DeadLettersController, AsyncApiController, AdminEventsController, AdminProjectionsController, DashboardController, EventStreamController);
       providers.push(
         ListJobsHandler,
         UpcomingJobsHandler,
@@ -94,6 +96,7 @@ export class AppModule implements NestModule {
         ListDeadLettersHandler,
         ListLogsHandler,
         DashboardStatsHandler,
+        ProjectionRebuilds,
         GetDeadLetterHandler,
         AuthService,
         JwtStrategy,

@@ -43,6 +43,8 @@ export interface ChronosConfig {
   leaseTtlMs: number;
   /** Identifies this process in leases and executions. */
   instanceId: string;
+  /** Events per transaction when a read model is rebuilt from the event log (src/projections/rebuild). */
+  rebuildBatchEvents: number;
   /** Outgoing mail (notifications): SMTP_URL (unset: email notifications fail with a clear error) and SMTP_FROM. */
   smtp: { url?: string; from: string };
   /** Delivery of job notifications (src/notifications). */
@@ -131,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
     leaseTtlMs: integer(env, 'CHRONOS_LEASE_TTL_MS', 5000, 600),
     misfireThresholdMs: integer(env, 'MISFIRE_THRESHOLD_MS', 60_000, 0),
     fireAllCap: integer(env, 'MISFIRE_FIRE_ALL_CAP', 100, 1),
+    rebuildBatchEvents: integer(env, 'CHRONOS_REBUILD_BATCH_EVENTS', 2000, 10),
     instanceId: env.CHRONOS_INSTANCE_ID || `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     smtp: {
       ...(env.SMTP_URL ? { url: url(env, 'SMTP_URL', env.SMTP_URL, ['smtp:', 'smtps:']) } : {}),

@@ -3,11 +3,9 @@ import { Body, Controller, Get, HttpCode, Inject, Logger, Post, Query } from '@n
 import { ApiAcceptedResponse, ApiBearerAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsISO8601, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
-import { DataSource } from 'typeorm';
 import { JobRepository } from '../commands/job.repository.js';
 import type { JobEvent } from '../domain/job/job.events.js';
 import { readEventLog } from '../events/jetstream-event-store.js';
-import { EVENTS_STREAM } from '../events/streams.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import { lifecycleSubject, lifecycleTypeOf, toCloudEvent } from '../lifecycle/lifecycle-event.js';
 import { publishLifecycle } from '../lifecycle/lifecycle-translator.js';
@@ -61,13 +59,6 @@ class AdminEventListDto {
   nextFromSequence!: number | null;
 }
 
-class ProjectionStatusDto {
-  @ApiProperty({ example: 'jobs' }) name!: string;
-  @ApiProperty({ description: 'the last stream sequence applied' }) position!: number;
-  @ApiProperty({ description: 'messages in the event log not applied yet' }) lagEvents!: number;
-  @ApiProperty({ enum: ['live', 'rebuilding'] }) status!: 'live' | 'rebuilding';
-}
-
 class ReplayDto {
   @ApiPropertyOptional({ format: 'date-time' })
   @IsOptional()
@@ -90,9 +81,7 @@ class ReplayAcceptedDto {
   @ApiProperty({ format: 'uuid' }) replayId!: string;
 }
 
-const READ_MODELS = ['jobs', 'executions', 'timers', 'dead_letters'];
-
-/** The event history for admins: read it, see how far each read model is, and replay lifecycle events. */
+/** The event history for admins: read it, and replay lifecycle events. */
 @ApiTags('admin')
 @ApiBearerAuth()
 @AdminOnly()
@@ -103,7 +92,6 @@ export class AdminEventsController {
 
   constructor(
     @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
-    @Inject(DataSource) private readonly dataSource: DataSource,
     private readonly jobs: JobRepository,
   ) {}
 
@@ -124,18 +112,6 @@ export class AdminEventsController {
     const inWindow = events.filter((event) => Date.parse(event.occurredAt) <= until);
     const items = inWindow.filter((event) => !query.type || event.type === query.type).map((event) => ({ ...event, data: maskEventData(event.data) }));
     return { items, limit: query.limit, nextFromSequence: inWindow.length < events.length ? null : nextSequence };
-  }
-
-  @Get('projections')
-  @ApiOperation({ summary: 'Each read model: its position in the event log and how far behind it is' })
-  @ApiOkResponse({ type: [ProjectionStatusDto] })
-  async projections(): Promise<ProjectionStatusDto[]> {
-    const rows: { name: string; position: string }[] = await this.dataSource.query(`SELECT name, position FROM projection_checkpoints WHERE name = ANY($1::text[])`, [READ_MODELS]);
-    const last = (await this.nats.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
-    return READ_MODELS.map((name) => {
-      const position = Number(rows.find((row) => row.name === name)?.position ?? 0);
-      return { name, position, lagEvents: Math.max(0, last - position), status: 'live' as const };
-    });
   }
 
   @Post('lifecycle/replay')

@@ -3,10 +3,7 @@ import { DataSource } from 'typeorm';
 import type { StoredEvent } from '../events/stored-event.js';
 import { EventLogConsumer } from '../infra/transport/event-stream.transport.js';
 import { applyCheckpointed } from './checkpointed-projection.js';
-import { DeadLettersProjection } from './dead-letters/dead-letters.projection.js';
-import { ExecutionsProjection } from './executions/executions.projection.js';
-import { JobsProjection } from './jobs/jobs.projection.js';
-import { TimersProjection } from './timers/timers.projection.js';
+import { READ_MODELS } from './read-models.js';
 
 /**
  * Feeds the read models from one durable consumer of the event log: one delivery, one decode and one
@@ -14,7 +11,7 @@ import { TimersProjection } from './timers/timers.projection.js';
  */
 @Controller()
 export class ReadModelConsumers {
-  private readonly projections = [new JobsProjection(), new ExecutionsProjection(), new TimersProjection(), new DeadLettersProjection()];
+  private readonly projections = READ_MODELS.map((model) => model.projection);
 
   constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
 
