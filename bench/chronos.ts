@@ -12,7 +12,6 @@
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { ConsoleLogger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { connect } from '@nats-io/transport-node';
 import { JetStreamApiCodes, jetstreamManager } from '@nats-io/jetstream';
@@ -95,7 +94,7 @@ export async function resetChronosState(config: ChronosConfig): Promise<void> {
 }
 
 async function startQuietChronos(config: ChronosConfig): Promise<ChronosApp> {
-  return startChronos(config, new ConsoleLogger({ logLevels: ['error', 'fatal'] }));
+  return startChronos({ ...config, logLevel: 'error' });
 }
 
 function createCommand(config: ChronosConfig, schedule: Schedule, i: number): ExecuteJobCommand {

@@ -6,7 +6,6 @@
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { ConsoleLogger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { startChronos } from '../src/app.js';
 import { ExecuteJobCommand } from '../src/commands/job-command.js';
@@ -18,7 +17,7 @@ const roles = process.argv[2] ?? 'api,projector,worker';
 const jobs = Number(process.argv[3] ?? 10_000);
 const config = loadConfig({ ...process.env, PORT: '0', CHRONOS_ROLES: roles });
 await resetChronosState(config);
-const chronos = await startChronos(config, new ConsoleLogger({ logLevels: ['error'] }));
+const chronos = await startChronos({ ...config, logLevel: 'error' });
 const bus = chronos.app.get(CommandBus);
 const spec = withDefaults(
   { name: 'stage', type: 'custom', payload: { handler: 'noop' }, schedule: { kind: 'immediate' } },

@@ -31,7 +31,7 @@ import { AccessGuard } from './http/auth/auth.guard.js';
 import { JwtStrategy } from './http/auth/jwt.strategy.js';
 import { RateLimitGuard, RATE_LIMIT_OPTIONS } from './http/rate-limit/rate-limit.guard.js';
 import { RequestIdMiddleware } from './http/request-id.middleware.js';
-import { HttpMetricsMiddleware } from './http/http-metrics.middleware.js';
+import { HttpRequestsMiddleware } from './http/http-requests.middleware.js';
 import { MetricsController } from './http/metrics.controller.js';
 import { ChronosMetrics, METRICS } from './observability/metrics.js';
 import { DeadLettersController } from './http/dead-letters.controller.js';
@@ -125,6 +125,6 @@ export class AppModule implements NestModule {
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(RequestIdMiddleware, HttpMetricsMiddleware).forRoutes('{*path}');
+    consumer.apply(RequestIdMiddleware, HttpRequestsMiddleware).forRoutes('{*path}');
   }
 }

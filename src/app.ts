@@ -1,4 +1,4 @@
-import { ConsoleLogger, type INestApplication, type LoggerService } from '@nestjs/common';
+import type { INestApplication, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -10,6 +10,7 @@ import { createDataSource } from './infra/database/data-source.js';
 import { NatsClients } from './infra/nats.js';
 import { createRedis } from './infra/redis.js';
 import { EventLogTransport } from './infra/transport/event-stream.transport.js';
+import { createLogger } from './observability/logger.js';
 import { ProblemDetailsFilter } from './http/problem-details.filter.js';
 import { refuseDeepJson } from './http/json-depth.js';
 import { validationPipe } from './http/validation.js';
@@ -26,7 +27,7 @@ export interface ChronosApp {
 }
 
 /** Connects to NATS, PostgreSQL and Redis, wires the configured roles, and starts listening. */
-export async function startChronos(config: ChronosConfig, logger: LoggerService = new ConsoleLogger({ json: true })): Promise<ChronosApp> {
+export async function startChronos(config: ChronosConfig, logger: LoggerService = createLogger(config.logLevel)): Promise<ChronosApp> {
   const nats = await NatsClients.connect(config.natsUrl, `chronos-${config.instanceId}`);
   const dataSource = await createDataSource(config.databaseUrl).initialize();
   const redis = createRedis(config.redisUrl);

@@ -1,9 +1,11 @@
 import { DEFAULT_SCRIPT_OUTPUT_CAP_BYTES, parseScriptAllowlist, type ScriptAllowlist } from './executors/script.executor.js';
 import { parseAllowlist, type TargetAllowlist } from './executors/target-guard.js';
+import type { LevelWithSilent } from 'pino';
 
 /** Configuration: read and validated once at start-up into a typed object. */
 export const ROLES = ['api', 'scheduler', 'worker', 'projector'] as const;
 export type Role = (typeof ROLES)[number];
+const LOG_LEVELS: readonly LevelWithSilent[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 export interface AuthConfig {
   jwtSecret: string;
@@ -16,6 +18,8 @@ export interface AuthConfig {
 export interface ChronosConfig {
   /** `development` and `test` allow a missing JWT_SECRET (a fixed local one is used); anything else refuses it. */
   environment: string;
+  /** LOG_LEVEL: the lowest level the application log writes. */
+  logLevel: LevelWithSilent;
   port: number;
   natsUrl: string;
   databaseUrl: string;
@@ -111,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
   const environment = env.NODE_ENV || 'production';
   return {
     environment,
+    logLevel: logLevel(env),
     port: integer(env, 'PORT', 3000, 0),
     natsUrl: url(env, 'NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:']),
     databaseUrl: databaseUrl(env),
@@ -151,6 +156,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
       outputCapBytes: integer(env, 'SCRIPT_OUTPUT_CAP_BYTES', DEFAULT_SCRIPT_OUTPUT_CAP_BYTES, 1024),
     },
   };
+}
+
+function logLevel(env: NodeJS.ProcessEnv): LevelWithSilent {
+  const raw = (env.LOG_LEVEL || 'info').trim().toLowerCase();
+  if (!(LOG_LEVELS as string[]).includes(raw)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
+  return raw as LevelWithSilent;
 }
 
 function scriptAllowlist(env: NodeJS.ProcessEnv): ScriptAllowlist {

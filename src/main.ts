@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
 import { startChronos } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 
@@ -12,4 +13,4 @@ try {
   process.exit(2);
 }
 const chronos = await startChronos(config);
-console.log(JSON.stringify({ level: 'log', msg: 'chronos started', port: chronos.port, roles: [...config.roles] }));
+new Logger('Chronos').log({ msg: 'chronos started', port: chronos.port, roles: [...config.roles] });

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConcurrencyError } from '../domain/errors.js';
 import type { JobCommand } from '../domain/job/job.commands.js';
 import { decide } from '../domain/job/job.decide.js';
@@ -31,6 +31,7 @@ interface Loaded {
  */
 @Injectable()
 export class JobRepository {
+  private readonly log = new Logger(JobRepository.name);
   private readonly cache = new Map<string, Loaded>();
 
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
@@ -85,6 +86,7 @@ export class JobRepository {
         if (result.duplicate) {
           return { state: (await this.catchUp(jobId)).state, events: [], duplicate: true };
         }
+        this.log.debug({ msg: 'events appended', jobId, command: command.type, events: events.map((e) => e.type), sequence: result.sequence, ...metadata });
         const state = events.reduce(evolve, loaded.state);
         this.remember(jobId, { state, lastSequence: result.sequence });
         return { state, events, duplicate: false };

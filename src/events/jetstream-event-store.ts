@@ -46,6 +46,7 @@ export class JetStreamEventStore implements EventStore {
       commandId: metadata.commandId,
       actor: metadata.actor,
       correlationId: metadata.correlationId,
+      ...(metadata.causationId ? { causationId: metadata.causationId } : {}),
       occurredAt: new Date().toISOString(),
       events: events.map((event) => ({ id: randomUUID(), type: event.type, version: event.version, data: event.data })),
     };

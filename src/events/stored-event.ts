@@ -12,6 +12,7 @@ export interface StoredEvent<Data = unknown> {
   version: number;
   occurredAt: string;
   actor: string;
+  /** What the command that produced it reacted to (an event, a work item), or that command itself. */
   causationId: string;
   correlationId: string;
   data: Data;
@@ -22,6 +23,8 @@ export interface CommandMetadata {
   commandId: string;
   actor: string;
   correlationId: string;
+  /** The event or message the command reacts to; none for a command that starts a chain (a request, a fire). */
+  causationId?: string;
 }
 
 /** The body of one event-store message: every event one command produced. */
@@ -31,6 +34,7 @@ export interface EventMessage {
   commandId: string;
   actor: string;
   correlationId: string;
+  causationId?: string;
   occurredAt: string;
   events: { id: string; type: string; version: number; data: unknown }[];
 }
@@ -62,7 +66,7 @@ export function toStoredEvents(sequence: number, message: EventMessage): StoredE
       version,
       occurredAt: message.occurredAt,
       actor: message.actor,
-      causationId: message.commandId,
+      causationId: message.causationId ?? message.commandId,
       correlationId: message.correlationId,
       data,
     };

@@ -6,7 +6,8 @@ import type { AccessClaims } from '../auth/auth.service.js';
 export interface Caller {
   id: string;
   role: 'admin' | 'user';
-  requestId: string;
+  /** The correlation id of the commands this request issues (see RequestIdMiddleware). */
+  correlationId: string;
   claims?: AccessClaims;
 }
 

@@ -56,7 +56,7 @@ export class DeadLettersController {
     const deadLetter = await this.queries.execute<GetDeadLetterQuery, DeadLetterRow | null>(new GetDeadLetterQuery(id, caller.role === 'admin' ? undefined : caller.id));
     if (!deadLetter) throw new NotFoundError('DEAD_LETTER_NOT_FOUND', `dead letter ${id} not found`);
     return this.commands.execute<ExecuteJobCommand, JobCommandResult>(
-      new ExecuteJobCommand(deadLetter.jobId, command, { commandId: randomUUID(), actor: `user:${caller.id}`, correlationId: caller.requestId }),
+      new ExecuteJobCommand(deadLetter.jobId, command, { commandId: randomUUID(), actor: `user:${caller.id}`, correlationId: caller.correlationId }),
     );
   }
 }

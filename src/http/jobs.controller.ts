@@ -314,7 +314,7 @@ export class JobsController {
 
   private send(jobId: string, caller: Caller, command: JobCommand, expectedVersion?: number): Promise<JobCommandResult> {
     return this.commands.execute<ExecuteJobCommand, JobCommandResult>(
-      new ExecuteJobCommand(jobId, command, { commandId: randomUUID(), actor: `user:${caller.id}`, correlationId: caller.requestId }, expectedVersion),
+      new ExecuteJobCommand(jobId, command, { commandId: randomUUID(), actor: `user:${caller.id}`, correlationId: caller.correlationId }, expectedVersion),
     );
   }
 

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AuthenticationError, ConflictError, ForbiddenError } from '../auth/auth.errors.js';
+import { requestPath } from './http-requests.middleware.js';
 import { RateLimitedError } from './rate-limit/rate-limited.error.js';
 import { ConcurrencyError, DomainError, IllegalStateError, NotFoundError, ValidationError } from '../domain/errors.js';
 
@@ -58,7 +59,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const response = host.switchToHttp().getResponse<Response>();
     const problem = this.toProblem(exception, request);
     if (problem.status >= 500) {
-      this.log.error({ msg: 'request failed', method: request.method, url: request.originalUrl, error: (exception as Error)?.stack ?? String(exception) });
+      this.log.error({ msg: 'request failed', method: request.method, path: requestPath(request), error: (exception as Error)?.stack ?? String(exception) });
     }
     if (response.headersSent) return;
     if (problem.status === 401) response.setHeader('WWW-Authenticate', 'Bearer');

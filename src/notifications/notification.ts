@@ -57,6 +57,9 @@ export interface NotificationItem {
   deadLetterId?: string;
   /** When the event happened (dead-lettered / finished). */
   occurredAt: string;
+  /** The event's correlation id and the event itself: what RecordNotification carries on (absent on items queued before). */
+  correlationId?: string;
+  causationId?: string;
 }
 
 /**

@@ -196,7 +196,8 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
         new ExecuteJobCommand(item.jobId, command, {
           commandId: recordCommandId(item.notificationId),
           actor: `notifier:${this.config.instanceId}`,
-          correlationId: item.executionId,
+          correlationId: item.correlationId ?? item.executionId,
+          causationId: item.causationId,
         }),
       );
     } catch (error) {

@@ -1,9 +1,10 @@
-import { Controller, Inject } from '@nestjs/common';
+import { Controller, Inject, Logger } from '@nestjs/common';
 import type { ExecutionCancelled, JobFired } from '../domain/job/job.events.js';
 import type { StoredEvent } from '../events/stored-event.js';
 import { CANCEL_SUBJECT_PREFIX, WORK_SUBJECT } from '../events/streams.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import { EventLogConsumer } from '../infra/transport/event-stream.transport.js';
+import { eventLogContext, withLogContext, type LogContext } from '../observability/log-context.js';
 
 /** What a worker receives: which execution of which job to run. The worker reads the job's spec itself. */
 export interface WorkItem {
@@ -13,7 +14,19 @@ export interface WorkItem {
   executionId: string;
   scheduledAt: string;
   attempt: number;
+  /** The fire's correlation id, and its JobFired event: what the worker's result commands carry on. */
+  correlationId: string;
+  causationId: string;
 }
+
+/** The log context of running a work item (items queued before they carried ids fall back to the execution id). */
+export const workLogContext = (item: WorkItem): LogContext & { correlationId: string } => ({
+  correlationId: item.correlationId ?? item.executionId,
+  causationId: item.causationId,
+  jobId: item.jobId,
+  executionId: item.executionId,
+  attempt: item.attempt,
+});
 
 /**
  * Starts and stops runs. Every fire becomes one work item on CHRONOS_WORK. The publish carries Nats-Msg-Id = work:<executionId>,
@@ -24,6 +37,8 @@ export interface WorkItem {
  */
 @Controller()
 export class DispatchWorkSaga {
+  private readonly log = new Logger(DispatchWorkSaga.name);
+
   constructor(@Inject(NATS_CLIENTS) private readonly nats: NatsClients) {}
 
   @EventLogConsumer('saga-dispatch-work')
@@ -33,10 +48,14 @@ export class DispatchWorkSaga {
       this.nats.connection.publish(`${CANCEL_SUBJECT_PREFIX}.${cancelled.data.executionId}`);
     }
     await Promise.all(
-      fires.map(({ data, sequence }) => {
-        const item: WorkItem = { jobId: data.jobId, firedSequence: sequence, executionId: data.executionId, scheduledAt: data.scheduledAt, attempt: data.attempt };
-        return this.nats.js.publish(`${WORK_SUBJECT}.${data.jobId}`, JSON.stringify(item), { msgID: `work:${data.executionId}` });
-      }),
+      fires.map((fire) =>
+        withLogContext(eventLogContext(fire), () => {
+          const { data, sequence, correlationId, id } = fire;
+          const item: WorkItem = { jobId: data.jobId, firedSequence: sequence, executionId: data.executionId, scheduledAt: data.scheduledAt, attempt: data.attempt, correlationId, causationId: id };
+          this.log.debug('work dispatched');
+          return this.nats.js.publish(`${WORK_SUBJECT}.${data.jobId}`, JSON.stringify(item), { msgID: `work:${data.executionId}` });
+        }),
+      ),
     );
   }
 }

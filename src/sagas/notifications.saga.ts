@@ -92,6 +92,8 @@ export class NotificationsSaga {
               error: data.lastError,
               deadLetterId: data.deadLetterId,
               occurredAt: data.deadLetteredAt,
+              correlationId: event.correlationId,
+              causationId: event.id,
             }),
           );
           break;
@@ -112,6 +114,8 @@ export class NotificationsSaga {
               scheduledAt,
               attempts: attempt,
               occurredAt: data.finishedAt,
+              correlationId: event.correlationId,
+              causationId: event.id,
             }),
           );
           break;

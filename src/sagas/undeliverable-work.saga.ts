@@ -5,7 +5,7 @@ import { ExecuteJobCommand } from '../commands/job-command.js';
 import { NotFoundError } from '../domain/errors.js';
 import { ensureDurableConsumer, WORK_ADVISORIES_STREAM, WORK_STREAM } from '../events/streams.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
-import type { WorkItem } from './dispatch-work.saga.js';
+import { workLogContext, type WorkItem } from './dispatch-work.saga.js';
 
 const CONSUMER = 'saga-undeliverable-work';
 
@@ -53,6 +53,7 @@ export class UndeliverableWorkSaga implements OnApplicationBootstrap, OnApplicat
     const work = await this.nats.jsm.streams.getMessage(WORK_STREAM, { seq: advisory.stream_seq }).catch(() => null);
     if (work) {
       const item = work.json<WorkItem>();
+      const { correlationId, causationId } = workLogContext(item);
       try {
         await this.commands.execute(
           new ExecuteJobCommand(
@@ -62,7 +63,7 @@ export class UndeliverableWorkSaga implements OnApplicationBootstrap, OnApplicat
               now: new Date(),
               data: { executionId: item.executionId, error: `the work was delivered ${advisory.deliveries} times and never completed (the workers died or hung)` },
             },
-            { commandId: `undeliverable:${item.executionId}`, actor: 'saga:undeliverable-work', correlationId: item.executionId },
+            { commandId: `undeliverable:${item.executionId}`, actor: 'saga:undeliverable-work', correlationId, causationId },
           ),
         );
       } catch (error) {

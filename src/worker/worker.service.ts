@@ -13,7 +13,8 @@ import { ExecutionLogBuffer, LogShipper } from './execution-log.js';
 import { METRICS, type ChronosMetrics } from '../observability/metrics.js';
 import { EXECUTORS, ExecutionFailure, type Executor } from '../executors/executor.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
-import type { WorkItem } from '../sagas/dispatch-work.saga.js';
+import { workLogContext, type WorkItem } from '../sagas/dispatch-work.saga.js';
+import { withLogContext } from '../observability/log-context.js';
 import { SECRETS_DESTROYED, SecretsService } from '../secrets/secrets.service.js';
 
 export const WORKERS_CONSUMER = 'workers';
@@ -92,12 +93,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   private async run(messages: ConsumerMessages): Promise<void> {
     for await (const message of messages) {
       while (this.inFlight.size >= this.config.workerConcurrency) await Promise.race(this.inFlight);
-      const run: Promise<void> = this.handle(message)
-        .catch((error) => {
-          // Not acknowledged: JetStream redelivers it after ack_wait.
-          this.log.error(`work ${message.seq} not completed: ${(error as Error).message}`);
-        })
-        .finally(() => this.inFlight.delete(run));
+      const run: Promise<void> = this.handle(message).finally(() => this.inFlight.delete(run));
       this.inFlight.add(run);
     }
   }
@@ -108,28 +104,38 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     return entries.length ? this.logShipper.ship(entries) : Promise.resolve();
   }
 
-  private async handle(message: JsMsg): Promise<void> {
-    const item = message.json<WorkItem>();
+  /** Runs one work item in its log context. A failure leaves it unacknowledged: JetStream redelivers it after ack_wait. */
+  private handle(message: JsMsg): Promise<void> {
+    const notCompleted = (error: unknown) => this.log.error(`work ${message.seq} not completed: ${(error as Error).message}`);
+    try {
+      const item = message.json<WorkItem>();
+      return withLogContext(workLogContext(item), () => this.execute(message, item).catch(notCompleted));
+    } catch (error) {
+      notCompleted(error);
+      return Promise.resolve();
+    }
+  }
+
+  private async execute(message: JsMsg, item: WorkItem): Promise<void> {
     const job = await this.jobs.loadAtLeast(item.jobId, item.firedSequence);
     const open = job.openExecutions[item.executionId];
     if (!job.exists || job.deleted || !open || !job.spec) {
       // Already finished (a redelivery after the result was appended) or the job is gone: nothing to run.
+      this.log.debug('work item acknowledged without a run: the execution is no longer open');
       message.ack();
       return;
     }
     const executor = this.executors.get(job.spec.type);
     const startedAt = new Date();
-    const metadata = (kind: string) => ({
-      commandId: `${kind}:${item.executionId}`,
-      actor: `worker:${this.config.instanceId}`,
-      correlationId: item.executionId,
-    });
+    const { correlationId, causationId } = workLogContext(item);
+    const metadata = (kind: string) => ({ commandId: `${kind}:${item.executionId}`, actor: `worker:${this.config.instanceId}`, correlationId, causationId });
     const send = (command: JobCommand) =>
       this.commands.execute<ExecuteJobCommand, JobCommandResult>(new ExecuteJobCommand(item.jobId, command, metadata(command.type)));
 
     const logs = new ExecutionLogBuffer(item.jobId, item.executionId);
     const shipLogs = () => this.shipLogs(logs);
     logs.log('info', `attempt ${item.attempt} started on worker ${this.config.instanceId}`, { attempt: item.attempt, scheduledAt: item.scheduledAt });
+    this.log.debug({ msg: 'execution started', type: job.spec.type, scheduledAt: item.scheduledAt });
     const logShipper = setInterval(() => void shipLogs().catch(() => undefined), LOG_FLUSH_MS);
     const controller = new AbortController();
     this.running.set(item.executionId, controller);
@@ -194,7 +200,11 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
         jitter: Math.random(),
       },
     });
-    this.metrics.executionDuration.observe({ type: job.spec.type, outcome }, (Date.now() - startedAt.getTime()) / 1000);
+    const durationMs = Date.now() - startedAt.getTime();
+    this.metrics.executionDuration.observe({ type: job.spec.type, outcome }, durationMs / 1000);
+    const line = { msg: 'execution finished', type: job.spec.type, outcome, durationMs, ...(error !== undefined ? { error } : {}) };
+    if (outcome === 'succeeded') this.log.log(line);
+    else this.log.warn(line);
     message.ack();
   }
 }

@@ -114,14 +114,14 @@ export class ChronosProcess {
     });
   }
 
-  /** Waits for a log line whose `message` (Nest logger) or `msg` (main.js) is `message`. */
+  /** Waits for a log line whose `msg` is `message`. */
   waitForMessage(message: string, timeoutMs = 10_000): Promise<OutputLine> {
-    return this.waitForLine((line) => line.json?.message === message || line.json?.msg === message, timeoutMs, `"${message}"`);
+    return this.waitForLine((line) => line.json?.msg === message, timeoutMs, `"${message}"`);
   }
 
   /** Whether a log line with this message has been read. */
   logged(message: string): OutputLine | undefined {
-    return this.lines.find((line) => line.json?.message === message || line.json?.msg === message);
+    return this.lines.find((line) => line.json?.msg === message);
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {

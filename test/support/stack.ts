@@ -1,4 +1,3 @@
-import { ConsoleLogger } from '@nestjs/common';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Redis } from 'ioredis';
@@ -54,7 +53,7 @@ export function testConfig(env: Record<string, string> = {}): ChronosConfig {
 }
 
 export function startTestChronos(env: Record<string, string> = {}): Promise<ChronosApp> {
-  return startChronos(testConfig(env), new ConsoleLogger({ logLevels: ['error', 'fatal'] }));
+  return startChronos(testConfig({ LOG_LEVEL: 'error', ...env }));
 }
 
 /** Polls `probe` until it returns a truthy value (returned), failing after `timeoutMs`. */

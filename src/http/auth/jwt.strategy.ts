@@ -6,6 +6,7 @@ import { AuthenticationError } from '../../auth/auth.errors.js';
 import { AuthService, type AccessClaims } from '../../auth/auth.service.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../../config.js';
 import type { Caller } from '../caller.js';
+import type { RequestIds } from '../request-id.middleware.js';
 
 /** Verifies the bearer access token (HS256, not expired, not revoked) and makes its claims the caller. */
 @Injectable()
@@ -27,6 +28,6 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       throw new AuthenticationError('INVALID_TOKEN', 'the access token is malformed');
     }
     if (await this.auth.isRevoked(claims)) throw new AuthenticationError('TOKEN_REVOKED', 'the access token was revoked (logged out)');
-    return { id: claims.sub, role: claims.role, requestId: (request as Request & { requestId?: string }).requestId ?? '', claims };
+    return { id: claims.sub, role: claims.role, correlationId: (request as Request & Partial<RequestIds>).correlationId ?? '', claims };
   }
 }

@@ -112,7 +112,7 @@ export class StoredEventDto {
   @ApiProperty({ description: 'schema version of data' }) version!: number;
   @ApiProperty({ format: 'date-time' }) occurredAt!: string;
   @ApiProperty({ example: 'user:8f14…' }) actor!: string;
-  @ApiProperty({ description: 'the command that produced it' }) causationId!: string;
+  @ApiProperty({ description: 'what the command that produced it reacted to (the JobFired a worker ran, for its results), or that command itself' }) causationId!: string;
   @ApiProperty() correlationId!: string;
   @ApiProperty({ type: 'object', additionalProperties: true }) data!: unknown;
 }
