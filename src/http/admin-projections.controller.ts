@@ -17,6 +17,7 @@ import { READ_MODEL_NAMES } from '../projections/read-models.js';
 import { ProjectionRebuilds } from '../projections/rebuild/projection-rebuilds.js';
 import { AdminOnly } from './auth/public.decorator.js';
 import { ProblemDto } from './dto/responses.dto.js';
+import { SkipRateLimit } from './rate-limit/rate-limit.guard.js';
 
 class RebuildProgressDto {
   @ApiProperty({ format: 'uuid' }) rebuildId!: string;
@@ -56,6 +57,8 @@ export class AdminProjectionsController {
   constructor(private readonly rebuilds: ProjectionRebuilds) {}
 
   @Get()
+  // Watched while a rebuild runs (`chronos projections rebuild` polls it twice a second): a cheap read for admins only.
+  @SkipRateLimit()
   @ApiOperation({ summary: 'Each read model: its position in the event log, its lag, and its rebuild if one runs' })
   @ApiOkResponse({ type: [ProjectionStatusDto] })
   list(): Promise<ProjectionStatusDto[]> {

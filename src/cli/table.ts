@@ -1,0 +1,22 @@
+/** Columns aligned with two spaces between them; the last column is not padded. */
+export function renderTable(header: string[], rows: string[][]): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** At most `max` characters, the cut marked with an ellipsis; line breaks become spaces. */
+export function truncate(text: string, max: number): string {
+  const flat = text.replace(/\s*\n\s*/g, ' ');
+  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
+}
+
+/** Labelled values one a line, the values aligned: `  status    failed`. */
+export function renderFields(fields: [label: string, value: string][], indent = '  '): string {
+  const width = Math.max(...fields.map(([label]) => label.length));
+  return fields.map(([label, value]) => `${indent}${label.padEnd(width)}  ${value}`).join('\n');
+}

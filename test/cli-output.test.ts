@@ -1,0 +1,107 @@
+import { describeLifecycleEvent, lifecycleFilter, parseTypes } from '../src/cli/events-tail.command.js';
+import { renderLogEntries } from '../src/cli/executions.command.js';
+import { etaSecondsOf, progressBar, rebuildStateOf, renderProgressLine, type ProjectionStatus, type RebuildProgress } from '../src/cli/rebuild-progress.js';
+import { ServerSentEventParser } from '../src/cli/server-sent-events.js';
+import { renderTable, truncate } from '../src/cli/table.js';
+import type { LifecycleType } from '../src/lifecycle/lifecycle-event.js';
+import { formatDuration, formatMs, formatTime } from '../src/cli/time.js';
+
+const JOB = '0b6a2f3e-8c1d-4e5f-9a7b-123456789abc';
+const EXECUTION = '5d1c9e77-2b4a-4c3d-8e9f-abcdef012345';
+
+describe('CLI output', () => {
+  it('formats times and durations for people', () => {
+    expect(formatTime('2026-11-22T09:00:00.123Z')).toBe('2026-11-22 09:00:00Z');
+    expect(formatTime(null)).toBe('-');
+    expect([0, 4.4, 59.6, 65, 3599, 3720, 90_000].map(formatDuration)).toEqual(['0s', '4s', '1m 00s', '1m 05s', '59m 59s', '1h 02m', '25h 00m']);
+    expect([null, 12.4, 1500, 65_000].map(formatMs)).toEqual(['-', '12 ms', '1.5s', '1m 05s']);
+  });
+
+  it('aligns table columns and cuts long cells', () => {
+    expect(renderTable(['ID', 'NAME', 'STATUS'], [['1', 'a long name', 'active'], ['22', 'b', '']])).toBe('ID  NAME         STATUS\n1   a long name  active\n22  b');
+    expect(truncate('one\n  two three', 9)).toBe('one two …');
+  });
+
+  it('prints log entries one a line, with their metadata when they have any', () => {
+    const entries = [
+      { timestamp: '2026-11-22T09:00:00.000Z', level: 'info', message: 'started', metadata: {} },
+      { timestamp: '2026-11-22T09:00:00.010Z', level: 'error', message: 'unexpected status 500', metadata: { status: 500 } },
+    ];
+    expect(renderLogEntries(entries, '  ')).toBe('  2026-11-22T09:00:00.000Z  info   started\n  2026-11-22T09:00:00.010Z  error  unexpected status 500  {"status":500}');
+  });
+});
+
+describe('CLI rebuild progress', () => {
+  const progress = (overrides: Partial<RebuildProgress> = {}): RebuildProgress => ({
+    rebuildId: 'r1',
+    position: 3000,
+    target: 10_000,
+    percent: 30,
+    eventsPerSecond: 1500,
+    etaSeconds: 5,
+    startedAt: '2026-11-22T09:00:00.000Z',
+    ...overrides,
+  });
+
+  it('draws a bar with percent, events/s and ETA on a terminal, and words elsewhere', () => {
+    expect(renderProgressLine('jobs', progress(), 'tty')).toBe('jobs [██████░░░░░░░░░░░░░░]  30.0%  3,000/10,000 events  1,500 events/s  ETA 5s');
+    expect(renderProgressLine('jobs', progress({ etaSeconds: 125 }), 'plain')).toBe('jobs: 30.0% (3,000/10,000 events, 1,500 events/s, ETA 2m 05s)');
+    expect(progressBar(0, 4)).toBe('[░░░░]');
+    expect(progressBar(140, 4)).toBe('[████]');
+  });
+
+  it("takes the server's ETA, else works it out from the rate, else says it is unknown", () => {
+    expect(etaSecondsOf(progress())).toBe(5);
+    expect(etaSecondsOf(progress({ etaSeconds: null }))).toBeCloseTo(7000 / 1500);
+    expect(etaSecondsOf(progress({ etaSeconds: null, eventsPerSecond: 0 }))).toBeNull();
+    expect(etaSecondsOf(progress({ etaSeconds: null, eventsPerSecond: 0, position: 10_000 }))).toBe(0);
+    expect(renderProgressLine('jobs', progress({ etaSeconds: null, eventsPerSecond: 0 }), 'plain')).toContain('ETA unknown');
+  });
+
+  it("judges a rebuild by the read model's status and the id of its last rebuild", () => {
+    const entry = (fields: Partial<ProjectionStatus>): ProjectionStatus => ({ name: 'jobs', position: 1, lagEvents: 0, status: 'live', ...fields });
+    const outcome = { rebuildId: 'r1', startedAt: 'a', finishedAt: 'b' };
+    expect(rebuildStateOf(entry({ status: 'rebuilding', progress: progress() }), 'r1')).toEqual({ state: 'running', progress: progress() });
+    expect(rebuildStateOf(entry({ lastRebuild: { ...outcome, status: 'succeeded' } }), 'r1')).toEqual({ state: 'succeeded', outcome: { ...outcome, status: 'succeeded' } });
+    expect(rebuildStateOf(entry({ lastRebuild: { ...outcome, status: 'failed', error: 'boom' } }), 'r1')).toEqual({ state: 'failed', error: 'boom' });
+    expect(rebuildStateOf(entry({ lastRebuild: { ...outcome, rebuildId: 'r0', status: 'succeeded' } }), 'r1')).toEqual({ state: 'unknown' });
+    expect(rebuildStateOf(undefined, 'r1')).toEqual({ state: 'unknown' });
+  });
+});
+
+describe('CLI lifecycle events', () => {
+  const event = (type: LifecycleType, data: Record<string, unknown>, time = '2026-11-22T09:00:00.000Z') => ({ type: `chronos.${type}` as const, subject: JOB, time, data: { jobId: JOB, ...data } });
+
+  it('says in one line what happened: time, type, job and name, details', () => {
+    const created = event('job.created', { spec: { name: 'Nightly', type: 'http' }, nextRunAt: '2026-11-23T09:00:00.000Z' });
+    expect(describeLifecycleEvent(created, 'Nightly')).toBe(`2026-11-22T09:00:00.000Z  job.created                ${JOB} "Nightly"  http job, next run 2026-11-23T09:00:00.000Z`);
+    const failed = event('execution.failed', { executionId: EXECUTION, outcome: 'failed', durationMs: 12, error: 'unexpected status 500' });
+    expect(describeLifecycleEvent(failed)).toBe(`2026-11-22T09:00:00.000Z  execution.failed           ${JOB}  execution ${EXECUTION}, took 12 ms, error: unexpected status 500`);
+    const retry = event('execution.retry_scheduled', { executionId: EXECUTION, nextAttempt: 2, retryAt: '2026-11-22T09:00:01.000Z', delayMs: 1000 });
+    expect(describeLifecycleEvent(retry)).toContain(`execution ${EXECUTION}, attempt 2 at 2026-11-22T09:00:01.000Z`);
+    const deadLettered = event('execution.dead_lettered', { executionId: EXECUTION, attempts: 3, reason: 'attempts_exhausted', lastError: 'unexpected status 500' });
+    expect(describeLifecycleEvent(deadLettered)).toContain('after 3 attempts, reason attempts_exhausted, error: unexpected status 500');
+    expect(describeLifecycleEvent({ ...event('job.paused', { note: 'maintenance' }), chronosreplay: true })).toMatch(/job\.paused +\S+ {2}note: maintenance {2}\(replay\)$/);
+  });
+
+  it('filters by job, by type or group, and by time', () => {
+    const failed = event('execution.failed', {});
+    expect(lifecycleFilter({ types: [] })(failed)).toBe(true);
+    expect(lifecycleFilter({ jobId: 'another', types: [] })(failed)).toBe(false);
+    expect(lifecycleFilter({ types: ['execution'] })(failed)).toBe(true);
+    expect(lifecycleFilter({ types: ['job', 'execution.succeeded'] })(failed)).toBe(false);
+    expect(lifecycleFilter({ types: [], since: '2026-11-22T09:00:00.001Z' })(failed)).toBe(false);
+    expect(parseTypes('chronos.execution.failed, job')).toEqual(['execution.failed', 'job']);
+    expect(() => parseTypes('execution.faild')).toThrow(/unknown event type execution\.faild/);
+  });
+
+  it('reads server-sent events split anywhere, with comments, multi-line data and CRLF', () => {
+    const parser = new ServerSentEventParser();
+    const stream = ': connected\n\nid: 7\nevent: chronos.job.created\ndata: {"a":\ndata: 1}\n\n: keepalive\r\n\r\nid: 8\r\ndata: x\r\n\r\n';
+    const events = [...stream].flatMap((character) => parser.push(character));
+    expect(events).toEqual([
+      { id: '7', event: 'chronos.job.created', data: '{"a":\n1}' },
+      { id: '8', data: 'x' },
+    ]);
+  });
+});
