@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { CqrsModule } from '@nestjs/cqrs';
+import { TerminusModule } from '@nestjs/terminus';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { ExecuteJobCommandHandler } from './commands/job-command.handler.js';
@@ -83,7 +84,7 @@ export class AppModule implements NestModule {
       ExecuteJobCommandHandler,
       SecretsService,
     ];
-    const imports: DynamicModule['imports'] = [CqrsModule.forRoot()];
+    const imports: DynamicModule['imports'] = [CqrsModule.forRoot(), TerminusModule.forRoot({ errorLogStyle: 'json' })];
     if (config.roles.has('api')) {
       imports.push(PassportModule, JwtModule.register({}));
       controllers.push(AuthController, AdminUsersController, JobsController, ExecutionsController, DeadLettersController, AsyncApiController, AdminEventsController, AdminProjectionsController, DashboardController, EventStreamController);

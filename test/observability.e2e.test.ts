@@ -69,7 +69,9 @@ describe('metrics and dashboard', () => {
     const withoutRedis = await startTestChronos({ CHRONOS_ROLES: 'api', REDIS_URL: 'redis://127.0.0.1:1' });
     try {
       const ready = await new ApiClient(`http://127.0.0.1:${withoutRedis.port}`).get('/health/ready');
-      expect(ready).toMatchObject({ status: 200, body: { status: 'degraded', checks: { redis: 'down' } } });
+      expect(ready.status).toBe(200);
+      // Up or down and nothing else: the failed check's error stays in the log.
+      expect(ready.body).toEqual({ status: 'degraded', checks: { postgres: 'up', nats: 'up', redis: 'down' } });
     } finally {
       await withoutRedis.close();
     }

@@ -1,5 +1,6 @@
-import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheckService, HealthIndicatorService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { Response } from 'express';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
@@ -25,8 +26,9 @@ const within = <T>(ms: number, work: Promise<T>) =>
 /**
  * Public health, without internals. Liveness: the process answers. Readiness: it can do its work, which
  * needs PostgreSQL and NATS; Redis only serves rate limits and the logout blacklist (both degrade
- * gracefully), so a Redis outage is reported as `degraded`, not unready. (Not @nestjs/terminus: its 503
- * bodies carry error details, which a public route must not.)
+ * gracefully), so a Redis outage is reported as `degraded`, not unready. The checks run through
+ * @nestjs/terminus (its indicators, run together, each with a 1 s limit); its own answer, which carries the
+ * error of each failed check, is logged but never sent: a public route says only up or down.
  */
 @ApiTags('health')
 @Public()
@@ -37,6 +39,8 @@ export class HealthController {
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
     @Inject(REDIS) private readonly redis: Redis,
+    private readonly healthChecks: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
   ) {}
 
   @Get()
@@ -59,14 +63,34 @@ export class HealthController {
   @ApiOkResponse({ type: HealthDto })
   @ApiServiceUnavailableResponse({ type: HealthDto })
   async ready(@Res({ passthrough: true }) res: Response): Promise<HealthDto> {
-    const check = async (probe: () => Promise<unknown>) => within(1000, probe()).then(() => 'up' as const, () => 'down' as const);
-    const [postgres, nats, redis] = await Promise.all([
-      check(() => this.dataSource.query('SELECT 1')),
-      check(() => this.nats.connection.flush()),
-      check(() => this.redis.ping()),
-    ]);
-    const ready = postgres === 'up' && nats === 'up';
+    const details = await this.healthChecks
+      .check([
+        () => this.probe('postgres', () => this.dataSource.query('SELECT 1')),
+        () => this.probe('nats', () => this.nats.connection.flush()),
+        () => this.probe('redis', () => this.redis.ping()),
+      ])
+      .then(
+        (result) => result.details,
+        (error: unknown) => {
+          // Terminus answers a failed check with a 503 carrying every check's details.
+          if (error instanceof ServiceUnavailableException) return (error.getResponse() as HealthCheckResult).details;
+          throw error;
+        },
+      );
+    const status = (key: 'postgres' | 'nats' | 'redis') => (details[key]?.status === 'up' ? ('up' as const) : ('down' as const));
+    const checks = { postgres: status('postgres'), nats: status('nats'), redis: status('redis') };
+    const ready = checks.postgres === 'up' && checks.nats === 'up';
     res.status(ready ? 200 : 503);
-    return { status: !ready ? 'unavailable' : redis === 'up' ? 'ok' : 'degraded', checks: { postgres, nats, redis } };
+    return { status: !ready ? 'unavailable' : checks.redis === 'up' ? 'ok' : 'degraded', checks };
+  }
+
+  private async probe(key: string, check: () => Promise<unknown>): Promise<HealthIndicatorResult> {
+    const indicator = this.indicators.check(key);
+    try {
+      await within(1000, check());
+      return indicator.up();
+    } catch (error) {
+      return indicator.down({ message: (error as Error).message });
+    }
   }
 }
