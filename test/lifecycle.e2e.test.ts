@@ -2,6 +2,7 @@ import { Parser } from '@asyncapi/parser';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, DeliverPolicy } from '@nats-io/jetstream';
 import type { ChronosApp } from '../src/app.js';
+import { HttpSink } from './support/http-sink.js';
 import { ApiClient, resetStack, startTestChronos, urls, waitFor } from './support/stack.js';
 
 /** A subscriber with the official NATS client sees a job's whole life on CHRONOS_LIFECYCLE, in order, once. */
@@ -78,6 +79,91 @@ describe('lifecycle events for subscribers', () => {
     // Secrets never reach subscribers.
     expect(JSON.stringify(events)).not.toContain('TOP-SECRET-TOKEN');
     expect((events[0]!.data.spec as { payload: { headers: Record<string, string> } }).payload.headers.Authorization).toBe('••••••');
+  });
+
+  it('is enough for a subscriber to build its own view of the jobs: the same names, statuses and next runs as the API', async () => {
+    const sink = await new HttpSink().start();
+    try {
+      const create = async (body: Record<string, unknown>) => (await client.post('/api/v1/jobs', body)).body as { id: string };
+      const noop = { type: 'custom', payload: { handler: 'noop' } };
+      const cron = { kind: 'cron', expression: '0 3 * * *', timezone: 'Europe/Berlin' };
+      const done = await create({ name: 'once', ...noop, schedule: { kind: 'immediate' } });
+      const nightly = await create({ name: 'nightly', ...noop, schedule: cron });
+      const paused = await create({ name: 'paused', ...noop, schedule: { kind: 'interval', everyMs: 3_600_000 } });
+      await client.post(`/api/v1/jobs/${paused.id}/pause`, {});
+      const resumed = await create({ name: 'resumed', ...noop, schedule: cron });
+      await client.post(`/api/v1/jobs/${resumed.id}/pause`, {});
+      await client.post(`/api/v1/jobs/${resumed.id}/resume`, {});
+      const renamed = await create({ name: 'before', ...noop, schedule: cron });
+      await client.request('PATCH', `/api/v1/jobs/${renamed.id}`, { name: 'after', schedule: { kind: 'cron', expression: '30 4 * * *' } });
+      const cancelled = await create({ name: 'cancelled', ...noop, schedule: cron });
+      await client.post(`/api/v1/jobs/${cancelled.id}/cancel`, {});
+      const deleted = await create({ name: 'deleted', ...noop, schedule: cron });
+      await client.request('DELETE', `/api/v1/jobs/${deleted.id}`);
+      const triggered = await create({ name: 'triggered', ...noop, schedule: cron });
+      await client.post(`/api/v1/jobs/${triggered.id}/trigger`);
+      // Fails, is dead-lettered (the job fails), then its dead letter is retried against a target that is up.
+      sink.status = 500;
+      const revived = await create({ name: 'revived', type: 'http', payload: { url: sink.url('/revived') }, schedule: { kind: 'immediate' }, retryPolicy: { maxAttempts: 1 } });
+      const stillFailed = await create({ name: 'failed', type: 'http', payload: { url: sink.url('/failed') }, schedule: { kind: 'immediate' }, retryPolicy: { maxAttempts: 1 } });
+      await waitFor(async () => (await client.get('/api/v1/dead-letters')).body.items.filter((d: { jobId: string }) => [revived.id, stillFailed.id].includes(d.jobId)).length === 2, 15_000, 'two dead letters');
+      sink.status = 200;
+      const deadLetter = (await client.get('/api/v1/dead-letters')).body.items.find((d: { jobId: string }) => d.jobId === revived.id);
+      await client.post(`/api/v1/dead-letters/${deadLetter.id}/retry`);
+      await waitFor(async () => {
+        const statuses = await Promise.all([done, revived, triggered].map(async (job) => (await client.get(`/api/v1/jobs/${job.id}`)).body));
+        return statuses[0].status === 'completed' && statuses[1].status === 'completed' && statuses[2].stats?.totalExecutions === 1;
+      }, 15_000, 'the runs done');
+
+      // The subscriber: the documented types and their data, folded per job, nothing else.
+      type View = { name: string; status: string; nextRunAt: string | null };
+      const view = new Map<string, View>();
+      const nc = await connect({ servers: urls.nats });
+      try {
+        const consumer = await jetstream(nc).consumers.get('CHRONOS_LIFECYCLE', { filter_subjects: `chronos.lifecycle.${client.user.id}.>` });
+        const seen = new Set<string>();
+        const apply = (event: { id: string; type: string; subject: string; data: Record<string, any> }) => {
+          if (seen.has(event.id)) return;
+          seen.add(event.id);
+          const job = view.get(event.subject);
+          const data = event.data;
+          switch (event.type.replace(/^chronos\./, '')) {
+            case 'job.created': return void view.set(event.subject, { name: data.spec.name, status: 'active', nextRunAt: data.nextRunAt });
+            case 'job.updated': return void Object.assign(job!, { name: data.spec?.name ?? job!.name, nextRunAt: data.nextRunAt });
+            case 'job.paused': return void Object.assign(job!, { status: 'paused', nextRunAt: null });
+            case 'job.resumed': return void Object.assign(job!, { status: 'active', nextRunAt: data.nextRunAt });
+            case 'job.cancelled': return void Object.assign(job!, { status: 'cancelled', nextRunAt: null });
+            case 'job.completed': return void Object.assign(job!, { status: 'completed', nextRunAt: null });
+            case 'job.failed': return void Object.assign(job!, { status: 'failed', nextRunAt: null });
+            case 'job.deleted': return void view.delete(event.subject);
+            case 'execution.queued':
+              if (data.trigger === 'schedule' || data.trigger === 'misfire') job!.nextRunAt = data.nextRunAt;
+              // A retried dead letter runs a failed job again: the job is active until that run ends.
+              if (data.trigger === 'retry' && job!.status === 'failed') job!.status = 'active';
+              return;
+            case 'execution.skipped': return void (job!.nextRunAt = data.nextRunAt);
+          }
+        };
+        // Read until the view matches the API (the stream may lag the read model a little), then compare.
+        const sorted = (entries: [string, View][]) => Object.fromEntries(entries.sort(([a], [b]) => a.localeCompare(b)));
+        let fromApi: Record<string, View> = {};
+        for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+          for await (const message of await consumer.fetch({ max_messages: 1000, expires: 1000 })) apply(message.json());
+          const api = (await client.get('/api/v1/jobs?limit=100')).body.items as ({ id: string } & View)[];
+          fromApi = sorted(api.map((job) => [job.id, { name: job.name, status: job.status, nextRunAt: job.nextRunAt }]));
+          if (JSON.stringify(sorted([...view])) === JSON.stringify(fromApi)) break;
+        }
+        expect(sorted([...view])).toEqual(fromApi);
+      } finally {
+        await nc.close();
+      }
+      expect(view.get(revived.id)).toMatchObject({ status: 'completed' });
+      expect(view.get(stillFailed.id)).toMatchObject({ status: 'failed' });
+      expect(view.get(renamed.id)).toMatchObject({ name: 'after', status: 'active' });
+      expect(view.has(deleted.id)).toBe(false);
+    } finally {
+      await sink.stop();
+    }
   });
 
   it('serves an AsyncAPI 3 document that validates', async () => {
