@@ -76,7 +76,7 @@ export class AppModule implements NestModule {
       { provide: NATS_CLIENTS, useValue: infra.nats },
       { provide: DataSource, useValue: infra.dataSource },
       { provide: REDIS, useValue: infra.redis },
-      { provide: EVENT_STORE, useValue: new JetStreamEventStore(infra.nats.js, infra.nats.jsm) },
+      { provide: EVENT_STORE, useValue: new JetStreamEventStore(infra.nats.publisher, infra.nats.jsm) },
       JobRepository,
       ExecuteJobCommandHandler,
       SecretsService,

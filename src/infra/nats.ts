@@ -2,6 +2,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { ensureStreams } from '../events/streams.js';
+import { JetStreamPublisher } from './jetstream-publisher.js';
 
 /** One NATS connection per process and the JetStream handles built on it. */
 export class NatsClients {
@@ -10,6 +11,8 @@ export class NatsClients {
     readonly js: JetStreamClient,
     readonly jsm: JetStreamManager,
     readonly kvm: Kvm,
+    /** Acknowledged publishes for the hot path (events, work, lifecycle, logs): cheaper than `js.publish`. */
+    readonly publisher: JetStreamPublisher,
   ) {}
 
   static async connect(url: string, name: string): Promise<NatsClients> {
@@ -18,11 +21,12 @@ export class NatsClients {
     const jsm = await jetstreamManager(connection);
     await assertServerFeatures(connection);
     await ensureStreams(jsm);
-    return new NatsClients(connection, jetstream(connection), jsm, new Kvm(connection));
+    return new NatsClients(connection, jetstream(connection), jsm, new Kvm(connection), new JetStreamPublisher(connection));
   }
 
   async close(): Promise<void> {
     await this.connection.drain().catch(() => this.connection.close());
+    this.publisher.close();
   }
 }
 

@@ -51,6 +51,6 @@ export class LifecycleTranslator {
 /** Publishes in order (one connection keeps the order) and waits for every acknowledgement. */
 export async function publishLifecycle(nats: NatsClients, messages: { subject: string; event: LifecycleCloudEvent }[], msgIdPrefix = ''): Promise<void> {
   await Promise.all(
-    messages.map(({ subject, event }) => nats.js.publish(subject, JSON.stringify(event), { msgID: `${msgIdPrefix}${event.id}` })),
+    messages.map(({ subject, event }) => nats.publisher.publish(subject, JSON.stringify(event), { msgID: `${msgIdPrefix}${event.id}` })),
   );
 }

@@ -35,7 +35,7 @@ export class DispatchWorkSaga {
     await Promise.all(
       fires.map(({ data, sequence }) => {
         const item: WorkItem = { jobId: data.jobId, firedSequence: sequence, executionId: data.executionId, scheduledAt: data.scheduledAt, attempt: data.attempt };
-        return this.nats.js.publish(`${WORK_SUBJECT}.${data.jobId}`, JSON.stringify(item), { msgID: `work:${data.executionId}` });
+        return this.nats.publisher.publish(`${WORK_SUBJECT}.${data.jobId}`, JSON.stringify(item), { msgID: `work:${data.executionId}` });
       }),
     );
   }

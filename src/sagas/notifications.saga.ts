@@ -123,7 +123,7 @@ export class NotificationsSaga {
     if (items.length === 0) return;
     await this.ensureStream();
     await Promise.all(
-      items.map((item) => this.nats.js.publish(notifySubject(item.jobId), JSON.stringify(item), { msgID: item.notificationId })),
+      items.map((item) => this.nats.publisher.publish(notifySubject(item.jobId), JSON.stringify(item), { msgID: item.notificationId })),
     );
   }
 

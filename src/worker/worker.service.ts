@@ -48,7 +48,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   private loop: Promise<void> | undefined;
   /** Log entries of all executions on this worker share publishes on the logs side channel. */
   private readonly logShipper = new LogShipper(async (entries) => {
-    await this.nats.js.publish(`${LOGS_SUBJECT}.entries`, JSON.stringify(entries));
+    await this.nats.publisher.publish(`${LOGS_SUBJECT}.entries`, JSON.stringify(entries));
   });
 
   constructor(
