@@ -48,8 +48,8 @@ import { ReadModelConsumers } from './projections/read-model.consumers.js';
 import { LifecycleTranslator } from './lifecycle/lifecycle-translator.js';
 import { ExecutionLogsProjection } from './projections/logs/execution-logs.projection.js';
 import { ListLogsHandler } from './projections/logs/log.queries.js';
-import { DispatchWorkSaga } from './sagas/dispatch-work.saga.js';
 import { NotificationsSaga } from './sagas/notifications.saga.js';
+import { ReactorConsumer } from './sagas/reactor.consumer.js';
 import { NotifierService } from './notifications/notifier.service.js';
 import { EmailSender, WebhookSender } from './notifications/senders.js';
 import { UndeliverableWorkSaga } from './sagas/undeliverable-work.saga.js';
@@ -104,8 +104,8 @@ export class AppModule implements NestModule {
       );
     }
     if (config.roles.has('projector')) {
-      controllers.push(ReadModelConsumers, DispatchWorkSaga, NotificationsSaga, LifecycleTranslator);
-      providers.push(UndeliverableWorkSaga, ExecutionLogsProjection);
+      controllers.push(ReadModelConsumers, ReactorConsumer);
+      providers.push(NotificationsSaga, LifecycleTranslator, UndeliverableWorkSaga, ExecutionLogsProjection);
     }
     if (config.roles.has('scheduler')) providers.push(SchedulerService);
     if (config.roles.has('api') || config.roles.has('worker')) providers.push(UsersRepository);
