@@ -41,6 +41,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   private readonly log = new Logger(WorkerService.name);
   private messages: ConsumerMessages | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  private slotFreed: (() => void) | undefined;
   /** Runs in progress, by execution id, so a cancellation can abort them. */
   private readonly running = new Map<string, AbortController>();
   private cancellations: Subscription | undefined;
@@ -91,13 +92,18 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
 
   private async run(messages: ConsumerMessages): Promise<void> {
     for await (const message of messages) {
-      while (this.inFlight.size >= this.config.workerConcurrency) await Promise.race(this.inFlight);
+      // Wait for a free slot. (Not Promise.race over the runs in flight: each call would add a reaction to every one of them.)
+      while (this.inFlight.size >= this.config.workerConcurrency) await new Promise<void>((resolve) => (this.slotFreed = resolve));
       const run: Promise<void> = this.handle(message)
         .catch((error) => {
           // Not acknowledged: JetStream redelivers it after ack_wait.
           this.log.error(`work ${message.seq} not completed: ${(error as Error).message}`);
         })
-        .finally(() => this.inFlight.delete(run));
+        .finally(() => {
+          this.inFlight.delete(run);
+          this.slotFreed?.();
+          this.slotFreed = undefined;
+        });
       this.inFlight.add(run);
     }
   }
