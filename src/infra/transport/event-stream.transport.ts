@@ -103,7 +103,10 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
   /** The stream sequence after a durable consumer's acknowledged position, or undefined when it does not exist. */
   private async nextAfterAckFloor(name: string): Promise<number | undefined> {
     try {
-      return (await this.nats.jsm.consumers.info(EVENTS_STREAM, name)).ack_floor.stream_seq + 1;
+      const { ack_floor, config } = await this.nats.jsm.consumers.info(EVENTS_STREAM, name);
+      // A consumer that has acknowledged nothing since it was created reports 0: it still stands where it started
+      // (else a holder that died before its first acknowledgement would send its successor to the start of the log).
+      return ack_floor.stream_seq > 0 ? ack_floor.stream_seq + 1 : (config.opt_start_seq ?? 1);
     } catch (error) {
       if ((error as { code?: number }).code !== JetStreamApiCodes.ConsumerNotFound) throw error;
       return undefined;
