@@ -172,7 +172,7 @@ function startTrace(label: string, chronos: ChronosApp, progress: { submitted: n
         const events = await chronos.infra.nats.jsm.streams.info(EVENTS_STREAM);
         const work = await chronos.infra.nats.jsm.consumers.info(WORK_STREAM, WORKERS_CONSUMER).catch(() => undefined);
         const consumers = await Promise.all(
-          ['saga-dispatch-work', 'projection-executions', 'projection-timers', 'projection-jobs'].map(async (name) => {
+          ['read-models', 'reactor'].map(async (name) => {
             const info = await chronos.infra.nats.jsm.consumers.info(EVENTS_STREAM, name).catch(() => undefined);
             return `${name.replace(/^(projection|saga)-/, '')}=${info ? info.delivered.stream_seq - info.num_ack_pending : '?'}`;
           }),

@@ -1,5 +1,5 @@
 /**
- * CPU per job, stage by stage: `node .chronos/bench-build/bench/stages.js <roles> [jobs]` after
+ * CPU per job, stage by stage: `node --max-semi-space-size=64 .chronos/bench-build/bench/stages.js <roles> [jobs]` after
  * `npx tsc -p tsconfig.bench.json`, against the services of NATS_URL / DATABASE_URL / REDIS_URL (wiped).
  * Run it with roles `api`, then `api,projector`, then `api,projector,worker`: the differences are what
  * each stage costs (docs/benchmarks.md).

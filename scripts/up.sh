@@ -94,7 +94,7 @@ cat >&2 <<BANNER
 
 BANNER
 
-node dist/main.js </dev/null &
+node --max-semi-space-size=64 dist/main.js </dev/null &
 CHRONOS_PID=$!
 echo "$CHRONOS_PID" >"$DIR/chronos.pid"
 

@@ -51,8 +51,8 @@ import { ProjectionRebuilds } from './projections/rebuild/projection-rebuilds.js
 import { LifecycleTranslator } from './lifecycle/lifecycle-translator.js';
 import { ExecutionLogsProjection } from './projections/logs/execution-logs.projection.js';
 import { ListLogsHandler } from './projections/logs/log.queries.js';
-import { DispatchWorkSaga } from './sagas/dispatch-work.saga.js';
 import { NotificationsSaga } from './sagas/notifications.saga.js';
+import { ReactorConsumer } from './sagas/reactor.consumer.js';
 import { NotifierService } from './notifications/notifier.service.js';
 import { EmailSender, WebhookSender } from './notifications/senders.js';
 import { UndeliverableWorkSaga } from './sagas/undeliverable-work.saga.js';
@@ -79,7 +79,7 @@ export class AppModule implements NestModule {
       { provide: NATS_CLIENTS, useValue: infra.nats },
       { provide: DataSource, useValue: infra.dataSource },
       { provide: REDIS, useValue: infra.redis },
-      { provide: EVENT_STORE, useValue: new JetStreamEventStore(infra.nats.js, infra.nats.jsm) },
+      { provide: EVENT_STORE, useValue: new JetStreamEventStore(infra.nats.publisher, infra.nats.jsm) },
       JobRepository,
       ExecuteJobCommandHandler,
       SecretsService,
@@ -108,8 +108,8 @@ export class AppModule implements NestModule {
       );
     }
     if (config.roles.has('projector')) {
-      controllers.push(ReadModelConsumers, DispatchWorkSaga, NotificationsSaga, LifecycleTranslator);
-      providers.push(UndeliverableWorkSaga, ExecutionLogsProjection);
+      controllers.push(ReadModelConsumers, ReactorConsumer);
+      providers.push(NotificationsSaga, LifecycleTranslator, UndeliverableWorkSaga, ExecutionLogsProjection);
     }
     if (config.roles.has('scheduler')) providers.push(SchedulerService);
     if (config.roles.has('api') || config.roles.has('worker')) providers.push(UsersRepository);

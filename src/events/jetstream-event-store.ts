@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { headers } from '@nats-io/transport-node';
 import { JetStreamApiCodes, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { StreamPublisher } from '../infra/jetstream-publisher.js';
 import { WrongExpectedSequenceError, type AppendResult, type EventStore, type NewEvent } from './event-store.js';
 import { toStoredEvents, type CommandMetadata, type EventMessage, type StoredEvent } from './stored-event.js';
 import { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, eventSubject } from './streams.js';
@@ -15,7 +16,8 @@ export const EVENT_TYPES_HEADER = 'Chronos-Event-Types';
  */
 export class JetStreamEventStore implements EventStore {
   constructor(
-    private readonly js: JetStreamClient,
+    /** `NatsClients.publisher` in the application; nats.js's JetStreamClient works too. */
+    private readonly publisher: StreamPublisher,
     private readonly jsm: JetStreamManager,
   ) {}
 
@@ -53,7 +55,7 @@ export class JetStreamEventStore implements EventStore {
     const h = headers();
     h.set(EVENT_TYPES_HEADER, events.map((event) => `${event.type}@${event.version}`).join(','));
     try {
-      const ack = await this.js.publish(eventSubject(aggregateType, aggregateId), JSON.stringify(message), {
+      const ack = await this.publisher.publish(eventSubject(aggregateType, aggregateId), JSON.stringify(message), {
         msgID: metadata.commandId,
         expect: { lastSubjectSequence: expectedSequence },
         headers: h,

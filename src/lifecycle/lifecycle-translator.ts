@@ -1,56 +1,51 @@
-import { Controller, Inject } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { JobRepository } from '../commands/job.repository.js';
 import type { JobEvent } from '../domain/job/job.events.js';
 import type { StoredEvent } from '../events/stored-event.js';
-import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
-import { EventLogConsumer } from '../infra/transport/event-stream.transport.js';
+import type { NatsClients } from '../infra/nats.js';
+import type { Publication, Reaction } from '../sagas/reaction.js';
 import { lifecycleSubject, lifecycleTypeOf, toCloudEvent, type LifecycleCloudEvent } from './lifecycle-event.js';
 import { maskEventData } from '../secrets/job-secrets.js';
 
 /**
- * Publishes every committed domain event a subscriber cares about as a CloudEvent on CHRONOS_LIFECYCLE,
+ * Turns every committed domain event a subscriber cares about into a CloudEvent for CHRONOS_LIFECYCLE,
  * subject chronos.lifecycle.<ownerId>.<jobId>.<type>. Idempotent (Nats-Msg-Id = the event id) and in commit
- * order: a batch is published in log order on one connection, and acknowledged after every publish is
- * confirmed.
+ * order: the reactor publishes a batch's messages in log order on one connection, and acknowledges it after
+ * every publish is confirmed.
  */
-@Controller()
-export class LifecycleTranslator {
+@Injectable()
+export class LifecycleTranslator implements Reaction {
+  readonly name = 'lifecycle';
   /** Owners of the jobs seen, so most events need no lookup. */
   private readonly owners = new Map<string, string>();
 
-  constructor(
-    @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
-    private readonly jobs: JobRepository,
-  ) {}
+  constructor(private readonly jobs: JobRepository) {}
 
-  @EventLogConsumer('lifecycle-translator')
-  async translate(events: StoredEvent[]): Promise<void> {
-    const messages: { subject: string; event: LifecycleCloudEvent }[] = [];
+  async react(events: StoredEvent[]): Promise<Publication[]> {
+    const publications: Publication[] = [];
     for (const stored of events) {
       if (stored.aggregateType !== 'job') continue;
       const event = { type: stored.type, data: stored.data } as JobEvent;
       if (event.type === 'JobCreated') this.owners.set(stored.aggregateId, event.data.ownerId);
       const type = lifecycleTypeOf(event);
       if (!type) continue;
-      const ownerId = await this.ownerOf(stored.aggregateId);
-      messages.push({ subject: lifecycleSubject(ownerId, stored.aggregateId, type), event: toCloudEvent(stored, type, maskEventData) });
+      const ownerId = this.owners.get(stored.aggregateId) ?? (await this.ownerOf(stored.aggregateId));
+      const cloudEvent = toCloudEvent(stored, type, maskEventData);
+      publications.push({ subject: lifecycleSubject(ownerId, stored.aggregateId, type), payload: JSON.stringify(cloudEvent), msgID: cloudEvent.id });
     }
-    await publishLifecycle(this.nats, messages);
+    return publications;
   }
 
   private async ownerOf(jobId: string): Promise<string> {
-    let owner = this.owners.get(jobId);
-    if (!owner) {
-      owner = (await this.jobs.load(jobId)).ownerId;
-      this.owners.set(jobId, owner);
-    }
+    const owner = (await this.jobs.load(jobId)).ownerId;
+    this.owners.set(jobId, owner);
     return owner;
   }
 }
 
-/** Publishes in order (one connection keeps the order) and waits for every acknowledgement. */
+/** Publishes in order (one connection keeps the order) and waits for every acknowledgement (the admin replay). */
 export async function publishLifecycle(nats: NatsClients, messages: { subject: string; event: LifecycleCloudEvent }[], msgIdPrefix = ''): Promise<void> {
   await Promise.all(
-    messages.map(({ subject, event }) => nats.js.publish(subject, JSON.stringify(event), { msgID: `${msgIdPrefix}${event.id}` })),
+    messages.map(({ subject, event }) => nats.publisher.publish(subject, JSON.stringify(event), { msgID: `${msgIdPrefix}${event.id}` })),
   );
 }

@@ -1,10 +1,8 @@
-import { Controller, Inject, Logger } from '@nestjs/common';
 import type { ExecutionCancelled, JobFired } from '../domain/job/job.events.js';
 import type { StoredEvent } from '../events/stored-event.js';
 import { CANCEL_SUBJECT_PREFIX, WORK_SUBJECT } from '../events/streams.js';
-import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
-import { EventLogConsumer } from '../infra/transport/event-stream.transport.js';
-import { eventLogContext, withLogContext, type LogContext } from '../observability/log-context.js';
+import type { LogContext } from '../observability/log-context.js';
+import type { Publication, Reaction } from './reaction.js';
 
 /** What a worker receives: which execution of which job to run. The worker reads the job's spec itself. */
 export interface WorkItem {
@@ -28,34 +26,30 @@ export const workLogContext = (item: WorkItem): LogContext & { correlationId: st
   attempt: item.attempt,
 });
 
+/** The Nats-Msg-Id of the work item of an execution. */
+export const workItemId = (executionId: string) => `work:${executionId}`;
+
 /**
- * Starts and stops runs. Every fire becomes one work item on CHRONOS_WORK. The publish carries Nats-Msg-Id = work:<executionId>,
- * and the batch is acknowledged only after every publish is confirmed: a crash repeats publishes that the
- * stream then drops as duplicates, and loses none (guarantee 6). A cancelled execution (replaced by a newer fire) is announced on
- * chronos.control.cancel.<executionId>, and the worker running it aborts it; a worker that misses the
- * announcement finishes the run, and its result is ignored because the execution is no longer open.
+ * Starts and stops runs. Every fire becomes one work item on CHRONOS_WORK, with Nats-Msg-Id = work:<executionId>:
+ * the reactor acknowledges a batch only after every publish is confirmed, so a crash repeats publishes that the
+ * stream then drops as duplicates, and loses none (guarantee 6). A cancelled execution (replaced by a newer fire)
+ * is announced on chronos.control.cancel.<executionId>, and the worker running it aborts it; a worker that misses
+ * the announcement finishes the run, and its result is ignored because the execution is no longer open.
  */
-@Controller()
-export class DispatchWorkSaga {
-  private readonly log = new Logger(DispatchWorkSaga.name);
-
-  constructor(@Inject(NATS_CLIENTS) private readonly nats: NatsClients) {}
-
-  @EventLogConsumer('saga-dispatch-work')
-  async dispatch(events: StoredEvent[]): Promise<void> {
-    const fires = events.filter((e): e is StoredEvent<JobFired['data']> => e.type === 'JobFired');
-    for (const cancelled of events.filter((e): e is StoredEvent<ExecutionCancelled['data']> => e.type === 'ExecutionCancelled')) {
-      this.nats.connection.publish(`${CANCEL_SUBJECT_PREFIX}.${cancelled.data.executionId}`);
+export const dispatchWork: Reaction = {
+  name: 'dispatch-work',
+  react(events: StoredEvent[]): Publication[] {
+    const publications: Publication[] = [];
+    for (const event of events) {
+      if (event.type === 'JobFired') {
+        const { data, sequence, correlationId, id } = event as StoredEvent<JobFired['data']>;
+        const item: WorkItem = { jobId: data.jobId, firedSequence: sequence, executionId: data.executionId, scheduledAt: data.scheduledAt, attempt: data.attempt, correlationId, causationId: id };
+        publications.push({ subject: `${WORK_SUBJECT}.${data.jobId}`, payload: JSON.stringify(item), msgID: workItemId(data.executionId) });
+      } else if (event.type === 'ExecutionCancelled') {
+        const { executionId } = (event as StoredEvent<ExecutionCancelled['data']>).data;
+        publications.push({ subject: `${CANCEL_SUBJECT_PREFIX}.${executionId}`, payload: '', core: true });
+      }
     }
-    await Promise.all(
-      fires.map((fire) =>
-        withLogContext(eventLogContext(fire), () => {
-          const { data, sequence, correlationId, id } = fire;
-          const item: WorkItem = { jobId: data.jobId, firedSequence: sequence, executionId: data.executionId, scheduledAt: data.scheduledAt, attempt: data.attempt, correlationId, causationId: id };
-          this.log.debug('work dispatched');
-          return this.nats.js.publish(`${WORK_SUBJECT}.${data.jobId}`, JSON.stringify(item), { msgID: `work:${data.executionId}` });
-        }),
-      ),
-    );
-  }
-}
+    return publications;
+  },
+};

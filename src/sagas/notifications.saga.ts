@@ -1,12 +1,12 @@
-import { Controller, Inject, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JobRepository } from '../commands/job.repository.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import type { Notifications } from '../domain/job/job-spec.js';
 import type { ExecutionDeadLettered, ExecutionFinished, JobCreated, JobFired, JobUpdated, NotificationTrigger } from '../domain/job/job.events.js';
 import type { StoredEvent } from '../events/stored-event.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
-import { EventLogConsumer } from '../infra/transport/event-stream.transport.js';
 import { channelsFor, ensureNotifyStream, notificationIdFor, notifySubject, type NotificationItem } from '../notifications/notification.js';
+import type { Publication, Reaction } from './reaction.js';
 
 /** How many jobs' settings and open executions the saga remembers (oldest forgotten first; a miss reads the log). */
 const MEMORY_LIMIT = 100_000;
@@ -27,15 +27,16 @@ interface FireMemo {
  * false) it queues one item per channel (email always, webhook when `webhookUrl` is set) on CHRONOS_NOTIFY.
  * It never sends anything itself, so a slow mail server or webhook never holds up the event log.
  *
- * Each item's `Nats-Msg-Id` is its deterministic notification id, and the batch is acknowledged only after
- * every publish is confirmed: a redelivered batch enqueues nothing twice, and a crash loses nothing.
+ * Each item's `Nats-Msg-Id` is its deterministic notification id, and the reactor acknowledges the batch only
+ * after every publish is confirmed: a redelivered batch enqueues nothing twice, and a crash loses nothing.
  *
  * The job's notification settings are followed from the log itself (JobCreated/JobUpdated/JobDeleted) rather
  * than loaded per event; a job first seen mid-stream is read once from the log. Events older than
  * `NOTIFY_MAX_EVENT_AGE_MS` are not notified: a saga started on an existing log replays it from the start.
  */
-@Controller()
-export class NotificationsSaga {
+@Injectable()
+export class NotificationsSaga implements Reaction {
+  readonly name = 'notifications';
   private readonly log = new Logger(NotificationsSaga.name);
   private readonly jobs = new Map<string, JobMemo>();
   private readonly fires = new Map<string, FireMemo>();
@@ -49,8 +50,7 @@ export class NotificationsSaga {
     private readonly repository: JobRepository,
   ) {}
 
-  @EventLogConsumer('saga-notifications')
-  async enqueue(events: StoredEvent[]): Promise<void> {
+  async react(events: StoredEvent[]): Promise<Publication[]> {
     const items: NotificationItem[] = [];
     const oldest = Date.now() - this.config.notifications.maxEventAgeMs;
     const first = events[0]?.sequence;
@@ -124,11 +124,9 @@ export class NotificationsSaga {
           break;
       }
     }
-    if (items.length === 0) return;
+    if (items.length === 0) return [];
     await this.ensureStream();
-    await Promise.all(
-      items.map((item) => this.nats.js.publish(notifySubject(item.jobId), JSON.stringify(item), { msgID: item.notificationId })),
-    );
+    return items.map((item) => ({ subject: notifySubject(item.jobId), payload: JSON.stringify(item), msgID: item.notificationId }));
   }
 
   private itemsFor(

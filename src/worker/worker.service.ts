@@ -42,6 +42,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   private readonly log = new Logger(WorkerService.name);
   private messages: ConsumerMessages | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  private slotFreed: (() => void) | undefined;
   /** Runs in progress, by execution id, so a cancellation can abort them. */
   private readonly running = new Map<string, AbortController>();
   private cancellations: Subscription | undefined;
@@ -49,7 +50,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   private loop: Promise<void> | undefined;
   /** Log entries of all executions on this worker share publishes on the logs side channel. */
   private readonly logShipper = new LogShipper(async (entries) => {
-    await this.nats.js.publish(`${LOGS_SUBJECT}.entries`, JSON.stringify(entries));
+    await this.nats.publisher.publish(`${LOGS_SUBJECT}.entries`, JSON.stringify(entries));
   });
 
   constructor(
@@ -92,8 +93,14 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
 
   private async run(messages: ConsumerMessages): Promise<void> {
     for await (const message of messages) {
-      while (this.inFlight.size >= this.config.workerConcurrency) await Promise.race(this.inFlight);
-      const run: Promise<void> = this.handle(message).finally(() => this.inFlight.delete(run));
+      // Wait for a free slot. (Not Promise.race over the runs in flight: each call would add a reaction to every one of them.)
+      while (this.inFlight.size >= this.config.workerConcurrency) await new Promise<void>((resolve) => (this.slotFreed = resolve));
+      // handle() logs and swallows what it cannot complete: the item, unacknowledged, is redelivered after ack_wait.
+      const run: Promise<void> = this.handle(message).finally(() => {
+        this.inFlight.delete(run);
+        this.slotFreed?.();
+        this.slotFreed = undefined;
+      });
       this.inFlight.add(run);
     }
   }

@@ -12,12 +12,22 @@ const RETRY_DELAY_MS = 1000;
 /** A batch a dead process held comes back after this; a live one keeps it with heartbeats. */
 const ACK_WAIT_MS = 10_000;
 
+export interface EventLogConsumerOptions {
+  /**
+   * Durable consumers this one replaces (an upgrade that merges consumers): when it does not exist yet, it
+   * starts after the lowest of their acknowledged positions instead of at the start of the log, so it
+   * repeats only what some of them had not yet acknowledged (deduplicated publishes, checkpoints).
+   */
+  takesOverFrom?: string[];
+}
+
 /**
  * Marks a method as the handler of one durable consumer of the event log. It receives the events of
  * every message delivered, in log order, in batches; the batch is acknowledged only when the returned
  * promise resolves, and redelivered (after a pause) when it rejects.
  */
-export const EventLogConsumer = (durableName: string): MethodDecorator => EventPattern(durableName) as MethodDecorator;
+export const EventLogConsumer = (durableName: string, options: EventLogConsumerOptions = {}): MethodDecorator =>
+  EventPattern(durableName, { ...options }) as MethodDecorator;
 
 /**
  * A Nest microservice transport on JetStream: each @EventLogConsumer handler gets a durable pull consumer
@@ -27,6 +37,7 @@ export const EventLogConsumer = (durableName: string): MethodDecorator => EventP
 export class EventLogTransport extends Server implements CustomTransportStrategy {
   private readonly log = new Logger(EventLogTransport.name);
   private readonly running: { stop(): Promise<void> }[] = [];
+  private readonly options = new Map<string, EventLogConsumerOptions>();
 
   constructor(
     private readonly nats: NatsClients,
@@ -39,6 +50,7 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
   async listen(callback: (...optionalParams: unknown[]) => unknown): Promise<void> {
     try {
       for (const [name, handler] of this.getHandlers()) {
+        this.options.set(name, (handler.extras ?? {}) as EventLogConsumerOptions);
         this.running.push(await this.run(name, async (events) => lastValueFrom(this.transformToObservable(await handler(events)), { defaultValue: undefined })));
       }
       callback();
@@ -66,12 +78,16 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
    * acknowledged message instead. What it sees again is folded once (checkpoints, deduplicated publishes).
    */
   private async startAtAckFloor(name: string): Promise<void> {
-    let start = 1;
-    try {
-      start = (await this.nats.jsm.consumers.info(EVENTS_STREAM, name)).ack_floor.stream_seq + 1;
+    const options = this.options.get(name) ?? {};
+    let start = await this.nextAfterAckFloor(name);
+    if (start !== undefined) {
       await this.nats.jsm.consumers.delete(EVENTS_STREAM, name);
-    } catch (error) {
-      if ((error as { code?: number }).code !== JetStreamApiCodes.ConsumerNotFound) throw error;
+    } else {
+      const predecessors = (await Promise.all((options.takesOverFrom ?? []).map((predecessor) => this.nextAfterAckFloor(predecessor)))).filter(
+        (next): next is number => next !== undefined,
+      );
+      start = predecessors.length > 0 ? Math.min(...predecessors) : 1;
+      if (predecessors.length > 0) this.log.log(`${name}: first start, taking over from ${options.takesOverFrom!.join(', ')} at stream sequence ${start}`);
     }
     await this.nats.jsm.consumers.add(EVENTS_STREAM, {
       durable_name: name,
@@ -82,6 +98,19 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
       ack_wait: ACK_WAIT_MS * 1_000_000,
       max_ack_pending: 20_000,
     });
+  }
+
+  /** The stream sequence after a durable consumer's acknowledged position, or undefined when it does not exist. */
+  private async nextAfterAckFloor(name: string): Promise<number | undefined> {
+    try {
+      const { ack_floor, config } = await this.nats.jsm.consumers.info(EVENTS_STREAM, name);
+      // A consumer that has acknowledged nothing since it was created reports 0: it still stands where it started
+      // (else a holder that died before its first acknowledgement would send its successor to the start of the log).
+      return ack_floor.stream_seq > 0 ? ack_floor.stream_seq + 1 : (config.opt_start_seq ?? 1);
+    } catch (error) {
+      if ((error as { code?: number }).code !== JetStreamApiCodes.ConsumerNotFound) throw error;
+      return undefined;
+    }
   }
 
   private async run(name: string, handle: (events: StoredEvent[]) => Promise<unknown>): Promise<{ stop(): Promise<void> }> {

@@ -1,0 +1,24 @@
+import type { StoredEvent } from '../events/stored-event.js';
+
+/** One message a reaction wants published because of some events. */
+export interface Publication {
+  subject: string;
+  payload: string;
+  /**
+   * Nats-Msg-Id, derived from the events (never random): a batch handled again publishes the same ids,
+   * and the stream drops the repeats. Without it the message goes out on core NATS, unacknowledged (the
+   * cancel announcements, which nothing has to keep).
+   */
+  msgID?: string;
+  /** Core NATS, fire and forget; see msgID. */
+  core?: true;
+}
+
+/**
+ * One concern of the reactor (src/sagas/reactor.consumer.ts): given a batch of events in log order, the
+ * messages they call for, in the order they must be published. It publishes nothing itself.
+ */
+export interface Reaction {
+  readonly name: string;
+  react(events: StoredEvent[]): Publication[] | Promise<Publication[]>;
+}
