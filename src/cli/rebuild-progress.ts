@@ -1,33 +1,8 @@
 import { formatDuration } from './time.js';
 
-/** How far a rebuild is (GET /admin/projections, `progress`); `target` grows as new events arrive. */
-export interface RebuildProgress {
-  rebuildId: string;
-  position: number;
-  target: number;
-  percent: number;
-  eventsPerSecond: number;
-  etaSeconds: number | null;
-  startedAt: string;
-}
-
-/** How the last rebuild of a projection ended (`lastRebuild`). */
-export interface RebuildOutcome {
-  rebuildId: string;
-  status: 'succeeded' | 'failed';
-  startedAt: string;
-  finishedAt: string;
-  error?: string;
-}
-
-export interface ProjectionStatus {
-  name: string;
-  position: number;
-  lagEvents: number;
-  status: 'live' | 'rebuilding';
-  progress?: RebuildProgress;
-  lastRebuild?: RebuildOutcome;
-}
+// The API's own types (erased at build: the CLI imports nothing of the server at run time).
+export type { ReadModelStatus as ProjectionStatus, RebuildOutcome, RebuildProgress } from '../projections/rebuild/projection-rebuilds.js';
+import type { ReadModelStatus as ProjectionStatus, RebuildOutcome, RebuildProgress } from '../projections/rebuild/projection-rebuilds.js';
 
 export type RebuildState =
   | { state: 'running'; progress?: RebuildProgress }
