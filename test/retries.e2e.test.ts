@@ -53,8 +53,11 @@ describe('retries and dead letters', () => {
       [2, 'retry', 'failed'],
       [1, 'schedule', 'failed'],
     ]);
-    const history = (await client.get(`/api/v1/jobs/${job.id}/events?limit=100`)).body.items.map((e: { type: string }) => e.type);
+    const events = (await client.get(`/api/v1/jobs/${job.id}/events?limit=100`)).body.items as { type: string; correlationId: string }[];
+    const history = events.map((e) => e.type);
     expect(history.filter((t: string) => t === 'RetryScheduled')).toHaveLength(2);
+    // The retries the scheduler fired carry on the creating request's correlation: one id follows every attempt.
+    expect(new Set(events.map((e) => e.correlationId))).toEqual(new Set([events[0]!.correlationId]));
     expect(history.filter((t: string) => t === 'ExecutionDeadLettered')).toHaveLength(1);
 
     // Retrying the dead letter runs the fire again, attempts counted afresh; this time the target is up.

@@ -91,13 +91,13 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private async loadDueTimers(): Promise<void> {
     try {
       const horizon = new Date(Date.now() + HORIZON_MS);
-      const [instants, retries]: [{ jobId: string; scheduledAt: Date }[], { executionId: string; jobId: string; retryAt: Date }[]] = await Promise.all([
+      const [instants, retries]: [{ jobId: string; scheduledAt: Date }[], { executionId: string; jobId: string; retryAt: Date; correlationId: string | null }[]] = await Promise.all([
         this.dataSource.query(
           `SELECT job_id AS "jobId", scheduled_at AS "scheduledAt" FROM timers WHERE scheduled_at <= $1 ORDER BY scheduled_at LIMIT 50000`,
           [horizon],
         ),
         this.dataSource.query(
-          `SELECT execution_id AS "executionId", job_id AS "jobId", retry_at AS "retryAt" FROM retry_timers WHERE retry_at <= $1 ORDER BY retry_at LIMIT 50000`,
+          `SELECT execution_id AS "executionId", job_id AS "jobId", retry_at AS "retryAt", correlation_id AS "correlationId" FROM retry_timers WHERE retry_at <= $1 ORDER BY retry_at LIMIT 50000`,
           [horizon],
         ),
       ]);
@@ -105,8 +105,8 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
         const at = scheduledAt.toISOString();
         this.arm(fireCommandId(jobId, at), at, () => this.fire(jobId, at));
       }
-      for (const { executionId, jobId, retryAt } of retries) {
-        this.arm(retryCommandId(executionId), retryAt.toISOString(), () => this.retry(jobId, executionId));
+      for (const { executionId, jobId, retryAt, correlationId } of retries) {
+        this.arm(retryCommandId(executionId), retryAt.toISOString(), () => this.retry(jobId, executionId, correlationId ?? undefined));
       }
     } catch (error) {
       this.log.error(`reading timers failed: ${(error as Error).message}`);
@@ -166,15 +166,15 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     if (fired) this.metrics.fireLateness.observe(Math.max(0, Date.now() - Date.parse(scheduledAt)) / 1000);
   }
 
-  /** Fires the retry timer of a failed attempt. */
-  async retry(jobId: string, executionId: string): Promise<void> {
-    await this.send(jobId, retryCommandId(executionId), { type: 'RetryExecution', now: new Date(), data: { executionId } });
+  /** Fires the retry timer of a failed attempt, in the failed run's correlation (a new one for timers from before it was kept). */
+  async retry(jobId: string, executionId: string, correlationId?: string): Promise<void> {
+    await this.send(jobId, retryCommandId(executionId), { type: 'RetryExecution', now: new Date(), data: { executionId } }, correlationId);
   }
 
-  /** True when the command was applied; false when the guards refused it. */
-  private async send(jobId: string, commandId: string, command: JobCommand): Promise<boolean> {
+  /** True when the command was applied; false when the guards refused it. A fire starts a correlation of its own. */
+  private async send(jobId: string, commandId: string, command: JobCommand, correlationId = commandId): Promise<boolean> {
     try {
-      await this.commands.execute(new ExecuteJobCommand(jobId, command, { commandId, actor: `scheduler:${this.config.instanceId}`, correlationId: commandId }));
+      await this.commands.execute(new ExecuteJobCommand(jobId, command, { commandId, actor: `scheduler:${this.config.instanceId}`, correlationId }));
       return true;
     } catch (error) {
       // Refused fires are the guards doing their job (already fired, stale timer, paused, deleted): nothing to do.

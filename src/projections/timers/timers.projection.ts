@@ -3,6 +3,12 @@ import type { JobEvent } from '../../domain/job/job.events.js';
 import type { StoredEvent } from '../../events/stored-event.js';
 import type { Projection } from '../checkpointed-projection.js';
 
+interface RetryTimer {
+  jobId: string;
+  retryAt: string;
+  correlationId: string;
+}
+
 /** Channel on which the timers projection announces a commit, so the scheduler need not wait for its next poll. */
 export const TIMERS_CHANNEL = 'chronos_timers';
 
@@ -15,8 +21,8 @@ export class TimersProjection implements Projection {
 
   async apply(db: EntityManager, events: StoredEvent[]): Promise<void> {
     const next = new Map<string, string | null>();
-    // Retry timers, by the failed execution's id: its retry instant, or null once retried.
-    const retries = new Map<string, { jobId: string; retryAt: string } | null>();
+    // Retry timers, by the failed execution's id: its retry instant (and the failed run's correlation), or null once retried.
+    const retries = new Map<string, RetryTimer | null>();
     const deletedJobs: string[] = [];
     for (const stored of events) {
       if (stored.aggregateType !== 'job') continue;
@@ -33,7 +39,7 @@ export class TimersProjection implements Projection {
           if (event.data.retryOf) retries.set(event.data.retryOf, null);
           break;
         case 'RetryScheduled':
-          retries.set(event.data.executionId, { jobId: event.data.jobId, retryAt: event.data.retryAt });
+          retries.set(event.data.executionId, { jobId: event.data.jobId, retryAt: event.data.retryAt, correlationId: stored.correlationId });
           break;
         case 'ExecutionSkipped':
           next.set(stored.aggregateId, event.data.nextRunAt);
@@ -80,16 +86,17 @@ export class TimersProjection implements Projection {
     }
   }
 
-  private async applyRetries(db: EntityManager, retries: Map<string, { jobId: string; retryAt: string } | null>, deletedJobs: string[]): Promise<void> {
+  private async applyRetries(db: EntityManager, retries: Map<string, RetryTimer | null>, deletedJobs: string[]): Promise<void> {
     const scheduled = [...retries].filter(([, timer]) => timer !== null).map(([executionId, timer]) => ({ executionId, ...timer! }));
     const done = [...retries].filter(([, timer]) => timer === null).map(([executionId]) => executionId);
     if (done.length) await db.query(`DELETE FROM retry_timers WHERE execution_id = ANY($1::uuid[])`, [done]);
     if (deletedJobs.length) await db.query(`DELETE FROM retry_timers WHERE job_id = ANY($1::uuid[])`, [deletedJobs]);
     if (scheduled.length) {
       await db.query(
-        `INSERT INTO retry_timers (execution_id, job_id, retry_at)
-         SELECT "executionId", "jobId", "retryAt" FROM jsonb_to_recordset($1::jsonb) AS t("executionId" uuid, "jobId" uuid, "retryAt" timestamptz)
-         ON CONFLICT (execution_id) DO UPDATE SET retry_at = EXCLUDED.retry_at`,
+        `INSERT INTO retry_timers (execution_id, job_id, retry_at, correlation_id)
+         SELECT "executionId", "jobId", "retryAt", "correlationId"
+         FROM jsonb_to_recordset($1::jsonb) AS t("executionId" uuid, "jobId" uuid, "retryAt" timestamptz, "correlationId" text)
+         ON CONFLICT (execution_id) DO UPDATE SET retry_at = EXCLUDED.retry_at, correlation_id = EXCLUDED.correlation_id`,
         [JSON.stringify(scheduled)],
       );
       await db.query(`SELECT pg_notify($1, $2)`, [TIMERS_CHANNEL, String(scheduled.length)]);
