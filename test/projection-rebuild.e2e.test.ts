@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { ChronosApp } from '../src/app.js';
 import { READ_MODELS } from '../src/projections/read-models.js';
 import { HttpSink } from './support/http-sink.js';
+import { startChronosProcess, stopAllProcesses } from './support/processes.js';
 import { ApiClient, resetStack, sleep, startTestChronos, urls, waitFor, type Json } from './support/stack.js';
 
 /**
@@ -29,6 +30,7 @@ describe('projection rebuild', () => {
     await seed();
   }, 120_000);
   afterAll(async () => {
+    await stopAllProcesses();
     await db?.end();
     await chronos?.close();
     await sink?.stop();
@@ -149,6 +151,27 @@ describe('projection rebuild', () => {
     for (const model of READ_MODELS) await rebuild(model.projection.name);
     expect(await snapshot()).toEqual(afterConcurrent);
   }, 180_000);
+
+  it('a rebuild cut short by its instance shutting down is reported failed and leaves no tables behind; the live model is untouched', async () => {
+    const before = await snapshot();
+    // A second API instance on the same stack, slow enough (10 events per transaction) to be stopped mid-way. A
+    // process of its own: passport keeps one JWT strategy per process, so a second app in this one would take over
+    // the first one's authentication and leave it with a closed database when stopped.
+    const other = await startChronosProcess('rebuilder', { CHRONOS_ROLES: 'api', CHRONOS_ADMIN_EMAIL: 'ops@example.com', CHRONOS_ADMIN_PASSWORD: 'Adm1nPassword', CHRONOS_REBUILD_BATCH_EVENTS: '10' });
+    const viaOther = new ApiClient(`http://127.0.0.1:${other.logged('chronos started')!.json.port}`);
+    await viaOther.signIn('ops@example.com', 'Adm1nPassword');
+    const started = await viaOther.post('/api/v1/admin/projections/executions/rebuild', {});
+    expect(started.status).toBe(202);
+    // Graceful: Nest ends by re-raising the SIGTERM it handled (a SIGKILL would mean stop() had to force it).
+    expect(await other.stop()).toMatchObject({ signal: 'SIGTERM' });
+
+    const listed = await admin.get('/api/v1/admin/projections');
+    const status = (listed.body as Json[]).find((p) => p.name === 'executions');
+    expect(status).toMatchObject({ status: 'live', lastRebuild: { rebuildId: started.body.progress.rebuildId, status: 'failed', error: expect.stringContaining('interrupted') } });
+    const { rows } = await db.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rebuild\\_%' OR nspname LIKE 'retired\\_%'`);
+    expect(rows).toEqual([]);
+    expect(await snapshot()).toEqual(before);
+  }, 60_000);
 
   it('refuses an unknown read model, a second rebuild of the same one, and non-admins', async () => {
     const unknown = await admin.post('/api/v1/admin/projections/nope/rebuild', {});
