@@ -1,4 +1,5 @@
 import type { ChronosApp } from '../src/app.js';
+import { startChronosProcess } from './support/processes.js';
 import { ApiClient, resetStack, startTestChronos, waitFor } from './support/stack.js';
 
 /** Metrics for Prometheus and the dashboard routes, changing as jobs run. */
@@ -66,14 +67,16 @@ describe('metrics and dashboard', () => {
     const anonymous = new ApiClient(base);
     expect(await anonymous.get('/health/live')).toMatchObject({ status: 200, body: { status: 'ok' } });
     expect(await anonymous.get('/health/ready')).toMatchObject({ status: 200, body: { status: 'ok', checks: { postgres: 'up', nats: 'up', redis: 'up' } } });
-    const withoutRedis = await startTestChronos({ CHRONOS_ROLES: 'api', REDIS_URL: 'redis://127.0.0.1:1' });
+    // A process of its own: a second app in this one would take over passport's JWT strategy, and stopping it
+    // would leave this file's app authenticating against a closed database.
+    const withoutRedis = await startChronosProcess('without-redis', { CHRONOS_ROLES: 'api', REDIS_URL: 'redis://127.0.0.1:1' });
     try {
-      const ready = await new ApiClient(`http://127.0.0.1:${withoutRedis.port}`).get('/health/ready');
+      const ready = await new ApiClient(`http://127.0.0.1:${withoutRedis.logged('chronos started')!.json.port}`).get('/health/ready');
       expect(ready.status).toBe(200);
       // Up or down and nothing else: the failed check's error stays in the log.
       expect(ready.body).toEqual({ status: 'degraded', checks: { postgres: 'up', nats: 'up', redis: 'down' } });
     } finally {
-      await withoutRedis.close();
+      await withoutRedis.stop();
     }
   });
 });
