@@ -1,27 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { executionContext, type Logged } from '../../test/support/execution-context.js';
 import { ValidationError } from '../domain/errors.js';
-import { ExecutionFailure, type ExecutionContext, type LogLevel } from './executor.js';
+import { ExecutionFailure } from './executor.js';
 import { assertScriptAllowed, parseScriptAllowlist, ScriptExecutor, SCRIPT_PATH, type ScriptOutput } from './script.executor.js';
-
-interface Logged {
-  level: LogLevel;
-  message: string;
-  metadata?: Record<string, unknown>;
-}
-
-function context(payload: Record<string, unknown>, signal = new AbortController().signal): ExecutionContext & { logged: Logged[] } {
-  const logged: Logged[] = [];
-  return {
-    jobId: 'job-1',
-    executionId: 'exec-1',
-    scheduledAt: '2026-01-01T00:00:00.000Z',
-    attempt: 1,
-    payload,
-    signal,
-    log: (level, message, metadata) => logged.push({ level, message, metadata }),
-    logged,
-  };
-}
 
 /** Lines the command wrote (what the capture logged with a `stream`). */
 const lines = (logged: Logged[], stream?: 'stdout' | 'stderr') =>
@@ -100,7 +81,7 @@ describe('ScriptExecutor', () => {
   const executor = new ScriptExecutor(allowlist, { killGraceMs: 300 });
 
   it('refuses at run time a command not on the allowlist, without retrying', async () => {
-    const ctx = context({ command: '/bin/bash', args: ['-c', 'echo hi'] });
+    const ctx = executionContext({ command: '/bin/bash', args: ['-c', 'echo hi'] });
     const run = executor.run(ctx);
     await expect(run).rejects.toBeInstanceOf(ExecutionFailure);
     await expect(run).rejects.toMatchObject({ retryable: false, message: expect.stringContaining('not on CHRONOS_SCRIPT_ALLOWLIST') });
@@ -111,7 +92,7 @@ describe('ScriptExecutor', () => {
     process.env.JWT_SECRET = 'must-not-leak-into-scripts';
     process.env.DATABASE_URL = 'postgres://secret@db/chronos';
     try {
-      const ctx = context({ command: 'env', env: { GREETING: 'hello world', EMPTY: '' } });
+      const ctx = executionContext({ command: 'env', env: { GREETING: 'hello world', EMPTY: '' } });
       const output = (await executor.run(ctx)) as ScriptOutput;
       expect(output).toMatchObject({ exitCode: 0, signal: null, truncated: false, stderrBytes: 0 });
       expect(lines(ctx.logged, 'stdout').sort()).toEqual(['EMPTY=', 'GREETING=hello world', `PATH=${SCRIPT_PATH}`]);
@@ -123,7 +104,7 @@ describe('ScriptExecutor', () => {
   });
 
   it('logs stdout lines as info and stderr lines as warn, a last line without newline too; args are not a shell', async () => {
-    const ctx = context({ command: '/bin/sh', args: ['-c', 'echo "one $1"; echo two >&2; printf three; printf "\\r\\n" >&2', 'sh', '$(whoami) *'] });
+    const ctx = executionContext({ command: '/bin/sh', args: ['-c', 'echo "one $1"; echo two >&2; printf three; printf "\\r\\n" >&2', 'sh', '$(whoami) *'] });
     const output = (await executor.run(ctx)) as ScriptOutput;
     expect(output).toEqual({ exitCode: 0, signal: null, stdoutBytes: 'one $(whoami) *\nthree'.length, stderrBytes: 'two\n\r\n'.length, truncated: false });
     expect(ctx.logged.filter((l) => l.metadata?.stream)).toEqual([
@@ -138,7 +119,7 @@ describe('ScriptExecutor', () => {
   });
 
   it('a non-zero exit is a retryable failure with the exit code in the output and the last stderr line in the error', async () => {
-    const ctx = context({ command: '/bin/sh', args: ['-c', 'echo working; echo "disk full" >&2; exit 3'] });
+    const ctx = executionContext({ command: '/bin/sh', args: ['-c', 'echo working; echo "disk full" >&2; exit 3'] });
     const run = executor.run(ctx);
     await expect(run).rejects.toBeInstanceOf(ExecutionFailure);
     const failure = (await run.catch((e: unknown) => e)) as ExecutionFailure;
@@ -151,7 +132,7 @@ describe('ScriptExecutor', () => {
     const cap = 64 * 1024;
     const capped = new ScriptExecutor(allowlist, { outputCapBytes: cap });
     // 200,000 lines of 11 bytes on stdout, and some on stderr: far past the cap, and past a pipe's buffer.
-    const ctx = context({ command: '/bin/sh', args: ['-c', 'yes 0123456789 | head -n 200000; yes err | head -n 1000 >&2'] });
+    const ctx = executionContext({ command: '/bin/sh', args: ['-c', 'yes 0123456789 | head -n 200000; yes err | head -n 1000 >&2'] });
     const output = (await capped.run(ctx)) as ScriptOutput;
     expect(output).toEqual({ exitCode: 0, signal: null, stdoutBytes: 2_200_000, stderrBytes: 4000, truncated: true });
     const logged = lines(ctx.logged);
@@ -163,14 +144,14 @@ describe('ScriptExecutor', () => {
   });
 
   it('logs a very long line in pieces of 8192 bytes', async () => {
-    const ctx = context({ command: '/bin/sh', args: ['-c', "head -c 20000 /dev/zero | tr '\\0' x"] });
+    const ctx = executionContext({ command: '/bin/sh', args: ['-c', "head -c 20000 /dev/zero | tr '\\0' x"] });
     await executor.run(ctx);
     expect(lines(ctx.logged, 'stdout').map((l) => l.length)).toEqual([8192, 8192, 20000 - 2 * 8192]);
   });
 
   it('on timeout kills the whole process group, the command\'s children included, and rejects with the reason', async () => {
     const controller = new AbortController();
-    const ctx = context({ command: '/bin/sh', args: ['-c', 'sleep 30 & echo $!; wait'] }, controller.signal);
+    const ctx = executionContext({ command: '/bin/sh', args: ['-c', 'sleep 30 & echo $!; wait'] }, { signal: controller.signal });
     const run = executor.run(ctx);
     const child = await pidFrom(ctx.logged);
     expect(alive(child)).toBe(true);
@@ -184,7 +165,7 @@ describe('ScriptExecutor', () => {
 
   it('kills with SIGKILL what ignores SIGTERM, after the grace period', async () => {
     const controller = new AbortController();
-    const ctx = context({ command: '/bin/sh', args: ['-c', 'trap "" TERM; sleep 30 & echo $!; wait; wait'] }, controller.signal);
+    const ctx = executionContext({ command: '/bin/sh', args: ['-c', 'trap "" TERM; sleep 30 & echo $!; wait; wait'] }, { signal: controller.signal });
     const run = executor.run(ctx);
     const child = await pidFrom(ctx.logged);
     const reason = new Error('cancelled');
@@ -197,7 +178,7 @@ describe('ScriptExecutor', () => {
 
   it('terminates processes the command left behind, whether or not they hold its output', async () => {
     for (const script of ['sleep 30 >/dev/null 2>&1 & echo $!', 'sleep 30 & echo $!']) {
-      const ctx = context({ command: '/bin/sh', args: ['-c', script] });
+      const ctx = executionContext({ command: '/bin/sh', args: ['-c', script] });
       const output = (await executor.run(ctx)) as ScriptOutput;
       expect(output.exitCode).toBe(0);
       const child = Number(lines(ctx.logged, 'stdout')[0]);
@@ -210,16 +191,16 @@ describe('ScriptExecutor', () => {
     const controller = new AbortController();
     const reason = new Error('cancelled before start');
     controller.abort(reason);
-    await expect(executor.run(context({ command: '/bin/sh', args: ['-c', 'echo ran'] }, controller.signal))).rejects.toBe(reason);
+    await expect(executor.run(executionContext({ command: '/bin/sh', args: ['-c', 'echo ran'] }, { signal: controller.signal }))).rejects.toBe(reason);
   });
 
   it('a missing command file or cwd is a failure that is not retried', async () => {
-    await expect(executor.run(context({ command: '/bin/no-such-script' }))).rejects.toMatchObject({ retryable: false, message: expect.stringContaining('ENOENT') });
-    await expect(executor.run(context({ command: '/bin/sh', args: ['-c', 'pwd'], cwd: '/no/such/dir' }))).rejects.toMatchObject({
+    await expect(executor.run(executionContext({ command: '/bin/no-such-script' }))).rejects.toMatchObject({ retryable: false, message: expect.stringContaining('ENOENT') });
+    await expect(executor.run(executionContext({ command: '/bin/sh', args: ['-c', 'pwd'], cwd: '/no/such/dir' }))).rejects.toMatchObject({
       retryable: false,
       message: 'cwd /no/such/dir does not exist or is not a directory',
     });
-    const ctx = context({ command: '/bin/sh', args: ['-c', 'pwd'], cwd: '/tmp' });
+    const ctx = executionContext({ command: '/bin/sh', args: ['-c', 'pwd'], cwd: '/tmp' });
     await executor.run(ctx);
     expect(lines(ctx.logged, 'stdout')).toEqual(['/tmp']);
   });

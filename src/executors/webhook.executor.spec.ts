@@ -1,29 +1,13 @@
+import { executionContext } from '../../test/support/execution-context.js';
 import { HttpSink } from '../../test/support/http-sink.js';
 import { verifyWebhook } from '../notifications/webhook-signature.js';
-import { ExecutionFailure, type ExecutionContext, type LogLevel } from './executor.js';
+import { ExecutionFailure } from './executor.js';
 import { HttpExecutor } from './http.executor.js';
 import { parseAllowlist, TargetGuard } from './target-guard.js';
 import { WebhookExecutor } from './webhook.executor.js';
 
-interface Logged {
-  level: LogLevel;
-  message: string;
-  metadata?: Record<string, unknown>;
-}
-
-function context(payload: Record<string, unknown>): ExecutionContext & { logged: Logged[] } {
-  const logged: Logged[] = [];
-  return {
-    jobId: 'job-1',
-    executionId: 'exec-1',
-    scheduledAt: '2026-01-01T00:00:00.000Z',
-    attempt: 2,
-    payload,
-    signal: new AbortController().signal,
-    log: (level, message, metadata) => logged.push({ level, message, metadata }),
-    logged,
-  };
-}
+/** The runs here are second attempts: the attempt header must say so. */
+const secondAttempt = (payload: Record<string, unknown>) => executionContext(payload, { attempt: 2 });
 
 describe('WebhookExecutor', () => {
   let sink: HttpSink;
@@ -41,7 +25,7 @@ describe('WebhookExecutor', () => {
   it('POSTs data as JSON with the idempotency headers and a signature over the exact body', async () => {
     const secret = 'whsec_0123456789';
     const data = { event: 'nightly', count: 3, nested: { ok: true, text: 'é ✓' } };
-    const ctx = context({ url: sink.url('/hook?token=abc'), data, secret });
+    const ctx = secondAttempt({ url: sink.url('/hook?token=abc'), data, secret });
     const output = await executor.run(ctx);
     expect(output).toMatchObject({ status: 200, body: '{"ok":true}', bodyTruncated: false, headers: expect.objectContaining({ 'content-type': 'application/json' }) });
     expect(sink.requests).toHaveLength(1);
@@ -63,7 +47,7 @@ describe('WebhookExecutor', () => {
   });
 
   it('sends no signature without a secret, and null data as "null"', async () => {
-    await executor.run(context({ url: sink.url(), data: null }));
+    await executor.run(secondAttempt({ url: sink.url(), data: null }));
     expect(sink.requests[0]!.headers['x-chronos-signature']).toBeUndefined();
     expect(sink.requests[0]!.body).toBe('null');
   });
@@ -71,7 +55,7 @@ describe('WebhookExecutor', () => {
   it('a 4xx is a failure that is not retried, except 408 and 429; a 5xx is retried', async () => {
     for (const [status, retryable] of [[400, false], [404, false], [410, false], [408, true], [429, true], [500, true], [503, true]] as const) {
       sink.status = status;
-      const run = executor.run(context({ url: sink.url(), data: {} }));
+      const run = executor.run(secondAttempt({ url: sink.url(), data: {} }));
       await expect(run).rejects.toBeInstanceOf(ExecutionFailure);
       await expect(run).rejects.toMatchObject({ message: `unexpected status ${status}`, retryable, output: { status } });
     }
@@ -79,7 +63,7 @@ describe('WebhookExecutor', () => {
 
   it('refuses a target the guard refuses, without retrying', async () => {
     const strict = new WebhookExecutor(new TargetGuard());
-    await expect(strict.run(context({ url: sink.url(), data: {} }))).rejects.toMatchObject({ retryable: false, message: expect.stringMatching(/^target not allowed/) });
+    await expect(strict.run(secondAttempt({ url: sink.url(), data: {} }))).rejects.toMatchObject({ retryable: false, message: expect.stringMatching(/^target not allowed/) });
     expect(sink.requests).toHaveLength(0);
   });
 });
@@ -93,7 +77,7 @@ describe('HttpExecutor logs', () => {
 
   it('logs the request (method, origin, path) and the response, never the query or header values', async () => {
     const executor = new HttpExecutor(new TargetGuard(parseAllowlist('127.0.0.1/32')));
-    const ctx = context({ url: sink.url('/api/run'), method: 'post', query: { api_key: 'k-123' }, headers: { Authorization: 'Bearer s3cr3t' }, body: { a: 1 } });
+    const ctx = secondAttempt({ url: sink.url('/api/run'), method: 'post', query: { api_key: 'k-123' }, headers: { Authorization: 'Bearer s3cr3t' }, body: { a: 1 } });
     const output = await executor.run(ctx);
     expect(output).toMatchObject({ status: 200 });
     expect(ctx.logged.map((l) => [l.level, l.message])).toEqual([

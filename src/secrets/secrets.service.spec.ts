@@ -1,34 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { fakeKeyTable } from '../../test/support/fake-key-table.js';
 import type { DataSource } from 'typeorm';
 import { loadConfig } from '../config.js';
 import { defaultRetryPolicy, type JobSpec } from '../domain/job/job-spec.js';
 import { MASK, MaskedSecretError } from './job-secrets.js';
 import { isSealed } from './sealed.js';
 import { SecretsService } from './secrets.service.js';
-
-/** The three statements JobKeys runs, over a Map: enough to test its logic without PostgreSQL (same as job-keys.spec.ts). */
-function fakeKeyTable(): { dataSource: DataSource; rows: Map<string, Buffer>; reads: () => number } {
-  const rows = new Map<string, Buffer>();
-  let reads = 0;
-  const query = async (sql: string, params: unknown[]) => {
-    const jobId = params[0] as string;
-    if (sql.startsWith('SELECT')) {
-      reads++;
-      const key = rows.get(jobId);
-      return key ? [{ key }] : [];
-    }
-    if (sql.startsWith('INSERT')) {
-      if (!rows.has(jobId)) rows.set(jobId, params[1] as Buffer);
-      return [];
-    }
-    if (sql.startsWith('DELETE')) {
-      rows.delete(jobId);
-      return [];
-    }
-    throw new Error(`unexpected SQL: ${sql}`);
-  };
-  return { dataSource: { query } as unknown as DataSource, rows, reads: () => reads };
-}
 
 const jobId = '6f1c7b2e-8f2a-4d0a-9a51-3c1f6f1b2a10';
 const config = loadConfig({
