@@ -43,6 +43,11 @@ export interface ChronosConfig {
   misfireThresholdMs: number;
   /** The most catch-up fires of misfirePolicy fire_all in one decision. */
   fireAllCap: number;
+  /**
+   * How long before its instant the scheduler may fire a job (FIRE_AHEAD_MS): the run is dispatched ahead
+   * and its worker starts it at the instant, so a burst of fires does not make starts late.
+   */
+  fireAheadMs: number;
   /** How long an active scheduler or projector keeps its role without renewing it. */
   leaseTtlMs: number;
   /** Identifies this process in leases and executions. */
@@ -92,6 +97,11 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0
   return value;
 }
 
+function atMost(value: number, name: string, max: number): number {
+  if (value > max) throw new ConfigError(`${name} must be at most ${max}, got ${value}`);
+  return value;
+}
+
 function url(env: NodeJS.ProcessEnv, name: string, fallback: string, protocols: string[]): string {
   const raw = env[name] || fallback;
   let parsed: URL;
@@ -138,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
     leaseTtlMs: integer(env, 'CHRONOS_LEASE_TTL_MS', 5000, 600),
     misfireThresholdMs: integer(env, 'MISFIRE_THRESHOLD_MS', 60_000, 0),
     fireAllCap: integer(env, 'MISFIRE_FIRE_ALL_CAP', 100, 1),
+    fireAheadMs: atMost(integer(env, 'FIRE_AHEAD_MS', 2000, 0), 'FIRE_AHEAD_MS', 5000),
     rebuildBatchEvents: integer(env, 'CHRONOS_REBUILD_BATCH_EVENTS', 2000, 10),
     instanceId: env.CHRONOS_INSTANCE_ID || `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     smtp: {

@@ -103,7 +103,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       ]);
       for (const { jobId, scheduledAt } of instants) {
         const at = scheduledAt.toISOString();
-        this.arm(fireCommandId(jobId, at), at, () => this.fire(jobId, at));
+        this.arm(fireCommandId(jobId, at), at, () => this.fire(jobId, at), this.config.fireAheadMs);
       }
       for (const { executionId, jobId, retryAt, correlationId } of retries) {
         this.arm(retryCommandId(executionId), retryAt.toISOString(), () => this.retry(jobId, executionId, correlationId ?? undefined));
@@ -113,12 +113,13 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
-  /** Arms an in-memory timer that queues `fire` at `dueAt`, once per key. */
-  private arm(key: string, dueAt: string, fire: () => Promise<void>): void {
+  /** Arms an in-memory timer that queues `fire` `aheadMs` before `dueAt`, once per key. */
+  private arm(key: string, dueAt: string, fire: () => Promise<void>, aheadMs = 0): void {
     if (this.armed.has(key) || !this.active) return;
+    const fireAt = Date.parse(dueAt) - aheadMs;
     const due = () => {
       // Timers may wake a millisecond early by the wall clock, and the decider refuses an instant not yet due.
-      const early = Date.parse(dueAt) - Date.now();
+      const early = fireAt - Date.now();
       if (early > 0) {
         this.armed.set(key, setTimeout(due, early));
         return;
@@ -128,7 +129,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       // Forget the key once the timers table has surely moved on (the projection has applied the fire).
       setTimeout(() => this.armed.delete(key), HORIZON_MS).unref();
     };
-    this.armed.set(key, setTimeout(due, Math.max(0, Date.parse(dueAt) - Date.now())));
+    this.armed.set(key, setTimeout(due, Math.max(0, fireAt - Date.now())));
   }
 
   private disarmAll(): void {
@@ -156,14 +157,24 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
-  /** Fires one scheduled instant of a job (and whatever else is due with it: see the decider). */
-  async fire(jobId: string, scheduledAt: string): Promise<void> {
-    const fired = await this.send(jobId, fireCommandId(jobId, scheduledAt), {
+  /**
+   * Fires one scheduled instant of a job (and whatever else is due with it: see the decider), up to
+   * `fireAheadMs` before it. A fire refused as early (the job still has a run open, whose overlap with this
+   * instant is decided at the instant) is armed again for the instant itself.
+   */
+  async fire(jobId: string, scheduledAt: string, fireAheadMs = this.config.fireAheadMs): Promise<void> {
+    const key = fireCommandId(jobId, scheduledAt);
+    const outcome = await this.send(jobId, key, {
       type: 'FireJob',
       now: new Date(),
-      data: { scheduledAt, misfireThresholdMs: this.config.misfireThresholdMs, fireAllCap: this.config.fireAllCap },
+      data: { scheduledAt, misfireThresholdMs: this.config.misfireThresholdMs, fireAllCap: this.config.fireAllCap, fireAheadMs },
     });
-    if (fired) this.metrics.fireLateness.observe(Math.max(0, Date.now() - Date.parse(scheduledAt)) / 1000);
+    if (outcome === 'applied') this.metrics.fireLateness.observe(Math.max(0, Date.now() - Date.parse(scheduledAt)) / 1000);
+    if (outcome === 'not_due' && fireAheadMs > 0 && this.active) {
+      clearTimeout(this.armed.get(key));
+      this.armed.delete(key);
+      this.arm(key, scheduledAt, () => this.fire(jobId, scheduledAt, 0));
+    }
   }
 
   /** Fires the retry timer of a failed attempt, in the failed run's correlation (a new one for timers from before it was kept). */
@@ -171,14 +182,15 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     await this.send(jobId, retryCommandId(executionId), { type: 'RetryExecution', now: new Date(), data: { executionId } }, correlationId);
   }
 
-  /** True when the command was applied; false when the guards refused it. A fire starts a correlation of its own. */
-  private async send(jobId: string, commandId: string, command: JobCommand, correlationId = commandId): Promise<boolean> {
+  /** Whether the command was applied, or why the guards refused it. A fire starts a correlation of its own. */
+  private async send(jobId: string, commandId: string, command: JobCommand, correlationId = commandId): Promise<'applied' | FireRefusedError['reason'] | 'not_found'> {
     try {
       await this.commands.execute(new ExecuteJobCommand(jobId, command, { commandId, actor: `scheduler:${this.config.instanceId}`, correlationId }));
-      return true;
+      return 'applied';
     } catch (error) {
       // Refused fires are the guards doing their job (already fired, stale timer, paused, deleted): nothing to do.
-      if (error instanceof FireRefusedError || error instanceof NotFoundError) return false;
+      if (error instanceof FireRefusedError) return error.reason;
+      if (error instanceof NotFoundError) return 'not_found';
       throw error;
     }
   }

@@ -23,7 +23,11 @@ export type TriggerJob = Command<'TriggerJob', { executionId: string }>;
  * `misfireThresholdMs` are misfires, handled by the job's misfirePolicy; `fire_all` fires at most
  * `fireAllCap` of them.
  */
-export type FireJob = Command<'FireJob', { scheduledAt: string; misfireThresholdMs: number; fireAllCap: number }>;
+/**
+ * Fires the job's next instant. `fireAheadMs` lets the fire be recorded up to that long before the
+ * instant (the worker holds the run until it), unless a run still open makes overlap undecidable yet.
+ */
+export type FireJob = Command<'FireJob', { scheduledAt: string; misfireThresholdMs: number; fireAllCap: number; fireAheadMs?: number }>;
 export type StartExecution = Command<'StartExecution', { executionId: string; workerId: string }>;
 /**
  * A worker reports how a run ended. `startedAt` is set when the start was not reported separately

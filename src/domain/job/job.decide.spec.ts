@@ -141,6 +141,59 @@ describe('job decider', () => {
     });
   });
 
+  describe('firing ahead of the instant', () => {
+    const history = [created(everyMinute, '2026-11-22T09:01:00.000Z')];
+    const fireAhead = (scheduledAt: string, now: Date, fireAheadMs: number): JobCommand => ({
+      type: 'FireJob',
+      now,
+      data: { scheduledAt, misfireThresholdMs: 60_000, fireAllCap: 3, fireAheadMs },
+    });
+    const withPolicy = (concurrencyPolicy: JobSpec['concurrencyPolicy']): JobEvent => ({
+      type: 'JobCreated',
+      data: { jobId: JOB, ownerId: 'owner', spec: { ...spec(everyMinute), concurrencyPolicy }, createdAt: T0.toISOString(), nextRunAt: '2026-11-22T09:01:00.000Z' },
+    });
+    const running = firedEvent('2026-11-22T09:01:00.000Z', at(60_000).toISOString(), '2026-11-22T09:02:00.000Z');
+
+    it('records the fire when it is asked, and schedules the next instant after the fired one, not after now', () => {
+      given(history)
+        .when(fireAhead('2026-11-22T09:01:00.000Z', at(58_000), 2000))
+        .then([firedEvent('2026-11-22T09:01:00.000Z', at(58_000).toISOString(), '2026-11-22T09:02:00.000Z')]);
+    });
+
+    it('refuses an instant further ahead than allowed', () => {
+      given(history).when(fireAhead('2026-11-22T09:01:00.000Z', at(57_999), 2000)).thenThrows(FireRefusedError);
+    });
+
+    it('refuses to fire ahead while a run is open, unless runs may overlap: overlap is decided at the instant', () => {
+      given([withPolicy('forbid'), running]).when(fireAhead('2026-11-22T09:02:00.000Z', at(119_000), 2000)).thenThrows(FireRefusedError);
+      given([withPolicy('replace'), running]).when(fireAhead('2026-11-22T09:02:00.000Z', at(119_000), 2000)).thenThrows(FireRefusedError);
+      expect(given([withPolicy('allow'), running]).when(fireAhead('2026-11-22T09:02:00.000Z', at(119_000), 2000)).events().map((e) => e.type)).toEqual(['JobFired']);
+    });
+
+    it('a run fired ahead is cancelled when the job is paused, cancelled or deleted before its instant', () => {
+      const aheadFired = [...history, firedEvent('2026-11-22T09:01:00.000Z', at(58_000).toISOString(), '2026-11-22T09:02:00.000Z')];
+      const executionId = executionIdFor(JOB, '2026-11-22T09:01:00.000Z');
+      const commands: [JobCommand, string, string][] = [
+        [{ type: 'PauseJob', now: at(59_000), data: {} }, 'JobPaused', 'paused'],
+        [{ type: 'CancelJob', now: at(59_000), data: {} }, 'JobCancelled', 'cancelled'],
+        [{ type: 'DeleteJob', now: at(59_000), data: {} }, 'JobDeleted', 'deleted'],
+      ];
+      for (const [command, type, reason] of commands) {
+        const events = given(aheadFired).when(command).events();
+        expect(events.map((e) => e.type)).toEqual([type, 'ExecutionCancelled']);
+        expect(events[1]!.data).toMatchObject({ executionId, reason });
+        expect(fold([...aheadFired, ...events]).openExecutions).toEqual({});
+      }
+    });
+
+    it('a run whose instant has come is not cancelled by a pause: it may be running', () => {
+      const aheadFired = [...history, firedEvent('2026-11-22T09:01:00.000Z', at(58_000).toISOString(), '2026-11-22T09:02:00.000Z')];
+      given(aheadFired)
+        .when({ type: 'PauseJob', now: at(60_000), data: {} })
+        .then([{ type: 'JobPaused', data: { jobId: JOB, pausedAt: at(60_000).toISOString() } }]);
+    });
+  });
+
   describe('misfire and concurrency policies', () => {
     const withPolicies = (misfirePolicy: JobSpec['misfirePolicy'], concurrencyPolicy: JobSpec['concurrencyPolicy']): JobEvent => ({
       type: 'JobCreated',

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { IllegalStateError, NotFoundError } from '../errors.js';
 import type { JobSpec, MisfirePolicy, RetryPolicy } from './job-spec.js';
 import type { FinishExecution, FireJob, JobCommand } from './job.commands.js';
-import type { DeadLetterReason, ExecutionFinished, JobEvent, JobFired, SkipReason } from './job.events.js';
+import type { DeadLetterReason, ExecutionCancelled, ExecutionFinished, JobEvent, JobFired, SkipReason } from './job.events.js';
 import type { JobState, OpenExecution } from './job.state.js';
 import { assertValidSchedule, firstInstant, isRecurring, nextInstant, type Schedule } from './schedule.js';
 
@@ -44,16 +44,19 @@ export function decide(command: JobCommand, state: JobState): JobEvent[] {
     }
     case 'PauseJob':
       requireStatus(job, ['active'], 'pause');
-      return [{ type: 'JobPaused', data: { jobId: job.jobId, pausedAt: iso(now), ...optional('note', command.data.note) } }];
+      return [
+        { type: 'JobPaused', data: { jobId: job.jobId, pausedAt: iso(now), ...optional('note', command.data.note) } },
+        ...cancelRunsNotYetDue(job, 'paused', now),
+      ];
     case 'ResumeJob': {
       requireStatus(job, ['paused'], 'resume');
       return resumeJob(job, now);
     }
     case 'CancelJob':
       requireStatus(job, ['active', 'paused'], 'cancel');
-      return [{ type: 'JobCancelled', data: { jobId: job.jobId, cancelledAt: iso(now) } }];
+      return [{ type: 'JobCancelled', data: { jobId: job.jobId, cancelledAt: iso(now) } }, ...cancelRunsNotYetDue(job, 'cancelled', now)];
     case 'DeleteJob':
-      return [{ type: 'JobDeleted', data: { jobId: job.jobId, deletedAt: iso(now) } }];
+      return [{ type: 'JobDeleted', data: { jobId: job.jobId, deletedAt: iso(now) } }, ...cancelRunsNotYetDue(job, 'deleted', now)];
     case 'TriggerJob':
       requireStatus(job, ['active', 'paused', 'completed', 'failed'], 'trigger');
       return [fired(job, command.data.executionId, now, now, 'manual', job.nextRunAt)];
@@ -165,7 +168,7 @@ function createJob(data: { jobId: string; ownerId: string; spec: JobSpec; execut
 }
 
 function fireJob(state: JobState, command: FireJob['data'], now: Date): JobEvent[] {
-  const { scheduledAt } = command;
+  const { scheduledAt, fireAheadMs = 0 } = command;
   if (state.status !== 'active') throw new FireRefusedError(`job is ${state.status}`, 'not_active');
   if (state.lastScheduledAt !== null && scheduledAt <= state.lastScheduledAt) {
     throw new FireRefusedError(`instant ${scheduledAt} was already fired`, 'already_fired');
@@ -174,14 +177,21 @@ function fireJob(state: JobState, command: FireJob['data'], now: Date): JobEvent
     // A stale timer (the schedule changed since it was read): the current nextRunAt has its own timer.
     throw new FireRefusedError(`instant ${scheduledAt} is not the job's next instant (${state.nextRunAt})`, 'not_scheduled');
   }
-  if (Date.parse(scheduledAt) > now.getTime()) throw new FireRefusedError(`instant ${scheduledAt} is not due yet`, 'not_due');
-
   const spec = state.spec!;
+  const aheadMs = Date.parse(scheduledAt) - now.getTime();
+  if (aheadMs > fireAheadMs) throw new FireRefusedError(`instant ${scheduledAt} is not due yet`, 'not_due');
+  if (aheadMs > 0 && isRecurring(spec.schedule) && spec.concurrencyPolicy !== 'allow' && Object.keys(state.openExecutions).length > 0) {
+    // Whether this instant overlaps a run in flight is only known at the instant itself.
+    throw new FireRefusedError(`instant ${scheduledAt} is not due yet and a run is still open (concurrencyPolicy ${spec.concurrencyPolicy})`, 'not_due');
+  }
+  // A fire ahead of its instant is decided as at the instant: the worker holds the run until then.
+  const at = aheadMs > 0 ? new Date(scheduledAt) : now;
+
   const anchor = new Date(state.createdAt!);
-  const due = dueInstants(spec.schedule, new Date(scheduledAt), now, anchor);
-  const next = isRecurring(spec.schedule) ? nextInstant(spec.schedule, now, anchor) : null;
+  const due = dueInstants(spec.schedule, new Date(scheduledAt), at, anchor);
+  const next = isRecurring(spec.schedule) ? nextInstant(spec.schedule, at, anchor) : null;
   const nextRunAt = next && iso(next);
-  const plan = planMisfires(due, spec.misfirePolicy, command, now);
+  const plan = planMisfires(due, spec.misfirePolicy, command, at);
 
   const events: JobEvent[] = [];
   const skip = (instant: Date, reason: SkipReason, detail: string) =>
@@ -218,6 +228,19 @@ function fireJob(state: JobState, command: FireJob['data'], now: Date): JobEvent
     events.push({ type: 'JobCompleted', data: { jobId: state.jobId, completedAt: iso(now) } });
   }
   return events;
+}
+
+/**
+ * Runs fired ahead of their instant (FireJob's `fireAheadMs`) that have not reached it yet: pausing,
+ * cancelling or deleting the job before the instant stops them, as it would have stopped the fire.
+ */
+function cancelRunsNotYetDue(state: JobState, reason: 'paused' | 'cancelled' | 'deleted', now: Date): ExecutionCancelled[] {
+  return Object.values(state.openExecutions)
+    .filter((open) => open.status === 'queued' && Date.parse(open.scheduledAt) > now.getTime())
+    .map((open) => ({
+      type: 'ExecutionCancelled',
+      data: { jobId: state.jobId, executionId: open.executionId, reason, detail: `the job was ${reason} before the run's instant`, cancelledAt: iso(now) },
+    }));
 }
 
 /** The most instants one command enumerates; a longer outage records the rest as one skip. */

@@ -74,10 +74,13 @@ export type ExecutionSkipped = Event<
     nextRunAt: string | null;
   }
 >;
-/** A queued or running execution stopped by a decision (today: replaced by a newer fire). */
+/**
+ * A queued or running execution stopped by a decision: replaced by a newer fire, or fired ahead of its
+ * instant and the job paused, cancelled or deleted before the instant.
+ */
 export type ExecutionCancelled = Event<
   'ExecutionCancelled',
-  { jobId: string; executionId: string; reason: 'replaced'; detail: string; cancelledAt: string }
+  { jobId: string; executionId: string; reason: 'replaced' | 'paused' | 'cancelled' | 'deleted'; detail: string; cancelledAt: string }
 >;
 
 /** A failed attempt will be tried again at `retryAt`: a durable timer, fired by the scheduler. */
