@@ -32,7 +32,7 @@ describe('metrics and dashboard', () => {
     await client.post('/api/v1/jobs', { name: 'later', type: 'custom', payload: { handler: 'noop' }, schedule: { kind: 'at', runAt: new Date(Date.now() + 500).toISOString() } });
     const after = await waitFor(async () => {
       const text = await scrape();
-      return value(text, 'chronos_executions{status="succeeded",type="custom"}') === 2 && value(text, 'chronos_fire_lateness_seconds_count') >= 1 && text;
+      return value(text, 'chronos_executions{status="succeeded",type="custom"}') === 2 && value(text, 'chronos_fire_lateness_seconds_count') >= 1 && value(text, 'chronos_start_lateness_seconds_count') === 2 && text;
     }, 10_000, 'metrics of the runs');
     expect(value(after, 'chronos_jobs{status="completed"}')).toBe(2);
     expect(value(after, 'chronos_execution_duration_seconds_count{type="custom",outcome="succeeded"}')).toBe(2);

@@ -23,8 +23,14 @@ export class ChronosMetrics {
   });
   readonly fireLateness = new Histogram({
     name: 'chronos_fire_lateness_seconds',
-    help: 'how long after its instant a scheduled fire was recorded',
+    help: 'how long after its instant a scheduled fire was recorded (0 when fired ahead: see start lateness)',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60],
+    registers: [this.registry],
+  });
+  readonly startLateness = new Histogram({
+    name: 'chronos_start_lateness_seconds',
+    help: "how long after its instant a run's first attempt started on a worker",
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60],
     registers: [this.registry],
   });
   readonly executionDuration = new Histogram({

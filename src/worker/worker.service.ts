@@ -205,6 +205,11 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
    */
   private holdUntilInstant(message: JsMsg, item: WorkItem, holdMs: number): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
+      if (this.stopping) {
+        message.nak();
+        resolve(false);
+        return;
+      }
       // A hold longer than a third of ack_wait (a short WORK_ACK_WAIT_MS) tells JetStream the item is in hand.
       const heartbeat = setInterval(() => message.working(), Math.floor(this.config.workAckWaitMs / 3));
       const release = (outcome: 'run' | 'ack' | 'nak') => {
@@ -242,6 +247,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     const jobSpec = job.spec;
     const executor = this.executors.get(jobSpec.type);
     const startedAt = new Date();
+    if (item.attempt === 1) this.metrics.startLateness.observe(Math.max(0, startedAt.getTime() - Date.parse(item.scheduledAt)) / 1000);
     const { correlationId, causationId } = workLogContext(item);
     const metadata = (kind: string) => ({ commandId: `${kind}:${item.executionId}`, actor: `worker:${this.config.instanceId}`, correlationId, causationId });
     const send = (command: JobCommand) =>
