@@ -223,7 +223,13 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
         } else if (outcome === 'nak') message.nak();
         resolve(outcome === 'run');
       };
-      const timer = setTimeout(() => release('run'), holdMs);
+      // Timers may wake a millisecond early by the wall clock; a run never starts before its instant.
+      const due = () => {
+        const early = Date.parse(item.scheduledAt) - Date.now();
+        if (early > 0 && early <= MAX_HOLD_MS) timer = setTimeout(due, early);
+        else release('run');
+      };
+      let timer = setTimeout(due, holdMs);
       this.held.set(item.executionId, { release });
     });
   }
