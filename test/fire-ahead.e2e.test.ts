@@ -5,7 +5,7 @@ import { WORK_STREAM } from '../src/events/streams.js';
 import { WORKERS_CONSUMER } from '../src/worker/worker.service.js';
 import { HttpSink } from './support/http-sink.js';
 import { startChronosProcess, stopAllProcesses, type ChronosProcess } from './support/processes.js';
-import { ApiClient, resetStack, sleep, startTestChronos, urls, waitFor, type Json } from './support/stack.js';
+import { sleep, startWithUser, urls, waitFor, type ApiClient, type Json } from './support/stack.js';
 
 const FIRE_AHEAD_MS = 3000;
 
@@ -32,10 +32,8 @@ describe('fire ahead', () => {
   const workInHand = async () => (await jsm.consumers.info(WORK_STREAM, WORKERS_CONSUMER)).num_ack_pending;
 
   beforeAll(async () => {
-    await resetStack();
     sink = await new HttpSink().start();
-    chronos = await startTestChronos({ CHRONOS_ROLES: 'api,scheduler,projector', FIRE_AHEAD_MS: String(FIRE_AHEAD_MS) });
-    client = await new ApiClient(`http://127.0.0.1:${chronos.port}`).signUp();
+    ({ chronos, client } = await startWithUser({ CHRONOS_ROLES: 'api,scheduler,projector', FIRE_AHEAD_MS: String(FIRE_AHEAD_MS) }));
     nc = await connect({ servers: urls.nats });
     jsm = await jetstreamManager(nc);
   });

@@ -3,7 +3,7 @@ import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, DeliverPolicy } from '@nats-io/jetstream';
 import type { ChronosApp } from '../src/app.js';
 import { HttpSink } from './support/http-sink.js';
-import { ApiClient, resetStack, startTestChronos, urls, waitFor } from './support/stack.js';
+import { startWithUser, urls, waitFor, type ApiClient } from './support/stack.js';
 
 /** A subscriber with the official NATS client sees a job's whole life on CHRONOS_LIFECYCLE, in order, once. */
 describe('lifecycle events for subscribers', () => {
@@ -11,9 +11,7 @@ describe('lifecycle events for subscribers', () => {
   let client: ApiClient;
 
   beforeAll(async () => {
-    await resetStack();
-    chronos = await startTestChronos();
-    client = await new ApiClient(`http://127.0.0.1:${chronos.port}`).signUp();
+    ({ chronos, client } = await startWithUser());
   });
   afterAll(() => chronos?.close());
 

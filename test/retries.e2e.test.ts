@@ -3,7 +3,7 @@ import type { ChronosApp } from '../src/app.js';
 import { WORK_STREAM } from '../src/events/streams.js';
 import { WORKERS_CONSUMER } from '../src/worker/worker.service.js';
 import { HttpSink } from './support/http-sink.js';
-import { ApiClient, resetStack, sleep, startTestChronos, waitFor } from './support/stack.js';
+import { ApiClient, resetStack, sleep, startTestChronos, startWithUser, waitFor } from './support/stack.js';
 
 /** Retries, timeouts and dead letters, end to end over HTTP against a local sink. */
 describe('retries and dead letters', () => {
@@ -12,10 +12,8 @@ describe('retries and dead letters', () => {
   let sink: HttpSink;
 
   beforeAll(async () => {
-    await resetStack();
     sink = await new HttpSink().start();
-    chronos = await startTestChronos();
-    client = await new ApiClient(`http://127.0.0.1:${chronos.port}`).signUp();
+    ({ chronos, client } = await startWithUser());
   });
   afterAll(async () => {
     await chronos?.close();

@@ -56,6 +56,13 @@ export function startTestChronos(env: Record<string, string> = {}): Promise<Chro
   return startChronos(testConfig({ LOG_LEVEL: 'error', ...env }));
 }
 
+/** A fresh stack, a Chronos on it (with `env`), and a client signed up as a new user: most e2e files start so. */
+export async function startWithUser(env: Record<string, string> = {}): Promise<{ chronos: ChronosApp; client: ApiClient }> {
+  await resetStack();
+  const chronos = await startTestChronos(env);
+  return { chronos, client: await new ApiClient(`http://127.0.0.1:${chronos.port}`).signUp() };
+}
+
 /** Polls `probe` until it returns a truthy value (returned), failing after `timeoutMs`. */
 export type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
 
