@@ -54,7 +54,7 @@ export const SCRIPT_PATH = '/usr/local/bin:/usr/bin:/bin';
 export const DEFAULT_SCRIPT_OUTPUT_CAP_BYTES = 1024 * 1024;
 /** Between SIGTERM and SIGKILL of the process group. */
 export const KILL_GRACE_MS = 2000;
-/** A line longer than this is logged in pieces (the execution log keeps messages of up to 8192 characters). */
+/** A line longer than this is logged in pieces (the execution log keeps messages of up to 8192 bytes). */
 const MAX_LINE_BYTES = 8192;
 
 /**
