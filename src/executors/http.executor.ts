@@ -35,7 +35,7 @@ export interface HttpOutput {
   bodyIncomplete?: string;
 }
 
-export interface BodyRead {
+interface BodyRead {
   /** The first BODY_KEPT_BYTES bytes (fewer when the body is shorter). */
   head: Buffer;
   /** Bytes read, decoded. */
@@ -50,7 +50,7 @@ export interface BodyRead {
  * buffered. A body that fails midway (a decoding error, a connection closed) is what was read, with the reason;
  * an abort (timeout, cancellation) rejects with the signal's reason.
  */
-export async function readBody(response: Response, signal: AbortSignal): Promise<BodyRead> {
+async function readBody(response: Response, signal: AbortSignal): Promise<BodyRead> {
   const chunks: Buffer[] = [];
   let kept = 0;
   let bytes = 0;

@@ -470,10 +470,7 @@ class WireMeter extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
-    if (this.bytes <= this.limit) return callback(null, chunk);
-    const room = chunk.length - (this.bytes - this.limit);
-    if (room > 0) this.push(chunk.subarray(0, room));
-    callback(new BodyWireLimitError(this.limit));
+    callback(this.bytes <= this.limit ? null : new BodyWireLimitError(this.limit), chunk);
   }
 }
 
