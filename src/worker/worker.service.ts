@@ -12,6 +12,7 @@ import { CANCEL_SUBJECT_PREFIX, ensureDurableConsumer, LOGS_SUBJECT, WORK_STREAM
 import { ExecutionLogBuffer, LogShipper } from './execution-log.js';
 import { METRICS, type ChronosMetrics } from '../observability/metrics.js';
 import { EXECUTORS, ExecutionFailure, type Executor } from '../executors/executor.js';
+import { errorMessage, recordableResult } from '../executors/recordable.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import { workLogContext, type WorkItem } from '../sagas/dispatch-work.saga.js';
 import { withLogContext } from '../observability/log-context.js';
@@ -259,7 +260,10 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     const send = (command: JobCommand) =>
       this.commands.execute<ExecuteJobCommand, JobCommandResult>(new ExecuteJobCommand(item.jobId, command, metadata(command.type)));
 
-    const logs = new ExecutionLogBuffer(item.jobId, item.executionId);
+    /** The run's secret values: masked in everything it logs and reports. */
+    let secrets = this.secrets.secretsOf(null);
+    const mask = (text: string) => this.secrets.maskText(text, secrets);
+    const logs = new ExecutionLogBuffer(item.jobId, item.executionId, mask);
     const shipLogs = () => this.shipLogs(logs);
     logs.log('info', `attempt ${item.attempt} started on worker ${this.config.instanceId}`, { attempt: item.attempt, scheduledAt: item.scheduledAt });
     this.log.debug({ msg: 'execution started', type: jobSpec.type, scheduledAt: item.scheduledAt });
@@ -278,8 +282,6 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     let output: unknown;
     let error: string | undefined;
     let retryable = true;
-    /** The run's secret values: masked in everything it logs and reports. */
-    let secrets = this.secrets.secretsOf(null);
     try {
       if (!executor) throw new ExecutionFailure(`no executor for job type "${jobSpec.type}"`);
       const spec = await this.secrets.openForRun(item.jobId, jobSpec).catch((failure: Error) => {
@@ -294,12 +296,12 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
         attempt: item.attempt,
         payload: spec.payload,
         signal: controller.signal,
-        log: (level, text, meta) => logs.log(level, this.secrets.maskText(text, secrets), meta && this.secrets.maskDeep(meta, secrets)),
+        log: logs.log,
       });
     } catch (failure) {
       outcome = controller.signal.aborted && controller.signal.reason instanceof TimeoutError ? 'timed_out' : 'failed';
-      error = this.secrets.maskText(outcome === 'timed_out' ? (controller.signal.reason as Error).message : (failure as Error).message, secrets);
-      output = failure instanceof ExecutionFailure ? this.secrets.maskDeep(failure.output, secrets) : undefined;
+      error = outcome === 'timed_out' ? (controller.signal.reason as Error).message : errorMessage(failure);
+      output = failure instanceof ExecutionFailure ? failure.output : undefined;
       retryable = !(failure instanceof ExecutionFailure) || failure.retryable;
     } finally {
       this.running.delete(item.executionId);
@@ -314,7 +316,8 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       // Reporting waits for the next turn of the event loop: a burst of runs due together all start first.
       await new Promise<void>((resolve) => setImmediate(resolve));
       await startReported?.catch(() => undefined);
-      if (outcome === 'succeeded') output = this.secrets.maskDeep(output, secrets);
+      // Made safe at one place before anything enters an event: masked, well-formed, JSON, bounded.
+      ({ output, error } = recordableResult(output, error, mask));
       logs.log(outcome === 'succeeded' ? 'info' : 'error', outcome === 'succeeded' ? `succeeded in ${Date.now() - startedAt.getTime()} ms` : `${outcome}: ${error}`);
       // The log is durable before the result is: an execution's record never lacks its log.
       await shipLogs();

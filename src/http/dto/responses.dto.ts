@@ -73,7 +73,12 @@ export class ExecutionDto {
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) startedAt!: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) finishedAt!: string | null;
   @ApiProperty({ nullable: true, type: Number }) durationMs!: number | null;
-  @ApiProperty({ nullable: true, description: 'what the run returned (http: status, headers, truncated body)' }) output!: unknown;
+  @ApiProperty({
+    nullable: true,
+    description:
+      'what the run returned, always JSON of at most 64 KiB. http/webhook: { status, headers, body (first 4 KiB), bodyEncoding ("utf8" or "base64" when the bytes are not UTF-8 text without NUL), bodyBytes, bodyTruncated, bodyIncomplete? }; script: { exitCode, signal, stdoutBytes, stderrBytes, truncated }; email: { messageId, accepted, rejected }; custom: the handler\'s value as JSON (strings without U+0000 or lone surrogates, a BigInt as a string, bytes as { encoding, data, bytes, truncated }, "[circular]"), or { truncated, limitBytes, preview } when larger',
+  })
+  output!: unknown;
   @ApiProperty({ nullable: true, type: String }) error!: string | null;
   @ApiProperty({ nullable: true, type: String }) workerId!: string | null;
 }
