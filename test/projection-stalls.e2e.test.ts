@@ -108,6 +108,11 @@ describe('events the stores cannot hold as they are', () => {
     const history = (await user.get(`/api/v1/jobs/${ran}/events`)).body.items;
     expect(history.find((event: Json) => event.type === 'ExecutionFinished').data.error).toBe('target said \u0000\ud800');
 
+    // A message on the event subjects that is no event message (anyone allowed to publish on NATS could send
+    // one) is skipped by every consumer, not retried forever.
+    await nats.js.publish(`chronos.es.job.${randomUUID()}`, 'not json at all');
+    await nats.js.publish(`chronos.es.job.${randomUUID()}`, JSON.stringify({ events: 'nope' }));
+
     // And the pipeline is alive: an ordinary job fires, runs and is listed.
     worker = await startTestChronos({ CHRONOS_ROLES: 'worker' });
     const ordinary = (await user.post('/api/v1/jobs', noop('ordinary'))).body;
