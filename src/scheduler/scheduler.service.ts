@@ -40,6 +40,8 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private readonly queue: { key: string; fire: () => Promise<void> }[] = [];
   private polling: Promise<void> | undefined;
   private active = false;
+  private stopped = false;
+  private relistening = false;
 
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
@@ -61,6 +63,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.pollTimer);
     this.active = false;
     this.disarmAll();
@@ -73,12 +76,49 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     return this.active;
   }
 
-  /** The timers projection notifies on commit, so a job due in under a poll interval is not late. */
+  /**
+   * The timers projection notifies on commit, so a job due in under a poll interval is not late. The
+   * listening connection is held outside the pool's care: when PostgreSQL goes away it reports the error
+   * here (unhandled, it would end the process) and is opened again, with backoff, until shutdown; the poll
+   * covers the notifications missed meanwhile.
+   */
   private async listenForNewTimers(): Promise<void> {
     const driver = this.dataSource.driver as unknown as { master: { connect(): Promise<PoolClient> } };
-    this.listener = await driver.master.connect();
-    this.listener.on('notification', () => void this.poll());
-    await this.listener.query(`LISTEN ${TIMERS_CHANNEL}`);
+    const listener = await driver.master.connect();
+    this.listener = listener;
+    const lost = (error: Error) => {
+      if (this.listener !== listener) return;
+      this.listener = undefined;
+      listener.release(error);
+      this.log.warn(`timer notifications lost (${error.message}); listening again`);
+      void this.listenAgain();
+    };
+    listener.on('error', lost);
+    listener.on('notification', () => void this.poll());
+    await listener.query(`LISTEN ${TIMERS_CHANNEL}`).catch((error: Error) => {
+      lost(error);
+      throw error;
+    });
+  }
+
+  /** One loop at a time: it ends once listening again, or at shutdown. */
+  private async listenAgain(): Promise<void> {
+    if (this.relistening) return;
+    this.relistening = true;
+    for (let delayMs = 1000; !this.stopped; delayMs = Math.min(delayMs * 2, 30_000)) {
+      await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
+      if (this.stopped) break;
+      try {
+        // A failure inside calls `lost`, which starts no second loop while this one runs.
+        await this.listenForNewTimers();
+        this.relistening = false;
+        void this.poll();
+        return;
+      } catch {
+        // tried again after the next delay
+      }
+    }
+    this.relistening = false;
   }
 
   private poll(): Promise<void> {
