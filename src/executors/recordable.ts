@@ -1,4 +1,7 @@
 import { isUtf8 } from 'node:buffer';
+import { wellFormedText } from '../domain/text.js';
+
+export { wellFormedText };
 
 /**
  * What Chronos records about a run (an execution's output and error, its log entries, how a notification
@@ -14,11 +17,8 @@ import { isUtf8 } from 'node:buffer';
  *   or produce something unstorable: see its comment.
  */
 
-const REPLACEMENT = '\uFFFD';
 const ELLIPSIS = '…';
 const ELLIPSIS_BYTES = 3;
-/** NUL, a high surrogate not followed by a low one, a low surrogate not preceded by a high one. */
-const UNRECORDABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** Nesting below this depth is recorded as "[too deep]" (PostgreSQL and every JSON reader are safe above it). */
 export const MAX_DEPTH = 32;
@@ -26,11 +26,6 @@ export const MAX_DEPTH = 32;
 export const MAX_OUTPUT_BYTES = 64 * 1024;
 /** An execution's error message, in UTF-8 bytes. */
 export const MAX_ERROR_BYTES = 4096;
-
-/** `text` with U+0000 and every unpaired surrogate replaced by U+FFFD. */
-export function wellFormedText(text: string): string {
-  return text.replace(UNRECORDABLE, REPLACEMENT);
-}
 
 /** The longest prefix of `text` of at most `maxBytes` UTF-8 bytes that ends on a code-point boundary. */
 export function textPrefix(text: string, maxBytes: number): string {

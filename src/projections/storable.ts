@@ -1,3 +1,5 @@
+import { hasUnstorableChar, wellFormedText } from '../domain/text.js';
+
 /**
  * How the read models store values that PostgreSQL cannot hold as they are. The API refuses such values at
  * its edge and runs record only well-formed text, but the event log is immutable: events appended before
@@ -11,22 +13,17 @@
  *   4713 BC, which PostgreSQL cannot represent, as `-infinity`).
  */
 
-/** NUL and lone surrogates: what PostgreSQL text and jsonb refuse. */
-const UNSTORABLE_SOURCE = '\\u0000|[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]';
-const EVERY_UNSTORABLE = new RegExp(UNSTORABLE_SOURCE, 'g');
-const HAS_UNSTORABLE = new RegExp(UNSTORABLE_SOURCE);
-
 export function storableText(text: string): string;
 export function storableText(text: string | null | undefined): string | null | undefined;
 export function storableText(text: string | null | undefined): string | null | undefined {
-  return typeof text === 'string' ? text.replace(EVERY_UNSTORABLE, '\ufffd') : text;
+  return typeof text === 'string' ? wellFormedText(text) : text;
 }
 
 /** JSON for a `jsonb` parameter (`jsonb_to_recordset($1::jsonb)` and the like), every string and key storable. */
 export function storableJson(value: unknown): string {
   return JSON.stringify(value, function (this: unknown, _key, item: unknown) {
     if (typeof item === 'string') return storableText(item);
-    if (item !== null && typeof item === 'object' && !Array.isArray(item) && Object.keys(item).some((key) => HAS_UNSTORABLE.test(key))) {
+    if (item !== null && typeof item === 'object' && !Array.isArray(item) && Object.keys(item).some(hasUnstorableChar)) {
       return Object.fromEntries(Object.entries(item).map(([key, entry]) => [storableText(key), entry]));
     }
     return item;
