@@ -64,7 +64,8 @@ export class JobRepository {
 
   async execute(jobId: string, command: JobCommand, metadata: CommandMetadata, expectedVersion?: number): Promise<JobCommandResult> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const loaded = await this.loadCached(jobId);
+      const cached = this.cache.get(jobId);
+      const loaded = cached ?? (await this.catchUp(jobId));
       if (expectedVersion !== undefined && loaded.state.exists && loaded.state.version !== expectedVersion) {
         // The cache may be behind the log; only a fresh read can say the caller's version is stale.
         const fresh = attempt === 1 ? await this.catchUp(jobId) : loaded;
@@ -73,7 +74,15 @@ export class JobRepository {
         }
         continue;
       }
-      const events = decide(command, loaded.state);
+      let events: JobEvent[];
+      try {
+        events = decide(command, loaded.state);
+      } catch (error) {
+        // Another process may have moved the job past the cached state (a worker dead-lettered a run): only
+        // the state the log has now may refuse a command.
+        if (!cached || (await this.catchUp(jobId)).lastSequence === loaded.lastSequence) throw error;
+        continue;
+      }
       if (events.length === 0) return { state: loaded.state, events, duplicate: false };
       try {
         const result = await this.store.append(
@@ -96,10 +105,6 @@ export class JobRepository {
       }
     }
     throw new ConcurrencyError(`job ${jobId} kept changing; gave up after ${MAX_ATTEMPTS} attempts`, false);
-  }
-
-  private async loadCached(jobId: string): Promise<Loaded> {
-    return this.cache.get(jobId) ?? this.catchUp(jobId);
   }
 
   /** Reads what was appended after the cached state (everything, when nothing is cached) and folds it in. */
