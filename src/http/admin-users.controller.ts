@@ -25,7 +25,7 @@ export class AdminUsersController {
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: "Change a user's role (takes effect with their next access token)" })
+  @ApiOperation({ summary: "Change a user's role (in effect from their next request, with the access token they hold)" })
   @ApiOkResponse({ type: UserDto })
   @ApiNotFoundResponse({ type: ProblemDto })
   async changeRole(@Param('id', uuidParam()) id: string, @Body() body: ChangeRoleDto): Promise<UserDto> {
