@@ -18,6 +18,11 @@ export interface JobCommandResult {
   events: JobEvent[];
   /** The command id had been applied before: `events` are empty and `state` is the current one. */
   duplicate: boolean;
+  /**
+   * The log position (stream sequence) that read models must have passed to show what the command did: its
+   * message (the earlier one, for a duplicate), or the last message of `state` when nothing was appended.
+   */
+  position: number;
 }
 
 interface Loaded {
@@ -83,7 +88,7 @@ export class JobRepository {
         if (!cached || (await this.catchUp(jobId)).lastSequence === loaded.lastSequence) throw error;
         continue;
       }
-      if (events.length === 0) return { state: loaded.state, events, duplicate: false };
+      if (events.length === 0) return { state: loaded.state, events, duplicate: false, position: loaded.lastSequence };
       try {
         const result = await this.store.append(
           JOB_AGGREGATE,
@@ -93,12 +98,12 @@ export class JobRepository {
           metadata,
         );
         if (result.duplicate) {
-          return { state: (await this.catchUp(jobId)).state, events: [], duplicate: true };
+          return { state: (await this.catchUp(jobId)).state, events: [], duplicate: true, position: result.sequence };
         }
         this.log.debug({ msg: 'events appended', jobId, command: command.type, events: events.map((e) => e.type), sequence: result.sequence, ...metadata });
         const state = events.reduce(evolve, loaded.state);
         this.remember(jobId, { state, lastSequence: result.sequence });
-        return { state, events, duplicate: false };
+        return { state, events, duplicate: false, position: result.sequence };
       } catch (error) {
         if (!(error instanceof WrongExpectedSequenceError)) throw error;
         await this.catchUp(jobId);
