@@ -236,6 +236,7 @@ describe('read-your-writes', () => {
     );
     expect(documented.map(([method, path]) => `${method} ${path}`).sort()).toEqual(writes.map(([method, path]) => `${method} ${path}`).sort());
     expect(documented.every(([, , onEach]) => onEach)).toBe(true);
+    expect(JSON.stringify(document)).not.toContain('x-chronos-read-your-writes');
   });
 
   describe('when the read models cannot catch up', () => {
