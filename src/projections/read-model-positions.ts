@@ -1,7 +1,7 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import pg from 'pg';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
+import { NotificationListener } from '../infra/database/notification-listener.js';
 import { READ_MODEL_NAMES } from './read-models.js';
 
 /**
@@ -25,8 +25,6 @@ export async function announceCheckpoints(db: EntityManager, names: string[]): P
 }
 
 const CHECKPOINTS_QUERY = `SELECT name, position FROM projection_checkpoints WHERE name = ANY($1::text[])`;
-const RECONNECT_FIRST_MS = 100;
-const RECONNECT_MAX_MS = 5_000;
 
 interface Waiter {
   position: number;
@@ -35,38 +33,35 @@ interface Waiter {
 }
 
 /**
- * This process's knowledge of the read models' checkpoints, kept current by one LISTEN connection of its
- * own (outside the pool). The connection is re-established after it drops (a PostgreSQL restart); while it
- * is down, each wait reads the checkpoints once instead, and is answered when the connection is back or its
- * time is up.
+ * This process's knowledge of the read models' checkpoints, kept current by a LISTEN connection of its own
+ * that comes back after it drops (a PostgreSQL restart). While it is down, each wait reads the checkpoints
+ * once instead, and is answered when the connection is back or its time is up: never by polling.
  */
 @Injectable()
 export class ReadModelPositions implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly log = new Logger(ReadModelPositions.name);
   /** The highest checkpoint known per read model (checkpoints only move forward). */
   private readonly checkpoints = new Map<string, number>();
   private readonly waiters = new Set<Waiter>();
-  private listener: pg.Client | undefined;
-  /** LISTEN is in place and the checkpoints were read after it: every later commit will be heard of. */
-  private listening = false;
-  private reconnectDelayMs = RECONNECT_FIRST_MS;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private stopped = false;
+  private readonly listener: NotificationListener;
 
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
-    @Inject(CHRONOS_CONFIG) private readonly config: ChronosConfig,
-  ) {}
+    @Inject(CHRONOS_CONFIG) config: ChronosConfig,
+  ) {
+    this.listener = new NotificationListener(config.databaseUrl, READ_MODELS_CHANNEL, READ_MODELS_LISTENER_NAME, {
+      notification: (payload) => this.advance(parseAnnouncement(payload)),
+      // Commits from now on are announced; what committed before is in the table.
+      listening: async (client) => this.advance((await client.query(CHECKPOINTS_QUERY, [READ_MODEL_NAMES])).rows),
+    });
+  }
 
   onApplicationBootstrap(): Promise<void> {
-    return this.listen();
+    return this.listener.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.reconnectTimer);
     for (const waiter of this.waiters) this.settle(waiter, false);
-    await this.listener?.end().catch(() => undefined);
+    await this.listener.stop();
   }
 
   /** The log position every read model has passed. */
@@ -80,7 +75,7 @@ export class ReadModelPositions implements OnApplicationBootstrap, OnApplication
    */
   async waitFor(position: number, timeoutMs: number): Promise<boolean> {
     if (this.passed >= position || timeoutMs === 0) return this.passed >= position;
-    if (!this.listening) {
+    if (!this.listener.isListening) {
       try {
         this.advance(await this.dataSource.query(CHECKPOINTS_QUERY, [READ_MODEL_NAMES]));
       } catch {
@@ -92,39 +87,6 @@ export class ReadModelPositions implements OnApplicationBootstrap, OnApplication
       const waiter: Waiter = { position, resolve, timer: setTimeout(() => this.settle(waiter, false), timeoutMs) };
       this.waiters.add(waiter);
     });
-  }
-
-  private async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.config.databaseUrl, application_name: READ_MODELS_LISTENER_NAME, keepAlive: true });
-    this.listener = client;
-    client.on('notification', (message) => this.advance(parseAnnouncement(message.payload)));
-    // Without an 'error' listener a dropped connection would crash the process.
-    client.on('error', (error) => this.lost(client, error));
-    client.on('end', () => this.lost(client));
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${READ_MODELS_CHANNEL}`);
-      // Commits from now on are announced; what committed before is in the table.
-      this.advance((await client.query(CHECKPOINTS_QUERY, [READ_MODEL_NAMES])).rows);
-      if (this.listener !== client) return;
-      if (this.reconnectDelayMs > RECONNECT_FIRST_MS) this.log.log('listening to the read models again');
-      this.listening = true;
-      this.reconnectDelayMs = RECONNECT_FIRST_MS;
-    } catch (error) {
-      this.lost(client, error as Error);
-    }
-  }
-
-  /** The connection dropped (or never came up): waits fall back to reading the checkpoints, and it is tried again. */
-  private lost(client: pg.Client, error?: Error): void {
-    if (this.listener !== client) return;
-    this.listener = undefined;
-    this.listening = false;
-    void client.end().catch(() => undefined);
-    if (this.stopped) return;
-    this.log.warn({ msg: 'read-model notifications lost, reconnecting', error: error?.message ?? 'connection ended', retryInMs: this.reconnectDelayMs });
-    this.reconnectTimer = setTimeout(() => void this.listen(), this.reconnectDelayMs);
-    this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, RECONNECT_MAX_MS);
   }
 
   private advance(rows: { name: string; position: string | number }[]): void {
@@ -144,8 +106,8 @@ export class ReadModelPositions implements OnApplicationBootstrap, OnApplication
 }
 
 /** `jobs=12,executions=12` → rows; anything malformed is left out. */
-function parseAnnouncement(payload: string | undefined): { name: string; position: string }[] {
-  return (payload ?? '').split(',').flatMap((pair) => {
+function parseAnnouncement(payload: string): { name: string; position: string }[] {
+  return payload.split(',').flatMap((pair) => {
     const [name, position] = pair.split('=');
     return name && position ? [{ name, position }] : [];
   });
