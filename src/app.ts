@@ -14,6 +14,8 @@ import { createLogger } from './observability/logger.js';
 import { ProblemDetailsFilter } from './http/problem-details.filter.js';
 import { refuseDeepJson } from './http/json-depth.js';
 import { validationPipe } from './http/validation.js';
+import { documentReadYourWrites } from './http/read-your-writes/read-your-writes.decorator.js';
+import { READ_MODELS_HEADER } from './http/read-your-writes/read-your-writes.interceptor.js';
 
 export const API_PREFIX = 'api/v1';
 const BODY_LIMIT = '256kb';
@@ -39,13 +41,13 @@ export async function startChronos(config: ChronosConfig, logger: LoggerService 
   app.use(express.json({ limit: BODY_LIMIT, verify: refuseDeepJson }));
   // Swagger UI needs inline scripts and styles; everything else gets helmet's strict defaults.
   app.use(helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'", 'https:'] } } }));
-  app.enableCors({ origin: config.corsOrigins.length ? config.corsOrigins : false, exposedHeaders: ['ETag', 'X-Request-Id', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'] });
+  app.enableCors({ origin: config.corsOrigins.length ? config.corsOrigins : false, exposedHeaders: ['ETag', 'X-Request-Id', READ_MODELS_HEADER, 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'] });
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/live', 'health/ready', 'metrics', 'asyncapi.json'] });
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(validationPipe());
   app.enableShutdownHooks();
   app.disable('x-powered-by');
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApiConfig()), { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, () => documentReadYourWrites(SwaggerModule.createDocument(app, openApiConfig())), { jsonDocumentUrl: 'docs-json' });
 
   if (config.roles.has('projector')) {
     app.connectMicroservice({ strategy: new EventLogTransport(nats, config.instanceId, config.leaseTtlMs) }, { inheritAppConfig: true });

@@ -50,12 +50,14 @@ import type { ScheduleDto } from './dto/schedule.dto.js';
 import { toJobDto } from './job.mapper.js';
 import { RequestValidationError } from './problem-details.filter.js';
 import { toProblemFields, uuidParam } from './validation.js';
+import { ReadYourWrites } from './read-your-writes/read-your-writes.decorator.js';
 
 const IF_MATCH = { name: 'If-Match', required: false, description: 'the ETag of the job as last read; 412 if it changed since' };
 
 /** The OpenAPI description shared by the actions that answer the changed job. */
 const JobAction = (summary: string) =>
   applyDecorators(
+    ReadYourWrites(),
     HttpCode(200),
     ApiOperation({ summary }),
     ApiHeader(IF_MATCH),
@@ -80,6 +82,7 @@ export class JobsController {
     private readonly secrets: SecretsService,
   ) {}
 
+  @ReadYourWrites()
   @Post()
   @ApiOperation({ summary: 'Create a job' })
   @ApiCreatedResponse({ type: JobDto })
@@ -180,6 +183,7 @@ export class JobsController {
     };
   }
 
+  @ReadYourWrites()
   @Patch(':id')
   @ApiOperation({ summary: 'Change some fields of a job; a schedule change recomputes nextRunAt' })
   @ApiHeader(IF_MATCH)
@@ -207,6 +211,7 @@ export class JobsController {
     return this.change(id, caller, { type: 'UpdateJob', now: new Date(), data: { spec: await this.secrets.sealForStorage(id, await this.toSpec(dto, caller)) } }, ifMatch, res);
   }
 
+  @ReadYourWrites()
   @Put(':id')
   @ApiOperation({ summary: 'Replace a job: omitted optional fields return to their defaults' })
   @ApiHeader(IF_MATCH)
@@ -224,6 +229,7 @@ export class JobsController {
     return this.change(id, caller, { type: 'UpdateJob', now: new Date(), data: { spec } }, ifMatch, res);
   }
 
+  @ReadYourWrites()
   @Delete(':id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a job (its history stays in the event log)' })
@@ -255,6 +261,7 @@ export class JobsController {
     return this.act(id, caller, { type: 'CancelJob', now: new Date(), data: {} }, ifMatch, res);
   }
 
+  @ReadYourWrites()
   @Post(':id/trigger')
   @HttpCode(202)
   @ApiOperation({ summary: 'Run now, outside the schedule' })

@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { StoredEvent } from '../events/stored-event.js';
+import { announceCheckpoints } from './read-model-positions.js';
 
 /**
  * A read model fed from the event log. `apply` writes the rows for a batch of events; the runner commits
@@ -44,6 +45,7 @@ export async function applyCheckpointed(dataSource: DataSource, projections: Pro
       `UPDATE projection_checkpoints SET position = GREATEST(position, $2), updated_at = now() WHERE name = ANY($1::text[])`,
       [names, last],
     );
+    await announceCheckpoints(db, names);
     return applied;
   });
 }

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { StoredEvent } from '../events/stored-event.js';
 import { applyCheckpointed, type Projection } from './checkpointed-projection.js';
+import { announceCheckpoints } from './read-model-positions.js';
 import { storableText } from './storable.js';
 
 /**
@@ -130,6 +131,8 @@ async function recordStall(dataSource: DataSource, projection: string, message: 
       [projection, first.aggregateType, first.aggregateId, first.sequence, failingType(message), stallCode(error), errorText(error)],
     );
     await db.query(`UPDATE projection_checkpoints SET position = GREATEST(position, $2), updated_at = now() WHERE name = $1`, [projection, first.sequence]);
+    // A write waiting to read its own (src/projections/read-model-positions.ts) is not kept waiting by a stall.
+    await announceCheckpoints(db, [projection]);
     return inserted.length ? toStall(inserted[0]!) : null;
   });
 }

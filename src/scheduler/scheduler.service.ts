@@ -1,12 +1,12 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import type { PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { ExecuteJobCommand } from '../commands/job-command.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import type { JobCommand } from '../domain/job/job.commands.js';
 import { FireRefusedError } from '../domain/job/job.decide.js';
 import { NotFoundError } from '../domain/errors.js';
+import { NotificationListener } from '../infra/database/notification-listener.js';
 import { Lease } from '../infra/lease.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import { METRICS, type ChronosMetrics } from '../observability/metrics.js';
@@ -33,15 +33,13 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private readonly log = new Logger(SchedulerService.name);
   private lease: Lease | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
-  private listener: PoolClient | undefined;
+  private listener: NotificationListener | undefined;
   /** Timers armed in memory, by fire key. */
   private readonly armed = new Map<string, NodeJS.Timeout>();
   private firing = 0;
   private readonly queue: { key: string; fire: () => Promise<void> }[] = [];
   private polling: Promise<void> | undefined;
   private active = false;
-  private stopped = false;
-  private relistening = false;
 
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
@@ -63,12 +61,11 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
     clearInterval(this.pollTimer);
     this.active = false;
     this.disarmAll();
     await this.polling;
-    this.listener?.release();
+    await this.listener?.stop();
     await this.lease?.release();
   }
 
@@ -76,49 +73,14 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     return this.active;
   }
 
-  /**
-   * The timers projection notifies on commit, so a job due in under a poll interval is not late. The
-   * listening connection is held outside the pool's care: when PostgreSQL goes away it reports the error
-   * here (unhandled, it would end the process) and is opened again, with backoff, until shutdown; the poll
-   * covers the notifications missed meanwhile.
-   */
+  /** The timers projection notifies on commit, so a job due in under a poll interval is not late. */
   private async listenForNewTimers(): Promise<void> {
-    const driver = this.dataSource.driver as unknown as { master: { connect(): Promise<PoolClient> } };
-    const listener = await driver.master.connect();
-    this.listener = listener;
-    const lost = (error: Error) => {
-      if (this.listener !== listener) return;
-      this.listener = undefined;
-      listener.release(error);
-      this.log.warn(`timer notifications lost (${error.message}); listening again`);
-      void this.listenAgain();
-    };
-    listener.on('error', lost);
-    listener.on('notification', () => void this.poll());
-    await listener.query(`LISTEN ${TIMERS_CHANNEL}`).catch((error: Error) => {
-      lost(error);
-      throw error;
+    this.listener = new NotificationListener(this.config.databaseUrl, TIMERS_CHANNEL, 'chronos-timers', {
+      notification: () => void this.poll(),
+      // Back after a lost connection: what was announced meanwhile is in the table.
+      listening: async () => void this.poll(),
     });
-  }
-
-  /** One loop at a time: it ends once listening again, or at shutdown. */
-  private async listenAgain(): Promise<void> {
-    if (this.relistening) return;
-    this.relistening = true;
-    for (let delayMs = 1000; !this.stopped; delayMs = Math.min(delayMs * 2, 30_000)) {
-      await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
-      if (this.stopped) break;
-      try {
-        // A failure inside calls `lost`, which starts no second loop while this one runs.
-        await this.listenForNewTimers();
-        this.relistening = false;
-        void this.poll();
-        return;
-      } catch {
-        // tried again after the next delay
-      }
-    }
-    this.relistening = false;
+    await this.listener.start();
   }
 
   private poll(): Promise<void> {

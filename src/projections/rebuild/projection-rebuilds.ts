@@ -10,6 +10,7 @@ import type { StoredEvent } from '../../events/stored-event.js';
 import { EVENTS_STREAM } from '../../events/streams.js';
 import { NATS_CLIENTS, type NatsClients } from '../../infra/nats.js';
 import { READ_MODELS, type ReadModel } from '../read-models.js';
+import { announceCheckpoints } from '../read-model-positions.js';
 import { clearStalls, listStalls, type ProjectionStall } from '../stalls.js';
 
 export interface RebuildProgress {
@@ -216,6 +217,7 @@ export class ProjectionRebuilds implements OnApplicationShutdown {
         // The live consumer goes on from here; if the rebuild read past it, it skips what is applied already.
         const swappedAt = Math.max(livePosition, position);
         await db.query(`UPDATE projection_checkpoints SET position = $2, updated_at = now() WHERE name = $1`, [name, swappedAt]);
+        await announceCheckpoints(db, [name]);
         const retired = quote(`retired_${name}`);
         await db.query(`DROP SCHEMA IF EXISTS ${retired} CASCADE`);
         await db.query(`CREATE SCHEMA ${retired}`);
