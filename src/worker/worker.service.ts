@@ -27,6 +27,8 @@ const REPORT_START_AFTER_MS = 500;
 
 /** A worker holds at most this many runs fired ahead of their instant per slot of WORKER_CONCURRENCY. */
 const HELD_PER_SLOT = 25;
+/** A pull request for work lives this long on the server; a graceful shutdown waits it out before handing runs back. */
+const PULL_EXPIRES_MS = 2000;
 /** The longest a run fired ahead is held (FIRE_AHEAD_MS is at most 5 s; the rest absorbs clock skew). */
 const MAX_HOLD_MS = 6000;
 
@@ -91,7 +93,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       callback: (_error, message) => this.cancel(message.subject.slice(CANCEL_SUBJECT_PREFIX.length + 1)),
     });
     const consumer = await this.nats.js.consumers.get(WORK_STREAM, WORKERS_CONSUMER);
-    this.messages = await consumer.consume({ max_messages: this.config.workerConcurrency });
+    this.messages = await consumer.consume({ max_messages: this.config.workerConcurrency, expires: PULL_EXPIRES_MS });
     this.loop = this.run(this.messages);
   }
 
@@ -102,7 +104,13 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     await this.messages?.close();
     this.wakeIntake();
     await this.loop;
-    for (const run of [...this.held.values()]) run.release('nak');
+    if (this.held.size > 0) {
+      // The server still routes messages to this worker's last pull request until it expires, the ones handed
+      // back too: a nak now would send them to an inbox nobody reads (until ack_wait) and, on 2.9.10, deliver
+      // another one twice. Handed back once that request has expired, they reach the next worker.
+      await new Promise((resolve) => setTimeout(resolve, PULL_EXPIRES_MS + 200));
+      for (const run of [...this.held.values()]) run.release('nak');
+    }
     await Promise.allSettled([...this.inHand]);
   }
 
