@@ -13,6 +13,12 @@ export const EVENTS_STREAM = 'CHRONOS_EVENTS';
 export const EVENTS_SUBJECT_PREFIX = 'chronos.es';
 export const WORK_STREAM = 'CHRONOS_WORK';
 export const WORK_SUBJECT = 'chronos.work';
+/** One subject per owner, so that the stream can count each owner's queued work (items queued before owners were tracked are on `chronos.work.<jobId>`). */
+export const workSubject = (ownerId: string) => `${WORK_SUBJECT}.${ownerId}`;
+/** Fires over their owner's share of the work stream wait here, one subject per owner, until it has room (docs/architecture.md, Fair shares). */
+export const WORK_BACKLOG_STREAM = 'CHRONOS_WORK_BACKLOG';
+export const WORK_BACKLOG_SUBJECT = 'chronos.backlog';
+export const backlogSubject = (ownerId: string) => `${WORK_BACKLOG_SUBJECT}.${ownerId}`;
 /** Execution logs: a side channel, kept a week; the logs projection stores them in PostgreSQL. */
 export const LOGS_STREAM = 'CHRONOS_LOGS';
 export const LOGS_SUBJECT = 'chronos.logs';
@@ -47,6 +53,17 @@ const streams: (Partial<StreamConfig> & { name: string })[] = [
     storage: StorageType.File,
     retention: RetentionPolicy.Workqueue,
     discard: DiscardPolicy.Old,
+    duplicate_window: 10 * MINUTE_NS,
+    num_replicas: 1,
+  },
+  {
+    // Deferred work: a message is deleted once it has been moved to the work stream. Never expires.
+    name: WORK_BACKLOG_STREAM,
+    subjects: [`${WORK_BACKLOG_SUBJECT}.>`],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.New,
+    allow_direct: true,
     duplicate_window: 10 * MINUTE_NS,
     num_replicas: 1,
   },
@@ -92,6 +109,14 @@ export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
     }
   }
 }
+
+/** How many messages each subject under `filter` holds (subjects without any are absent). */
+export async function messagesBySubject(jsm: JetStreamManager, stream: string, filter: string): Promise<Record<string, number>> {
+  return (await jsm.streams.info(stream, { subjects_filter: filter })).state.subjects ?? {};
+}
+
+/** How many messages one subject holds. */
+export const messagesOn = async (jsm: JetStreamManager, stream: string, subject: string): Promise<number> => (await messagesBySubject(jsm, stream, subject))[subject] ?? 0;
 
 /**
  * Creates a durable pull consumer (explicit ack), or brings an existing one's delivery settings up to date,

@@ -9,11 +9,12 @@ import type { ExecutionOutcome } from '../domain/job/job.events.js';
 import type { JobCommand } from '../domain/job/job.commands.js';
 import type { Subscription } from '@nats-io/transport-node';
 import { CANCEL_SUBJECT_PREFIX, ensureDurableConsumer, LOGS_SUBJECT, WORK_STREAM, WORK_SUBJECT } from '../events/streams.js';
-import { ExecutionLogBuffer, LogShipper } from './execution-log.js';
+import { ExecutionLogBuffer, executionLogEntry, LogShipper } from './execution-log.js';
+import { OwnerFairSlots } from './owner-fair-slots.js';
 import { METRICS, type ChronosMetrics } from '../observability/metrics.js';
 import { EXECUTORS, ExecutionFailure, type Executor } from '../executors/executor.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
-import { workLogContext, type WorkItem } from '../sagas/dispatch-work.saga.js';
+import { workLogContext, workOwner, type WorkItem } from '../sagas/dispatch-work.saga.js';
 import { withLogContext } from '../observability/log-context.js';
 import { SECRETS_DESTROYED, SecretsService } from '../secrets/secrets.service.js';
 
@@ -28,6 +29,13 @@ const REPORT_START_AFTER_MS = 500;
 const HELD_PER_SLOT = 25;
 /** The longest a run fired ahead is held (FIRE_AHEAD_MS is at most 5 s; the rest absorbs clock skew). */
 const MAX_HOLD_MS = 6000;
+/**
+ * Work items in the hands of all workers at once (the consumer's max_ack_pending): held, running, and waiting
+ * for a slot while their owner has its share of them, so that a worker can look past one owner's queued items.
+ */
+const WORK_IN_HAND_LIMIT = 20_000;
+/** A run that has waited this long for a slot says why in its execution's log. */
+const WAIT_TOLD_AFTER_MS = 1000;
 
 interface HeldRun {
   release(outcome: 'run' | 'ack' | 'nak'): void;
@@ -54,9 +62,8 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   private readonly inHand = new Set<Promise<void>>();
   /** Runs fired ahead of their instant, by execution id, waiting for it without taking a slot. */
   private readonly held = new Map<string, HeldRun>();
-  /** Executors running now (at most workerConcurrency), and the runs waiting for one of those slots. */
-  private runningCount = 0;
-  private readonly slotQueue: (() => void)[] = [];
+  /** Executors running now (at most workerConcurrency, workerOwnerConcurrency of one owner), and the runs waiting for a slot. */
+  private readonly slots: OwnerFairSlots;
   /** Finished runs whose results are being reported and acknowledged. */
   private reporting = 0;
   /** Wakes the intake loop when capacity frees up. */
@@ -82,6 +89,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(METRICS) private readonly metrics: ChronosMetrics,
   ) {
     this.executors = new Map(executors.map((executor) => [executor.type, executor]));
+    this.slots = new OwnerFairSlots(config.workerConcurrency, config.workerOwnerConcurrency);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -94,7 +102,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     this.loop = this.run(this.messages);
   }
 
-  /** Graceful shutdown: stop pulling, hand held runs back to the stream, let the runs in flight finish and report. */
+  /** Graceful shutdown: stop pulling, hand the runs not started back to the stream, let the runs in flight finish and report. */
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
     this.cancellations?.unsubscribe();
@@ -102,20 +110,17 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     this.wakeIntake();
     await this.loop;
     for (const run of [...this.held.values()]) run.release('nak');
+    this.slots.close();
     await Promise.allSettled([...this.inHand]);
   }
 
   private async ensureConsumer(): Promise<void> {
-    const settings = { ack_wait: this.config.workAckWaitMs * 1_000_000, max_deliver: this.config.workMaxDeliver, max_ack_pending: 10_000 };
+    const settings = { ack_wait: this.config.workAckWaitMs * 1_000_000, max_deliver: this.config.workMaxDeliver, max_ack_pending: WORK_IN_HAND_LIMIT };
     await ensureDurableConsumer(this.nats.jsm, WORK_STREAM, { durable_name: WORKERS_CONSUMER, filter_subject: `${WORK_SUBJECT}.>`, ...settings });
   }
 
-  /**
-   * Takes work while there is room: at most workerConcurrency runs (and as many results being reported)
-   * for work that is due, and up to HELD_PER_SLOT × workerConcurrency runs fired ahead of their instant.
-   */
+  /** Takes work while there is room for it (hasRoomFor). */
   private async run(messages: ConsumerMessages): Promise<void> {
-    const concurrency = this.config.workerConcurrency;
     for await (const message of messages) {
       let item: WorkItem;
       try {
@@ -125,19 +130,31 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
         this.log.error(`work ${message.seq} not completed: ${(error as Error).message}`);
         continue;
       }
+      const owner = workOwner(item);
       const holdMs = Math.min(Date.parse(item.scheduledAt) - Date.now(), MAX_HOLD_MS);
-      if (holdMs > 0) {
-        while (this.held.size >= HELD_PER_SLOT * concurrency && !this.stopping) await this.intakeCapacity();
-      } else {
-        while ((this.runningCount + this.slotQueue.length >= concurrency || this.reporting >= concurrency) && !this.stopping) await this.intakeCapacity();
-      }
+      while (!this.hasRoomFor(owner, holdMs > 0) && !this.stopping) await this.intakeCapacity();
       // handle() logs and swallows what it cannot complete: the item, unacknowledged, is redelivered after ack_wait.
-      const handled: Promise<void> = withLogContext(workLogContext(item), () => this.handle(message, item, holdMs)).finally(() => {
+      const handled: Promise<void> = withLogContext(workLogContext(item), () => this.handle(message, item, owner, holdMs)).finally(() => {
         this.inHand.delete(handled);
         this.wakeIntake();
       });
       this.inHand.add(handled);
     }
+  }
+
+  /**
+   * Room for one more item: up to HELD_PER_SLOT × workerConcurrency runs fired ahead of their instant; for due
+   * work, enough to fill every slot and one more (so a slot that frees up can go to its owner if it has the
+   * fewest runs), while fewer than workerConcurrency results are being reported. An item whose owner already has
+   * its share of the slots waits without one, up to OWNER_MAX_QUEUED of that owner: taking it lets the intake
+   * reach other owners' items behind it in the stream.
+   */
+  private hasRoomFor(owner: string, ahead: boolean): boolean {
+    const concurrency = this.config.workerConcurrency;
+    if (ahead) return this.held.size < HELD_PER_SLOT * concurrency;
+    if (this.reporting >= concurrency) return false;
+    if (this.slots.isOwnerFull(owner)) return this.slots.waitingOf(owner) < this.config.ownerMaxQueued;
+    return this.slots.running + this.slots.ready <= concurrency;
   }
 
   private intakeCapacity(): Promise<void> {
@@ -149,19 +166,40 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     this.capacityFreed = undefined;
   }
 
-  /** One of the workerConcurrency slots; resolves when this run may start. */
-  private acquireSlot(): Promise<void> {
-    if (this.runningCount < this.config.workerConcurrency) {
-      this.runningCount++;
-      return Promise.resolve();
+  /**
+   * Waits for a slot for an item of `owner`, telling JetStream the item is in hand, and its execution's log why
+   * it waits once it has waited a while. False when the worker shuts down first: the item is handed back.
+   */
+  private async waitForSlot(message: JsMsg, item: WorkItem, owner: string): Promise<boolean> {
+    const heartbeat = setInterval(() => message.working(), Math.floor(this.config.workAckWaitMs / 3));
+    const tell = setTimeout(() => this.tellWaiting(item, owner), WAIT_TOLD_AFTER_MS);
+    try {
+      await this.slots.acquire(owner);
+      return true;
+    } catch {
+      message.nak();
+      return false;
+    } finally {
+      clearInterval(heartbeat);
+      clearTimeout(tell);
     }
-    return new Promise<void>((resolve) => this.slotQueue.push(resolve));
   }
 
-  private releaseSlot(): void {
-    const next = this.slotQueue.shift();
-    if (next) next();
-    else this.runningCount--;
+  private tellWaiting(item: WorkItem, owner: string): void {
+    const workerId = this.config.instanceId;
+    const { workerConcurrency, workerOwnerConcurrency } = this.config;
+    const entry = this.slots.isOwnerFull(owner)
+      ? executionLogEntry(item, `waiting for a slot on worker ${workerId}: its owner has ${workerOwnerConcurrency} runs there (WORKER_OWNER_CONCURRENCY is ${workerOwnerConcurrency})`, {
+          waiting: 'worker_owner_concurrency',
+          limit: workerOwnerConcurrency,
+          workerId,
+        })
+      : executionLogEntry(item, `waiting for a slot on worker ${workerId}: all ${workerConcurrency} are busy (WORKER_CONCURRENCY)`, { waiting: 'worker_concurrency', limit: workerConcurrency, workerId });
+    void this.logShipper.ship([entry]).catch((error: unknown) => this.log.warn(`waiting entry not logged: ${(error as Error).message}`));
+  }
+
+  private releaseSlot(owner: string): void {
+    this.slots.release(owner);
     this.wakeIntake();
   }
 
@@ -171,7 +209,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     this.running.get(executionId)?.abort(new CancelledError('cancelled by a decision on its job'));
   }
 
-  private async handle(message: JsMsg, item: WorkItem, holdMs: number): Promise<void> {
+  private async handle(message: JsMsg, item: WorkItem, owner: string, holdMs: number): Promise<void> {
     try {
       if (holdMs > 0) {
         // Read the job now, so that at the instant the run starts from the cache without a round trip.
@@ -182,15 +220,14 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       this.log.error(`work ${message.seq} not completed: ${(error as Error).message}`);
       return;
     }
-    // Claimed before any await for due work, so the intake loop counts it at once.
-    const slot = this.acquireSlot();
+    // Claimed (or queued for) before any await for due work, so the intake loop counts it at once.
+    if (!this.slots.tryAcquire(owner) && !(await this.waitForSlot(message, item, owner))) return;
     let slotHeld = true;
     const freeSlot = () => {
-      if (slotHeld) this.releaseSlot();
+      if (slotHeld) this.releaseSlot(owner);
       slotHeld = false;
     };
     try {
-      await slot;
       await this.execute(message, item, freeSlot);
     } catch (error) {
       this.log.error(`work ${message.seq} not completed: ${(error as Error).message}`);
