@@ -12,8 +12,8 @@ describe('configuration', () => {
     expect(() => loadConfig({ ...dev, FIRE_AHEAD_MS: 'soon' })).toThrow(/FIRE_AHEAD_MS/);
   });
 
-  it('gives one owner half of a worker\'s slots and 5000 queued items by default; both take positive integers, the first at most WORKER_CONCURRENCY', () => {
-    expect(loadConfig(dev)).toMatchObject({ workerConcurrency: 200, workerOwnerConcurrency: 100, ownerMaxQueued: 5000 });
+  it('gives one owner half of a worker\'s 400 slots and 5000 queued items by default; both take positive integers, the first at most WORKER_CONCURRENCY', () => {
+    expect(loadConfig(dev)).toMatchObject({ workerConcurrency: 400, workerOwnerConcurrency: 200, ownerMaxQueued: 5000 });
     expect(loadConfig({ ...dev, WORKER_CONCURRENCY: '7' }).workerOwnerConcurrency).toBe(4);
     expect(loadConfig({ ...dev, WORKER_CONCURRENCY: '1' }).workerOwnerConcurrency).toBe(1);
     expect(loadConfig({ ...dev, WORKER_CONCURRENCY: '10', WORKER_OWNER_CONCURRENCY: '10', OWNER_MAX_QUEUED: '1' })).toMatchObject({ workerOwnerConcurrency: 10, ownerMaxQueued: 1 });

@@ -133,7 +133,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
     if (!(ROLES as readonly string[]).includes(role)) throw new ConfigError(`CHRONOS_ROLES: unknown role "${role}" (known: ${ROLES.join(', ')})`);
   }
   const environment = env.NODE_ENV || 'production';
-  const workerConcurrency = integer(env, 'WORKER_CONCURRENCY', 200, 1);
+  // Twice what one owner may use (WORKER_OWNER_CONCURRENCY): an owner alone runs as many at once as a worker ran before owners had shares.
+  const workerConcurrency = integer(env, 'WORKER_CONCURRENCY', 400, 1);
   return {
     environment,
     logLevel: logLevel(env),

@@ -31,6 +31,9 @@ export const CANCEL_SUBJECT_PREFIX = 'chronos.control.cancel';
 export const eventSubject = (aggregateType: string, aggregateId: string) => `${EVENTS_SUBJECT_PREFIX}.${aggregateType}.${aggregateId}`;
 
 const MINUTE_NS = 60 * 1_000_000_000;
+/** How long a stream remembers a Nats-Msg-Id: a message published again under it within this is dropped. */
+export const DUPLICATE_WINDOW_MS = 10 * 60_000;
+const DUPLICATE_WINDOW_NS = DUPLICATE_WINDOW_MS * 1_000_000;
 
 const streams: (Partial<StreamConfig> & { name: string })[] = [
   {
@@ -43,7 +46,7 @@ const streams: (Partial<StreamConfig> & { name: string })[] = [
     deny_delete: true,
     deny_purge: true,
     allow_direct: true,
-    duplicate_window: 10 * MINUTE_NS,
+    duplicate_window: DUPLICATE_WINDOW_NS,
     num_replicas: 1,
   },
   {
@@ -53,7 +56,7 @@ const streams: (Partial<StreamConfig> & { name: string })[] = [
     storage: StorageType.File,
     retention: RetentionPolicy.Workqueue,
     discard: DiscardPolicy.Old,
-    duplicate_window: 10 * MINUTE_NS,
+    duplicate_window: DUPLICATE_WINDOW_NS,
     num_replicas: 1,
   },
   {
@@ -64,7 +67,7 @@ const streams: (Partial<StreamConfig> & { name: string })[] = [
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.New,
     allow_direct: true,
-    duplicate_window: 10 * MINUTE_NS,
+    duplicate_window: DUPLICATE_WINDOW_NS,
     num_replicas: 1,
   },
   {
@@ -75,7 +78,7 @@ const streams: (Partial<StreamConfig> & { name: string })[] = [
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     max_age: 30 * 24 * 60 * MINUTE_NS,
-    duplicate_window: 10 * MINUTE_NS,
+    duplicate_window: DUPLICATE_WINDOW_NS,
     num_replicas: 1,
   },
   {
@@ -84,7 +87,7 @@ const streams: (Partial<StreamConfig> & { name: string })[] = [
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     max_age: 7 * 24 * 60 * MINUTE_NS,
-    duplicate_window: 10 * MINUTE_NS,
+    duplicate_window: DUPLICATE_WINDOW_NS,
     num_replicas: 1,
   },
   {

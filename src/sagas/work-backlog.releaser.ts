@@ -1,11 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { StoredMsg } from '@nats-io/jetstream';
 import { JobRepository } from '../commands/job.repository.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
-import { backlogSubject, LOGS_SUBJECT, messagesBySubject, messagesOn, WORK_BACKLOG_STREAM, WORK_BACKLOG_SUBJECT, WORK_STREAM, workSubject } from '../events/streams.js';
+import { backlogSubject, DUPLICATE_WINDOW_MS, messagesBySubject, messagesOn, WORK_BACKLOG_STREAM, WORK_BACKLOG_SUBJECT, WORK_STREAM, workSubject } from '../events/streams.js';
 import { Lease } from '../infra/lease.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
-import { executionLogEntry, type LogEntry } from '../worker/execution-log.js';
 import { workItemId, type WorkItem } from './dispatch-work.saga.js';
 import { releasable } from './work-admission.js';
 
@@ -13,14 +11,25 @@ import { releasable } from './work-admission.js';
 const SWEEP_MS = 200;
 /** The most fires moved for one owner per look. */
 const RELEASE_BATCH = 1000;
+/**
+ * A fire waiting longer than this may have a twin the work stream no longer remembers (see stillQueued):
+ * the duplicate window, less a minute for the reactor's replay that could have made it.
+ */
+const TWIN_CHECK_AFTER_MS = DUPLICATE_WINDOW_MS - 60_000;
+
+interface Waiting {
+  seq: number;
+  item: WorkItem;
+  deferredAt: number;
+}
 
 /**
  * Moves fires deferred by the dispatch reaction from CHRONOS_WORK_BACKLOG to the work stream as their owner's
  * items there drop below OWNER_MAX_QUEUED, oldest first per owner, every owner at once (docs/architecture.md,
  * Fair shares). One active instance, by lease. Nothing here is in memory only: the backlog and the work
- * stream's counts are the state, so a crash loses nothing. A fire is published to the work stream
- * (Nats-Msg-Id work:<executionId>) before it is deleted from the backlog: after a crash between the two it is
- * published again, and the work stream drops the repeat as a duplicate.
+ * stream's counts are the state, so a crash loses nothing. Fires are published to the work stream
+ * (Nats-Msg-Id work:<executionId>) before they are purged from the backlog: after a crash between the two they
+ * are published again, and the work stream drops the repeats as duplicates.
  */
 @Injectable()
 export class WorkBacklogReleaser implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -63,44 +72,51 @@ export class WorkBacklogReleaser implements OnApplicationBootstrap, OnApplicatio
   /** Moves as many of the owner's oldest waiting fires as its share of the work stream has room for. */
   private async release(ownerId: string, waiting: number): Promise<void> {
     const room = Math.min(releasable(await messagesOn(this.nats.jsm, WORK_STREAM, workSubject(ownerId)), waiting, this.config.ownerMaxQueued), RELEASE_BATCH);
-    const taken: StoredMsg[] = [];
-    for (let seq = 0; taken.length < room; ) {
-      const message = await this.nats.jsm.direct.getMessage(WORK_BACKLOG_STREAM, { next_by_subj: backlogSubject(ownerId), seq: seq + 1 });
-      if (!message) break;
-      taken.push(message);
-      seq = message.seq;
-    }
+    if (room === 0) return;
+    const taken = await this.oldest(ownerId, room);
     if (taken.length === 0) return;
-    const items = taken.map((message) => ({ item: message.json<WorkItem>(), deferredAt: message.time.getTime() }));
-    const toRun = await this.stillQueued(items.map(({ item }) => item));
-    const released: LogEntry[] = [];
+    const twins = await this.notQueued(taken.filter(({ deferredAt }) => Date.now() - deferredAt > TWIN_CHECK_AFTER_MS).map(({ item }) => item));
     await Promise.all(
-      items.map(async ({ item, deferredAt }) => {
-        if (!toRun.has(item.executionId)) return;
-        await this.nats.publisher.publish(workSubject(ownerId), JSON.stringify(item), { msgID: workItemId(item.executionId) });
-        const waitedMs = Math.max(0, Date.now() - deferredAt);
-        released.push(
-          executionLogEntry(item, `left its owner's backlog after ${waitedMs} ms: the owner has fewer than ${this.config.ownerMaxQueued} runs queued or running`, { waiting: 'released', waitedMs }, `released:${item.executionId}`),
-        );
-      }),
+      taken
+        .filter(({ item }) => !twins.has(item.executionId))
+        .map(({ item }) => this.nats.publisher.publish(workSubject(ownerId), JSON.stringify(item), { msgID: workItemId(item.executionId) })),
     );
-    if (released.length > 0) await this.nats.publisher.publish(`${LOGS_SUBJECT}.entries`, JSON.stringify(released));
-    await Promise.all(taken.map((message) => this.nats.jsm.streams.deleteMessage(WORK_BACKLOG_STREAM, message.seq, false)));
-    if (taken.length > toRun.size) this.log.debug({ msg: 'backlog items dropped: their executions are no longer queued', ownerId, dropped: taken.length - toRun.size });
+    // The fires taken are the owner's oldest, in order: everything on its subject up to the last of them.
+    await this.nats.jsm.streams.purge(WORK_BACKLOG_STREAM, { filter: backlogSubject(ownerId), seq: taken.at(-1)!.seq + 1 });
+    if (twins.size > 0) this.log.warn({ msg: 'backlog fires dropped: their executions are no longer queued', ownerId, dropped: twins.size });
+  }
+
+  /** The owner's `count` oldest waiting fires, read with an ordered (ephemeral) consumer on its subject. */
+  private async oldest(ownerId: string, count: number): Promise<Waiting[]> {
+    const consumer = await this.nats.js.consumers.get(WORK_BACKLOG_STREAM, { filter_subjects: backlogSubject(ownerId) });
+    const taken: Waiting[] = [];
+    try {
+      // Leave the iteration with break, never by closing the batch inside it (that waits forever).
+      for await (const message of await consumer.fetch({ max_messages: count, expires: 1000 })) {
+        taken.push({ seq: message.seq, item: message.json<WorkItem>(), deferredAt: message.info.timestampNanos / 1_000_000 });
+        if (taken.length >= count || message.info.pending === 0) break;
+      }
+    } finally {
+      await consumer.delete().catch(() => undefined);
+    }
+    return taken;
   }
 
   /**
-   * The executions among `items` that are still queued. One cancelled meanwhile (its job paused, cancelled or
-   * deleted) needs no run; one already running was dispatched already (a reactor that died mid-batch may have
-   * sent a fire both ways on its replay).
+   * The executions among `items` that are no longer queued. A reactor that died mid-batch may, on the batch's
+   * replay, have sent a fire both ways (its owner's count had changed); the work stream drops the second copy
+   * when it is moved within its duplicate window, so only fires older than that are read from the log: one
+   * already running (or finished, cancelled, its job deleted) is not moved again.
    */
-  private async stillQueued(items: WorkItem[]): Promise<Set<string>> {
-    const states = new Map(await Promise.all([...new Set(items.map((item) => item.jobId))].map(async (jobId) => [jobId, await this.jobs.load(jobId)] as const)));
+  private async notQueued(items: WorkItem[]): Promise<Set<string>> {
+    if (items.length === 0) return new Set();
+    const jobIds = [...new Set(items.map((item) => item.jobId))];
+    const states = new Map(await Promise.all(jobIds.map(async (jobId) => [jobId, await this.jobs.load(jobId)] as const)));
     return new Set(
       items
         .filter((item) => {
           const job = states.get(item.jobId)!;
-          return job.exists && !job.deleted && job.openExecutions[item.executionId]?.status === 'queued';
+          return !job.exists || job.deleted || job.openExecutions[item.executionId]?.status !== 'queued';
         })
         .map((item) => item.executionId),
     );

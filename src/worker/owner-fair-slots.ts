@@ -51,6 +51,11 @@ export class OwnerFairSlots {
     return this.waiting.get(owner)?.length ?? 0;
   }
 
+  /** The owners with items waiting because they have all the runs they may have here. */
+  parkedOwners(): string[] {
+    return [...this.waiting.keys()].filter((owner) => this.isOwnerFull(owner));
+  }
+
   /** Whether the owner has all the runs it may have here: its next item waits for one of them to end. */
   isOwnerFull(owner: string): boolean {
     return this.runningOf(owner) >= this.perOwner;

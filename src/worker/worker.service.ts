@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { ExecuteJobCommand } from '../commands/job-command.js';
 import type { JobCommandResult } from '../commands/job.repository.js';
 import { JobRepository } from '../commands/job.repository.js';
@@ -8,7 +8,7 @@ import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import type { ExecutionOutcome } from '../domain/job/job.events.js';
 import type { JobCommand } from '../domain/job/job.commands.js';
 import type { Subscription } from '@nats-io/transport-node';
-import { CANCEL_SUBJECT_PREFIX, ensureDurableConsumer, LOGS_SUBJECT, WORK_STREAM, WORK_SUBJECT } from '../events/streams.js';
+import { CANCEL_SUBJECT_PREFIX, ensureDurableConsumer, LOGS_SUBJECT, messagesBySubject, WORK_STREAM, WORK_SUBJECT } from '../events/streams.js';
 import { ExecutionLogBuffer, executionLogEntry, LogShipper } from './execution-log.js';
 import { OwnerFairSlots } from './owner-fair-slots.js';
 import { METRICS, type ChronosMetrics } from '../observability/metrics.js';
@@ -34,8 +34,12 @@ const MAX_HOLD_MS = 6000;
  * for a slot while their owner has its share of them, so that a worker can look past one owner's queued items.
  */
 const WORK_IN_HAND_LIMIT = 20_000;
-/** A run that has waited this long for a slot says why in its execution's log. */
+/** A run that has waited this long for its owner's share of the slots says why in its execution's log. */
 const WAIT_TOLD_AFTER_MS = 1000;
+/** While the intake waits for room, how often it looks again (among other things, for other owners' work in the stream). */
+const LOOK_AGAIN_MS = 250;
+/** How long one pull waits for work to arrive before the next is sent. */
+const PULL_EXPIRES_MS = 5000;
 
 interface HeldRun {
   release(outcome: 'run' | 'ack' | 'nak'): void;
@@ -57,9 +61,13 @@ class CancelledError extends Error {
 @Injectable()
 export class WorkerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger(WorkerService.name);
-  private messages: ConsumerMessages | undefined;
-  /** Every work item in hand (held, waiting for a slot, running or reporting), for a graceful shutdown. */
+  /** The pull in progress. */
+  private batch: ConsumerMessages | undefined;
+  /** Every work item in hand (held, waiting for a slot, running or reporting), for a graceful shutdown; and how many by owner. */
   private readonly inHand = new Set<Promise<void>>();
+  private readonly inHandBy = new Map<string, number>();
+  /** The last look at the work stream on behalf of owners waiting for their share of the slots: was other owners' work there? */
+  private lastLook: { at: number; others: boolean } | undefined;
   /** Runs fired ahead of their instant, by execution id, waiting for it without taking a slot. */
   private readonly held = new Map<string, HeldRun>();
   /** Executors running now (at most workerConcurrency, workerOwnerConcurrency of one owner), and the runs waiting for a slot. */
@@ -97,16 +105,14 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     this.cancellations = this.nats.connection.subscribe(`${CANCEL_SUBJECT_PREFIX}.*`, {
       callback: (_error, message) => this.cancel(message.subject.slice(CANCEL_SUBJECT_PREFIX.length + 1)),
     });
-    const consumer = await this.nats.js.consumers.get(WORK_STREAM, WORKERS_CONSUMER);
-    this.messages = await consumer.consume({ max_messages: this.config.workerConcurrency });
-    this.loop = this.run(this.messages);
+    this.loop = this.run(await this.nats.js.consumers.get(WORK_STREAM, WORKERS_CONSUMER));
   }
 
   /** Graceful shutdown: stop pulling, hand the runs not started back to the stream, let the runs in flight finish and report. */
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
     this.cancellations?.unsubscribe();
-    await this.messages?.close();
+    await this.batch?.close();
     this.wakeIntake();
     await this.loop;
     for (const run of [...this.held.values()]) run.release('nak');
@@ -119,46 +125,97 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     await ensureDurableConsumer(this.nats.jsm, WORK_STREAM, { durable_name: WORKERS_CONSUMER, filter_subject: `${WORK_SUBJECT}.>`, ...settings });
   }
 
-  /** Takes work while there is room for it (hasRoomFor). */
-  private async run(messages: ConsumerMessages): Promise<void> {
-    for await (const message of messages) {
-      let item: WorkItem;
-      try {
-        item = message.json<WorkItem>();
-      } catch (error) {
-        // Unacknowledged: redelivered after ack_wait, and a dead letter once deliveries run out.
-        this.log.error(`work ${message.seq} not completed: ${(error as Error).message}`);
+  /**
+   * Pulls as much work as there is room for (room), and takes each item in hand at once, so that everything
+   * delivered to this worker is held, waiting for a slot, or running, each with heartbeats to JetStream: an item
+   * never sits unattended until ack_wait sends it to another worker while this one still has it.
+   */
+  private async run(consumer: Consumer): Promise<void> {
+    while (!this.stopping) {
+      const room = await this.room();
+      if (room === 0) {
+        await this.intakeCapacity(LOOK_AGAIN_MS);
         continue;
       }
-      const owner = workOwner(item);
-      const holdMs = Math.min(Date.parse(item.scheduledAt) - Date.now(), MAX_HOLD_MS);
-      while (!this.hasRoomFor(owner, holdMs > 0) && !this.stopping) await this.intakeCapacity();
-      // handle() logs and swallows what it cannot complete: the item, unacknowledged, is redelivered after ack_wait.
-      const handled: Promise<void> = withLogContext(workLogContext(item), () => this.handle(message, item, owner, holdMs)).finally(() => {
-        this.inHand.delete(handled);
-        this.wakeIntake();
-      });
-      this.inHand.add(handled);
+      try {
+        this.batch = await consumer.fetch({ max_messages: room, expires: PULL_EXPIRES_MS });
+        // A shutdown that began while the pull was being sent did not see it to close it.
+        if (this.stopping) void this.batch.close();
+        for await (const message of this.batch) this.take(message);
+      } catch (error) {
+        if (this.stopping) break;
+        this.log.error(`pulling work failed, trying again: ${(error as Error).message}`);
+        await this.intakeCapacity(1000);
+      } finally {
+        this.batch = undefined;
+      }
     }
   }
 
-  /**
-   * Room for one more item: up to HELD_PER_SLOT × workerConcurrency runs fired ahead of their instant; for due
-   * work, enough to fill every slot and one more (so a slot that frees up can go to its owner if it has the
-   * fewest runs), while fewer than workerConcurrency results are being reported. An item whose owner already has
-   * its share of the slots waits without one, up to OWNER_MAX_QUEUED of that owner: taking it lets the intake
-   * reach other owners' items behind it in the stream.
-   */
-  private hasRoomFor(owner: string, ahead: boolean): boolean {
-    const concurrency = this.config.workerConcurrency;
-    if (ahead) return this.held.size < HELD_PER_SLOT * concurrency;
-    if (this.reporting >= concurrency) return false;
-    if (this.slots.isOwnerFull(owner)) return this.slots.waitingOf(owner) < this.config.ownerMaxQueued;
-    return this.slots.running + this.slots.ready <= concurrency;
+  private take(message: JsMsg): void {
+    let item: WorkItem;
+    try {
+      item = message.json<WorkItem>();
+    } catch (error) {
+      // Unacknowledged: redelivered after ack_wait, and a dead letter once deliveries run out.
+      this.log.error(`work ${message.seq} not completed: ${(error as Error).message}`);
+      return;
+    }
+    const owner = workOwner(item);
+    const holdMs = Math.min(Date.parse(item.scheduledAt) - Date.now(), MAX_HOLD_MS);
+    // handle() logs and swallows what it cannot complete: the item, unacknowledged, is redelivered after ack_wait.
+    const handled: Promise<void> = withLogContext(workLogContext(item), () => this.handle(message, item, owner, holdMs)).finally(() => {
+      this.inHand.delete(handled);
+      const left = this.inHandBy.get(owner)! - 1;
+      if (left > 0) this.inHandBy.set(owner, left);
+      else this.inHandBy.delete(owner);
+      this.wakeIntake();
+    });
+    this.inHand.add(handled);
+    this.inHandBy.set(owner, (this.inHandBy.get(owner) ?? 0) + 1);
   }
 
-  private intakeCapacity(): Promise<void> {
-    return new Promise<void>((resolve) => (this.capacityFreed = resolve));
+  /**
+   * How many more items to pull: none while HELD_PER_SLOT × workerConcurrency runs fired ahead are held or
+   * workerConcurrency results are being reported; else up to 2 × workerConcurrency due items in hand, running or
+   * waiting for a slot (a slot that frees up goes to the waiting owner with the fewest runs). Items whose owner
+   * has its share of the slots count too, unless other owners' work is in the stream (behind them, or in other
+   * workers' hands): then the worker takes them to wait without a slot, so it reaches that work (an owner has at
+   * most OWNER_MAX_QUEUED items in the stream). Alone, an owner's surplus stays in the stream for other workers.
+   */
+  private async room(): Promise<number> {
+    const concurrency = this.config.workerConcurrency;
+    if (this.reporting >= concurrency || this.held.size >= HELD_PER_SLOT * concurrency) return 0;
+    const { running, ready, parked } = this.slots;
+    const room = 2 * concurrency - running - ready;
+    if (room - parked > 0 || parked === 0) return Math.max(0, room - parked);
+    return room > 0 && (await this.othersQueued()) ? room : 0;
+  }
+
+  /**
+   * Whether the work stream holds items of owners other than those waiting for their share here, that this
+   * worker does not have in hand (looked at most every LOOK_AGAIN_MS).
+   */
+  private async othersQueued(): Promise<boolean> {
+    if (this.lastLook && Date.now() - this.lastLook.at < LOOK_AGAIN_MS) return this.lastLook.others;
+    const waiting = new Set(this.slots.parkedOwners());
+    const counts = await messagesBySubject(this.nats.jsm, WORK_STREAM, `${WORK_SUBJECT}.>`).catch(() => ({}));
+    let others = 0;
+    for (const [subject, count] of Object.entries(counts)) if (!waiting.has(subject.slice(WORK_SUBJECT.length + 1))) others += count;
+    for (const [owner, count] of this.inHandBy) if (!waiting.has(owner)) others -= count;
+    this.lastLook = { at: Date.now(), others: others > 0 };
+    return others > 0;
+  }
+
+  /** Resolves when capacity frees up, or after `timeoutMs`. */
+  private intakeCapacity(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.capacityFreed = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   private wakeIntake(): void {
@@ -168,7 +225,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
 
   /**
    * Waits for a slot for an item of `owner`, telling JetStream the item is in hand, and its execution's log why
-   * it waits once it has waited a while. False when the worker shuts down first: the item is handed back.
+   * it waits once it has waited a while (tellWaiting). False when the worker shuts down first: the item is handed back.
    */
   private async waitForSlot(message: JsMsg, item: WorkItem, owner: string): Promise<boolean> {
     const heartbeat = setInterval(() => message.working(), Math.floor(this.config.workAckWaitMs / 3));
@@ -185,16 +242,11 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
+  /** A run over its owner's share of this worker says so (one waiting only for a free slot does not: that is no share's doing, and telling would add load when there is most). */
   private tellWaiting(item: WorkItem, owner: string): void {
-    const workerId = this.config.instanceId;
-    const { workerConcurrency, workerOwnerConcurrency } = this.config;
-    const entry = this.slots.isOwnerFull(owner)
-      ? executionLogEntry(item, `waiting for a slot on worker ${workerId}: its owner has ${workerOwnerConcurrency} runs there (WORKER_OWNER_CONCURRENCY is ${workerOwnerConcurrency})`, {
-          waiting: 'worker_owner_concurrency',
-          limit: workerOwnerConcurrency,
-          workerId,
-        })
-      : executionLogEntry(item, `waiting for a slot on worker ${workerId}: all ${workerConcurrency} are busy (WORKER_CONCURRENCY)`, { waiting: 'worker_concurrency', limit: workerConcurrency, workerId });
+    if (!this.slots.isOwnerFull(owner)) return;
+    const { instanceId: workerId, workerOwnerConcurrency: limit } = this.config;
+    const entry = executionLogEntry(item, `waiting for a slot on worker ${workerId}: its owner has ${limit} runs there (WORKER_OWNER_CONCURRENCY is ${limit})`, { waiting: 'worker_owner_concurrency', limit, workerId });
     void this.logShipper.ship([entry]).catch((error: unknown) => this.log.warn(`waiting entry not logged: ${(error as Error).message}`));
   }
 
