@@ -37,6 +37,12 @@ export const workLogContext = (item: WorkItem): LogContext & { correlationId: st
 /** Whose share of the workers an item takes: an item queued before items carried their owner counts as its job's own. */
 export const workOwner = (item: WorkItem): string => item.ownerId ?? item.jobId;
 
+/**
+ * The owner a fire is dispatched under: a subject token. Owners are user ids (UUIDs); anything else (none
+ * found) would make a subject no stream accepts and stop the reactor, so such a fire counts as its job's own.
+ */
+const dispatchOwner = (ownerId: string, jobId: string): string => (/^[A-Za-z0-9_-]+$/.test(ownerId) ? ownerId : jobId);
+
 /** The Nats-Msg-Id of the work item of an execution. */
 export const workItemId = (executionId: string) => `work:${executionId}`;
 
@@ -84,7 +90,8 @@ export class DispatchWork implements Reaction {
     for (const event of events) {
       if (event.type !== 'JobFired') continue;
       const fired = event as StoredEvent<JobFired['data']>;
-      fires.push({ event: fired, ownerId: this.owners.known(fired.data.jobId) ?? (await this.owners.ownerOf(fired.data.jobId)) });
+      const ownerId = this.owners.known(fired.data.jobId) ?? (await this.owners.ownerOf(fired.data.jobId));
+      fires.push({ event: fired, ownerId: dispatchOwner(ownerId, fired.data.jobId) });
     }
     await this.countWhereNeeded(fires.map((fire) => fire.ownerId));
 
@@ -112,7 +119,7 @@ export class DispatchWork implements Reaction {
 
   /**
    * Reads the counts of the owners whose known bounds cannot decide their fires in this batch. The backlog is
-   * read before the work stream: the releaser publishes to the work stream before it deletes from the backlog,
+   * read before the work stream: the releaser publishes to the work stream before it purges the backlog,
    * so an empty backlog read first means the work count that follows includes what it released.
    */
   private async countWhereNeeded(fireOwners: string[]): Promise<void> {
