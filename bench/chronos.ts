@@ -24,7 +24,7 @@ import type { CreateJob } from '../src/domain/job/job.commands.js';
 import type { Schedule } from '../src/domain/job/schedule.js';
 import { runMigrations } from '../src/infra/database/data-source.js';
 import { LEASE_BUCKET } from '../src/infra/lease.js';
-import { EVENTS_STREAM, WORK_STREAM } from '../src/events/streams.js';
+import { EVENTS_STREAM, WORK_BACKLOG_STREAM, WORK_STREAM } from '../src/events/streams.js';
 import { WORKERS_CONSUMER } from '../src/worker/worker.service.js';
 import { latenessStats, type LatenessStats } from './stats.js';
 
@@ -68,12 +68,12 @@ export function benchConfig(conn: ChronosBenchConnections, env: Record<string, s
   });
 }
 
-/** Deletes Chronos' streams and lease bucket, and rebuilds the read-model schema from the migrations. */
+/** Deletes Chronos' streams (event log, work queue and its backlog) and lease bucket, and rebuilds the read-model schema from the migrations. */
 export async function resetChronosState(config: ChronosConfig): Promise<void> {
   const nc = await connect({ servers: config.natsUrl, name: 'chronos-bench-reset' });
   try {
     const jsm = await jetstreamManager(nc);
-    for (const name of [EVENTS_STREAM, WORK_STREAM, `KV_${LEASE_BUCKET}`]) {
+    for (const name of [EVENTS_STREAM, WORK_STREAM, WORK_BACKLOG_STREAM, `KV_${LEASE_BUCKET}`]) {
       try {
         await jsm.streams.delete(name);
       } catch (error) {
@@ -172,6 +172,7 @@ function startTrace(label: string, chronos: ChronosApp, progress: { submitted: n
         const [{ n: timers }] = await db.query(`SELECT count(*)::int AS n FROM timers`);
         const events = await chronos.infra.nats.jsm.streams.info(EVENTS_STREAM);
         const work = await chronos.infra.nats.jsm.consumers.info(WORK_STREAM, WORKERS_CONSUMER).catch(() => undefined);
+        const backlog = await chronos.infra.nats.jsm.streams.info(WORK_BACKLOG_STREAM).catch(() => undefined);
         const consumers = await Promise.all(
           ['read-models', 'reactor'].map(async (name) => {
             const info = await chronos.infra.nats.jsm.consumers.info(EVENTS_STREAM, name).catch(() => undefined);
@@ -182,7 +183,7 @@ function startTrace(label: string, chronos: ChronosApp, progress: { submitted: n
           `[trace ${label} +${((performance.now() - t0) / 1000).toFixed(1)}s] submitted=${progress.submitted}` +
             ` events.lastSeq=${events.state.last_seq} acked{${consumers.join(' ')}}` +
             ` checkpoints{${checkpoints.map((c) => `${c.name}=${c.position}`).join(' ')}} timers=${timers}` +
-            ` work{pending=${work?.num_pending ?? '?'} ackPending=${work?.num_ack_pending ?? '?'}}` +
+            ` work{pending=${work?.num_pending ?? '?'} ackPending=${work?.num_ack_pending ?? '?'} backlog=${backlog?.state.messages ?? '?'}}` +
             ` executions{${byStatus.map((s) => `${s.status}=${s.n}`).join(' ')}}`,
         );
       } catch (error) {

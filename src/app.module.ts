@@ -57,6 +57,9 @@ import { ReactorConsumer } from './sagas/reactor.consumer.js';
 import { NotifierService } from './notifications/notifier.service.js';
 import { EmailSender, WebhookSender } from './notifications/senders.js';
 import { UndeliverableWorkSaga } from './sagas/undeliverable-work.saga.js';
+import { DispatchWork } from './sagas/dispatch-work.saga.js';
+import { JobOwners } from './sagas/job-owners.js';
+import { WorkBacklogReleaser } from './sagas/work-backlog.releaser.js';
 import { SchedulerService } from './scheduler/scheduler.service.js';
 import { SecretsService } from './secrets/secrets.service.js';
 import { WorkerService } from './worker/worker.service.js';
@@ -111,7 +114,7 @@ export class AppModule implements NestModule {
     }
     if (config.roles.has('projector')) {
       controllers.push(ReadModelConsumers, ReactorConsumer);
-      providers.push(NotificationsSaga, LifecycleTranslator, UndeliverableWorkSaga, ExecutionLogsProjection);
+      providers.push(JobOwners, DispatchWork, WorkBacklogReleaser, NotificationsSaga, LifecycleTranslator, UndeliverableWorkSaga, ExecutionLogsProjection);
     }
     if (config.roles.has('scheduler')) providers.push(SchedulerService);
     if (config.roles.has('api') || config.roles.has('worker')) providers.push(UsersRepository);

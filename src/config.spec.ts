@@ -20,4 +20,17 @@ describe('configuration', () => {
     expect(() => loadConfig({ ...dev, READ_YOUR_WRITES_WAIT_MS: '-1' })).toThrow(ConfigError);
     expect(() => loadConfig({ ...dev, READ_YOUR_WRITES_WAIT_MS: '2s' })).toThrow(/READ_YOUR_WRITES_WAIT_MS/);
   });
+
+  it('gives one owner half of a worker\'s 400 slots and 5000 queued items by default; both take positive integers, the first at most WORKER_CONCURRENCY', () => {
+    expect(loadConfig(dev)).toMatchObject({ workerConcurrency: 400, workerOwnerConcurrency: 200, ownerMaxQueued: 5000 });
+    expect(loadConfig({ ...dev, WORKER_CONCURRENCY: '7' }).workerOwnerConcurrency).toBe(4);
+    expect(loadConfig({ ...dev, WORKER_CONCURRENCY: '1' }).workerOwnerConcurrency).toBe(1);
+    expect(loadConfig({ ...dev, WORKER_CONCURRENCY: '10', WORKER_OWNER_CONCURRENCY: '10', OWNER_MAX_QUEUED: '1' })).toMatchObject({ workerOwnerConcurrency: 10, ownerMaxQueued: 1 });
+    expect(() => loadConfig({ ...dev, WORKER_CONCURRENCY: '10', WORKER_OWNER_CONCURRENCY: '11' })).toThrow(
+      new ConfigError('WORKER_OWNER_CONCURRENCY must be at most WORKER_CONCURRENCY (10), got 11'),
+    );
+    expect(() => loadConfig({ ...dev, WORKER_OWNER_CONCURRENCY: '0' })).toThrow(new ConfigError('WORKER_OWNER_CONCURRENCY must be an integer ≥ 1, got "0"'));
+    expect(() => loadConfig({ ...dev, OWNER_MAX_QUEUED: '0' })).toThrow(/OWNER_MAX_QUEUED/);
+    expect(() => loadConfig({ ...dev, OWNER_MAX_QUEUED: '1.5' })).toThrow(/OWNER_MAX_QUEUED/);
+  });
 });

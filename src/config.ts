@@ -26,6 +26,16 @@ export interface ChronosConfig {
   redisUrl: string;
   roles: Set<Role>;
   workerConcurrency: number;
+  /**
+   * WORKER_OWNER_CONCURRENCY: the most runs of one owner at once on one worker [half of WORKER_CONCURRENCY],
+   * so the rest of its slots stay free for others (docs/architecture.md, Fair shares).
+   */
+  workerOwnerConcurrency: number;
+  /**
+   * OWNER_MAX_QUEUED: the most work items of one owner in the work stream at once (queued, held or running)
+   * [5000]; its further fires wait in its backlog, and say so in their logs.
+   */
+  ownerMaxQueued: number;
   /** A work item not acknowledged within this is redelivered (runs longer than it send heartbeats). */
   workAckWaitMs: number;
   /** Deliveries of one work item before it becomes a dead letter (a worker died or hung every time). */
@@ -102,8 +112,8 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0
   return value;
 }
 
-function atMost(value: number, name: string, max: number): number {
-  if (value > max) throw new ConfigError(`${name} must be at most ${max}, got ${value}`);
+function atMost(value: number, name: string, max: number, maxName = `${max}`): number {
+  if (value > max) throw new ConfigError(`${name} must be at most ${maxName}, got ${value}`);
   return value;
 }
 
@@ -128,6 +138,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
     if (!(ROLES as readonly string[]).includes(role)) throw new ConfigError(`CHRONOS_ROLES: unknown role "${role}" (known: ${ROLES.join(', ')})`);
   }
   const environment = env.NODE_ENV || 'production';
+  // Twice what one owner may use (WORKER_OWNER_CONCURRENCY): an owner alone runs as many at once as a worker ran before owners had shares.
+  const workerConcurrency = integer(env, 'WORKER_CONCURRENCY', 400, 1);
   return {
     environment,
     logLevel: logLevel(env),
@@ -136,7 +148,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
     databaseUrl: databaseUrl(env),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6380', ['redis:', 'rediss:']),
     roles: new Set(roleNames as Role[]),
-    workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 200, 1),
+    workerConcurrency,
+    workerOwnerConcurrency: atMost(integer(env, 'WORKER_OWNER_CONCURRENCY', Math.ceil(workerConcurrency / 2), 1), 'WORKER_OWNER_CONCURRENCY', workerConcurrency, `WORKER_CONCURRENCY (${workerConcurrency})`),
+    ownerMaxQueued: integer(env, 'OWNER_MAX_QUEUED', 5000, 1),
     workAckWaitMs: integer(env, 'WORK_ACK_WAIT_MS', 30_000, 1000),
     workMaxDeliver: integer(env, 'WORK_MAX_DELIVER', 5, 1),
     auth: authConfig(env, environment),

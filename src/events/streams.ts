@@ -13,6 +13,12 @@ export const EVENTS_STREAM = 'CHRONOS_EVENTS';
 export const EVENTS_SUBJECT_PREFIX = 'chronos.es';
 export const WORK_STREAM = 'CHRONOS_WORK';
 export const WORK_SUBJECT = 'chronos.work';
+/** One subject per owner, so that the stream can count each owner's queued work (items queued before owners were tracked are on `chronos.work.<jobId>`). */
+export const workSubject = (ownerId: string) => `${WORK_SUBJECT}.${ownerId}`;
+/** Fires over their owner's share of the work stream wait here, one subject per owner, until it has room (docs/architecture.md, Fair shares). */
+export const WORK_BACKLOG_STREAM = 'CHRONOS_WORK_BACKLOG';
+export const WORK_BACKLOG_SUBJECT = 'chronos.backlog';
+export const backlogSubject = (ownerId: string) => `${WORK_BACKLOG_SUBJECT}.${ownerId}`;
 /** Execution logs: a side channel, kept a week; the logs projection stores them in PostgreSQL. */
 export const LOGS_STREAM = 'CHRONOS_LOGS';
 export const LOGS_SUBJECT = 'chronos.logs';
@@ -25,6 +31,9 @@ export const CANCEL_SUBJECT_PREFIX = 'chronos.control.cancel';
 export const eventSubject = (aggregateType: string, aggregateId: string) => `${EVENTS_SUBJECT_PREFIX}.${aggregateType}.${aggregateId}`;
 
 const MINUTE_NS = 60 * 1_000_000_000;
+/** How long a stream remembers a Nats-Msg-Id: a message published again under it within this is dropped. */
+export const DUPLICATE_WINDOW_MS = 10 * 60_000;
+const DUPLICATE_WINDOW_NS = DUPLICATE_WINDOW_MS * 1_000_000;
 
 const streams: (Partial<StreamConfig> & { name: string })[] = [
   {
@@ -37,7 +46,7 @@ const streams: (Partial<StreamConfig> & { name: string })[] = [
     deny_delete: true,
     deny_purge: true,
     allow_direct: true,
-    duplicate_window: 10 * MINUTE_NS,
+    duplicate_window: DUPLICATE_WINDOW_NS,
     num_replicas: 1,
   },
   {
@@ -47,7 +56,18 @@ const streams: (Partial<StreamConfig> & { name: string })[] = [
     storage: StorageType.File,
     retention: RetentionPolicy.Workqueue,
     discard: DiscardPolicy.Old,
-    duplicate_window: 10 * MINUTE_NS,
+    duplicate_window: DUPLICATE_WINDOW_NS,
+    num_replicas: 1,
+  },
+  {
+    // Deferred work: a message is deleted once it has been moved to the work stream. Never expires.
+    name: WORK_BACKLOG_STREAM,
+    subjects: [`${WORK_BACKLOG_SUBJECT}.>`],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.New,
+    allow_direct: true,
+    duplicate_window: DUPLICATE_WINDOW_NS,
     num_replicas: 1,
   },
   {
@@ -58,7 +78,7 @@ const streams: (Partial<StreamConfig> & { name: string })[] = [
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     max_age: 30 * 24 * 60 * MINUTE_NS,
-    duplicate_window: 10 * MINUTE_NS,
+    duplicate_window: DUPLICATE_WINDOW_NS,
     num_replicas: 1,
   },
   {
@@ -67,7 +87,7 @@ const streams: (Partial<StreamConfig> & { name: string })[] = [
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     max_age: 7 * 24 * 60 * MINUTE_NS,
-    duplicate_window: 10 * MINUTE_NS,
+    duplicate_window: DUPLICATE_WINDOW_NS,
     num_replicas: 1,
   },
   {
@@ -92,6 +112,14 @@ export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
     }
   }
 }
+
+/** How many messages each subject under `filter` holds (subjects without any are absent). */
+export async function messagesBySubject(jsm: JetStreamManager, stream: string, filter: string): Promise<Record<string, number>> {
+  return (await jsm.streams.info(stream, { subjects_filter: filter })).state.subjects ?? {};
+}
+
+/** How many messages one subject holds. */
+export const messagesOn = async (jsm: JetStreamManager, stream: string, subject: string): Promise<number> => (await messagesBySubject(jsm, stream, subject))[subject] ?? 0;
 
 /**
  * Creates a durable pull consumer (explicit ack), or brings an existing one's delivery settings up to date,

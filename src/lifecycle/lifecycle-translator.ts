@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { JobRepository } from '../commands/job.repository.js';
 import type { JobEvent } from '../domain/job/job.events.js';
 import type { StoredEvent } from '../events/stored-event.js';
 import type { NatsClients } from '../infra/nats.js';
+import { JobOwners } from '../sagas/job-owners.js';
 import type { Publication, Reaction } from '../sagas/reaction.js';
 import { lifecycleSubject, lifecycleTypeOf, toCloudEvent, type LifecycleCloudEvent } from './lifecycle-event.js';
 import { maskEventData } from '../secrets/job-secrets.js';
@@ -16,30 +16,22 @@ import { maskEventData } from '../secrets/job-secrets.js';
 @Injectable()
 export class LifecycleTranslator implements Reaction {
   readonly name = 'lifecycle';
-  /** Owners of the jobs seen, so most events need no lookup. */
-  private readonly owners = new Map<string, string>();
 
-  constructor(private readonly jobs: JobRepository) {}
+  constructor(private readonly owners: JobOwners) {}
 
   async react(events: StoredEvent[]): Promise<Publication[]> {
     const publications: Publication[] = [];
+    this.owners.learn(events);
     for (const stored of events) {
       if (stored.aggregateType !== 'job') continue;
       const event = { type: stored.type, data: stored.data } as JobEvent;
-      if (event.type === 'JobCreated') this.owners.set(stored.aggregateId, event.data.ownerId);
       const type = lifecycleTypeOf(event);
       if (!type) continue;
-      const ownerId = this.owners.get(stored.aggregateId) ?? (await this.ownerOf(stored.aggregateId));
+      const ownerId = this.owners.known(stored.aggregateId) ?? (await this.owners.ownerOf(stored.aggregateId));
       const cloudEvent = toCloudEvent(stored, type, maskEventData);
       publications.push({ subject: lifecycleSubject(ownerId, stored.aggregateId, type), payload: JSON.stringify(cloudEvent), msgID: cloudEvent.id });
     }
     return publications;
-  }
-
-  private async ownerOf(jobId: string): Promise<string> {
-    const owner = (await this.jobs.load(jobId)).ownerId;
-    this.owners.set(jobId, owner);
-    return owner;
   }
 }
 

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { JetStreamApiCodes, RetentionPolicy, StorageType, DiscardPolicy, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import type { NotificationChannel, NotificationTrigger } from '../domain/job/job.events.js';
 import type { Notifications } from '../domain/job/job-spec.js';
+import { derivedUuid } from '../events/derived-id.js';
 
 /** The work-queue stream of notifications to send: filled by the notifications saga, drained by the notifier. */
 export const NOTIFY_STREAM = 'CHRONOS_NOTIFY';
@@ -68,8 +68,7 @@ export interface NotificationItem {
  * `subjectId` is the dead letter's id for a failure, the execution's id for a success.
  */
 export function notificationIdFor(jobId: string, subjectId: string, channel: NotificationChannel, trigger: NotificationTrigger): string {
-  const hex = createHash('sha256').update(`notification|${jobId}|${subjectId}|${channel}|${trigger}`).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return derivedUuid(`notification|${jobId}|${subjectId}|${channel}|${trigger}`);
 }
 
 /** The command id of recording a notification: a repeated report is dropped by the event store. */

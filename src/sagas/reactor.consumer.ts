@@ -3,7 +3,7 @@ import type { StoredEvent } from '../events/stored-event.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import { EventLogConsumer } from '../infra/transport/event-stream.transport.js';
 import { LifecycleTranslator } from '../lifecycle/lifecycle-translator.js';
-import { dispatchWork } from './dispatch-work.saga.js';
+import { DispatchWork } from './dispatch-work.saga.js';
 import { NotificationsSaga } from './notifications.saga.js';
 import type { Publication, Reaction } from './reaction.js';
 
@@ -27,6 +27,7 @@ export class ReactorConsumer {
 
   constructor(
     @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
+    dispatchWork: DispatchWork,
     notifications: NotificationsSaga,
     lifecycle: LifecycleTranslator,
   ) {

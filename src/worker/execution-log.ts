@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { derivedUuid } from '../events/derived-id.js';
 import type { ExecutionLog, LogLevel } from '../executors/executor.js';
 import { recordableText, recordableValue } from '../executors/recordable.js';
 
@@ -12,6 +13,19 @@ export interface LogEntry {
   message: string;
   metadata: Record<string, unknown>;
   timestamp: string;
+}
+
+/**
+ * One entry written outside a run (why an execution waits, by the dispatcher or a worker): position 0, before
+ * the run's own. `key` makes its id deterministic, so an entry written again (a replayed batch) is stored once.
+ */
+export function executionLogEntry(
+  execution: { jobId: string; executionId: string },
+  message: string,
+  metadata: Record<string, unknown>,
+  key?: string,
+): LogEntry {
+  return { id: key ? derivedUuid(key) : randomUUID(), seq: 0, executionId: execution.executionId, jobId: execution.jobId, level: 'info', message, metadata, timestamp: new Date().toISOString() };
 }
 
 /** What one execution may log: entries past either cap are dropped, and the log says so once. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { ExecuteJobCommand } from '../commands/job-command.js';
 import type { JobCommandResult } from '../commands/job.repository.js';
 import { JobRepository } from '../commands/job.repository.js';
@@ -8,13 +8,14 @@ import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import type { ExecutionOutcome } from '../domain/job/job.events.js';
 import type { JobCommand } from '../domain/job/job.commands.js';
 import type { Subscription } from '@nats-io/transport-node';
-import { CANCEL_SUBJECT_PREFIX, ensureDurableConsumer, LOGS_SUBJECT, WORK_STREAM, WORK_SUBJECT } from '../events/streams.js';
-import { ExecutionLogBuffer, LogShipper } from './execution-log.js';
+import { CANCEL_SUBJECT_PREFIX, ensureDurableConsumer, LOGS_SUBJECT, messagesBySubject, WORK_STREAM, WORK_SUBJECT } from '../events/streams.js';
+import { ExecutionLogBuffer, executionLogEntry, LogShipper } from './execution-log.js';
+import { OwnerFairSlots } from './owner-fair-slots.js';
 import { METRICS, type ChronosMetrics } from '../observability/metrics.js';
 import { EXECUTORS, ExecutionFailure, type Executor } from '../executors/executor.js';
 import { errorMessage, recordableResult } from '../executors/recordable.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
-import { workLogContext, type WorkItem } from '../sagas/dispatch-work.saga.js';
+import { workLogContext, workOwner, type WorkItem } from '../sagas/dispatch-work.saga.js';
 import { withLogContext } from '../observability/log-context.js';
 import { SECRETS_DESTROYED, SecretsService } from '../secrets/secrets.service.js';
 
@@ -27,10 +28,22 @@ const REPORT_START_AFTER_MS = 500;
 
 /** A worker holds at most this many runs fired ahead of their instant per slot of WORKER_CONCURRENCY. */
 const HELD_PER_SLOT = 25;
-/** A pull request for work lives this long on the server; a graceful shutdown waits it out before handing runs back. */
-const PULL_EXPIRES_MS = 2000;
 /** The longest a run fired ahead is held (FIRE_AHEAD_MS is at most 5 s; the rest absorbs clock skew). */
 const MAX_HOLD_MS = 6000;
+/**
+ * Work items in the hands of all workers at once (the consumer's max_ack_pending): held, running, and waiting
+ * for a slot while their owner has its share of them, so that a worker can look past one owner's queued items.
+ */
+const WORK_IN_HAND_LIMIT = 20_000;
+/** A run that has waited this long for its owner's share of the slots says why in its execution's log. */
+const WAIT_TOLD_AFTER_MS = 1000;
+/** While the intake waits for room, how often it looks again (among other things, for other owners' work in the stream). */
+const LOOK_AGAIN_MS = 250;
+/**
+ * How long one pull waits for work to arrive before the next is sent. It lives that long on the server even
+ * once closed: a graceful shutdown waits it out before handing runs back.
+ */
+const PULL_EXPIRES_MS = 2000;
 
 interface HeldRun {
   release(outcome: 'run' | 'ack' | 'nak'): void;
@@ -52,14 +65,17 @@ class CancelledError extends Error {
 @Injectable()
 export class WorkerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger(WorkerService.name);
-  private messages: ConsumerMessages | undefined;
-  /** Every work item in hand (held, waiting for a slot, running or reporting), for a graceful shutdown. */
+  /** The pull in progress. */
+  private batch: ConsumerMessages | undefined;
+  /** Every work item in hand (held, waiting for a slot, running or reporting), for a graceful shutdown; and how many by owner. */
   private readonly inHand = new Set<Promise<void>>();
+  private readonly inHandBy = new Map<string, number>();
+  /** The last look at the work stream on behalf of owners waiting for their share of the slots: was other owners' work there? */
+  private lastLook: { at: number; others: boolean } | undefined;
   /** Runs fired ahead of their instant, by execution id, waiting for it without taking a slot. */
   private readonly held = new Map<string, HeldRun>();
-  /** Executors running now (at most workerConcurrency), and the runs waiting for one of those slots. */
-  private runningCount = 0;
-  private readonly slotQueue: (() => void)[] = [];
+  /** Executors running now (at most workerConcurrency, workerOwnerConcurrency of one owner), and the runs waiting for a slot. */
+  private readonly slots: OwnerFairSlots;
   /** Finished runs whose results are being reported and acknowledged. */
   private reporting = 0;
   /** Wakes the intake loop when capacity frees up. */
@@ -85,6 +101,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(METRICS) private readonly metrics: ChronosMetrics,
   ) {
     this.executors = new Map(executors.map((executor) => [executor.type, executor]));
+    this.slots = new OwnerFairSlots(config.workerConcurrency, config.workerOwnerConcurrency);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -92,65 +109,123 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     this.cancellations = this.nats.connection.subscribe(`${CANCEL_SUBJECT_PREFIX}.*`, {
       callback: (_error, message) => this.cancel(message.subject.slice(CANCEL_SUBJECT_PREFIX.length + 1)),
     });
-    const consumer = await this.nats.js.consumers.get(WORK_STREAM, WORKERS_CONSUMER);
-    this.messages = await consumer.consume({ max_messages: this.config.workerConcurrency, expires: PULL_EXPIRES_MS });
-    this.loop = this.run(this.messages);
+    this.loop = this.run(await this.nats.js.consumers.get(WORK_STREAM, WORKERS_CONSUMER));
   }
 
-  /** Graceful shutdown: stop pulling, hand held runs back to the stream, let the runs in flight finish and report. */
+  /** Graceful shutdown: stop pulling, hand the runs not started back to the stream, let the runs in flight finish and report. */
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
     this.cancellations?.unsubscribe();
-    await this.messages?.close();
+    await this.batch?.close();
     this.wakeIntake();
     await this.loop;
-    if (this.held.size > 0) {
+    if (this.held.size > 0 || this.slots.ready + this.slots.parked > 0) {
       // The server still routes messages to this worker's last pull request until it expires, the ones handed
       // back too: a nak now would send them to an inbox nobody reads (until ack_wait) and, on 2.9.10, deliver
       // another one twice. Handed back once that request has expired, they reach the next worker.
       await new Promise((resolve) => setTimeout(resolve, PULL_EXPIRES_MS + 200));
-      for (const run of [...this.held.values()]) run.release('nak');
     }
+    for (const run of [...this.held.values()]) run.release('nak');
+    this.slots.close();
     await Promise.allSettled([...this.inHand]);
   }
 
   private async ensureConsumer(): Promise<void> {
-    const settings = { ack_wait: this.config.workAckWaitMs * 1_000_000, max_deliver: this.config.workMaxDeliver, max_ack_pending: 10_000 };
+    const settings = { ack_wait: this.config.workAckWaitMs * 1_000_000, max_deliver: this.config.workMaxDeliver, max_ack_pending: WORK_IN_HAND_LIMIT };
     await ensureDurableConsumer(this.nats.jsm, WORK_STREAM, { durable_name: WORKERS_CONSUMER, filter_subject: `${WORK_SUBJECT}.>`, ...settings });
   }
 
   /**
-   * Takes work while there is room: at most workerConcurrency runs (and as many results being reported)
-   * for work that is due, and up to HELD_PER_SLOT × workerConcurrency runs fired ahead of their instant.
+   * Pulls as much work as there is room for (room), and takes each item in hand at once, so that everything
+   * delivered to this worker is held, waiting for a slot, or running, each with heartbeats to JetStream: an item
+   * never sits unattended until ack_wait sends it to another worker while this one still has it.
    */
-  private async run(messages: ConsumerMessages): Promise<void> {
-    const concurrency = this.config.workerConcurrency;
-    for await (const message of messages) {
-      let item: WorkItem;
-      try {
-        item = message.json<WorkItem>();
-      } catch (error) {
-        // Unacknowledged: redelivered after ack_wait, and a dead letter once deliveries run out.
-        this.log.error(`work ${message.seq} not completed: ${(error as Error).message}`);
+  private async run(consumer: Consumer): Promise<void> {
+    while (!this.stopping) {
+      const room = await this.room();
+      if (room === 0) {
+        await this.intakeCapacity(LOOK_AGAIN_MS);
         continue;
       }
-      const holdMs = Math.min(Date.parse(item.scheduledAt) - Date.now(), MAX_HOLD_MS);
-      if (holdMs > 0) {
-        while (this.held.size >= HELD_PER_SLOT * concurrency && !this.stopping) await this.intakeCapacity();
-      } else {
-        while ((this.runningCount + this.slotQueue.length >= concurrency || this.reporting >= concurrency) && !this.stopping) await this.intakeCapacity();
+      try {
+        this.batch = await consumer.fetch({ max_messages: room, expires: PULL_EXPIRES_MS });
+        // A shutdown that began while the pull was being sent did not see it to close it.
+        if (this.stopping) void this.batch.close();
+        for await (const message of this.batch) this.take(message);
+      } catch (error) {
+        if (this.stopping) break;
+        this.log.error(`pulling work failed, trying again: ${(error as Error).message}`);
+        await this.intakeCapacity(1000);
+      } finally {
+        this.batch = undefined;
       }
-      // handle() logs and swallows what it cannot complete: the item, unacknowledged, is redelivered after ack_wait.
-      const handled: Promise<void> = withLogContext(workLogContext(item), () => this.handle(message, item, holdMs)).finally(() => {
-        this.inHand.delete(handled);
-        this.wakeIntake();
-      });
-      this.inHand.add(handled);
     }
   }
 
-  private intakeCapacity(): Promise<void> {
-    return new Promise<void>((resolve) => (this.capacityFreed = resolve));
+  private take(message: JsMsg): void {
+    let item: WorkItem;
+    try {
+      item = message.json<WorkItem>();
+    } catch (error) {
+      // Unacknowledged: redelivered after ack_wait, and a dead letter once deliveries run out.
+      this.log.error(`work ${message.seq} not completed: ${(error as Error).message}`);
+      return;
+    }
+    const owner = workOwner(item);
+    const holdMs = Math.min(Date.parse(item.scheduledAt) - Date.now(), MAX_HOLD_MS);
+    // handle() logs and swallows what it cannot complete: the item, unacknowledged, is redelivered after ack_wait.
+    const handled: Promise<void> = withLogContext(workLogContext(item), () => this.handle(message, item, owner, holdMs)).finally(() => {
+      this.inHand.delete(handled);
+      const left = this.inHandBy.get(owner)! - 1;
+      if (left > 0) this.inHandBy.set(owner, left);
+      else this.inHandBy.delete(owner);
+      this.wakeIntake();
+    });
+    this.inHand.add(handled);
+    this.inHandBy.set(owner, (this.inHandBy.get(owner) ?? 0) + 1);
+  }
+
+  /**
+   * How many more items to pull: none while HELD_PER_SLOT × workerConcurrency runs fired ahead are held or
+   * workerConcurrency results are being reported; else up to 2 × workerConcurrency due items in hand, running or
+   * waiting for a slot (a slot that frees up goes to the waiting owner with the fewest runs). Items whose owner
+   * has its share of the slots count too, unless other owners' work is in the stream (behind them, or in other
+   * workers' hands): then the worker takes them to wait without a slot, so it reaches that work (an owner has at
+   * most OWNER_MAX_QUEUED items in the stream). Alone, an owner's surplus stays in the stream for other workers.
+   */
+  private async room(): Promise<number> {
+    const concurrency = this.config.workerConcurrency;
+    if (this.reporting >= concurrency || this.held.size >= HELD_PER_SLOT * concurrency) return 0;
+    const { running, ready, parked } = this.slots;
+    const room = 2 * concurrency - running - ready;
+    if (room - parked > 0 || parked === 0) return Math.max(0, room - parked);
+    return room > 0 && (await this.othersQueued()) ? room : 0;
+  }
+
+  /**
+   * Whether the work stream holds items of owners other than those waiting for their share here, that this
+   * worker does not have in hand (looked at most every LOOK_AGAIN_MS).
+   */
+  private async othersQueued(): Promise<boolean> {
+    if (this.lastLook && Date.now() - this.lastLook.at < LOOK_AGAIN_MS) return this.lastLook.others;
+    const waiting = new Set(this.slots.parkedOwners());
+    const counts = await messagesBySubject(this.nats.jsm, WORK_STREAM, `${WORK_SUBJECT}.>`).catch(() => ({}));
+    let others = 0;
+    for (const [subject, count] of Object.entries(counts)) if (!waiting.has(subject.slice(WORK_SUBJECT.length + 1))) others += count;
+    for (const [owner, count] of this.inHandBy) if (!waiting.has(owner)) others -= count;
+    this.lastLook = { at: Date.now(), others: others > 0 };
+    return others > 0;
+  }
+
+  /** Resolves when capacity frees up, or after `timeoutMs`. */
+  private intakeCapacity(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.capacityFreed = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   private wakeIntake(): void {
@@ -158,19 +233,35 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     this.capacityFreed = undefined;
   }
 
-  /** One of the workerConcurrency slots; resolves when this run may start. */
-  private acquireSlot(): Promise<void> {
-    if (this.runningCount < this.config.workerConcurrency) {
-      this.runningCount++;
-      return Promise.resolve();
+  /**
+   * Waits for a slot for an item of `owner`, telling JetStream the item is in hand, and its execution's log why
+   * it waits once it has waited a while (tellWaiting). False when the worker shuts down first: the item is handed back.
+   */
+  private async waitForSlot(message: JsMsg, item: WorkItem, owner: string): Promise<boolean> {
+    const heartbeat = setInterval(() => message.working(), Math.floor(this.config.workAckWaitMs / 3));
+    const tell = setTimeout(() => this.tellWaiting(item, owner), WAIT_TOLD_AFTER_MS);
+    try {
+      await this.slots.acquire(owner);
+      return true;
+    } catch {
+      message.nak();
+      return false;
+    } finally {
+      clearInterval(heartbeat);
+      clearTimeout(tell);
     }
-    return new Promise<void>((resolve) => this.slotQueue.push(resolve));
   }
 
-  private releaseSlot(): void {
-    const next = this.slotQueue.shift();
-    if (next) next();
-    else this.runningCount--;
+  /** A run over its owner's share of this worker says so (one waiting only for a free slot does not: that is no share's doing, and telling would add load when there is most). */
+  private tellWaiting(item: WorkItem, owner: string): void {
+    if (!this.slots.isOwnerFull(owner)) return;
+    const { instanceId: workerId, workerOwnerConcurrency: limit } = this.config;
+    const entry = executionLogEntry(item, `waiting for a slot on worker ${workerId}: its owner has ${limit} runs there (WORKER_OWNER_CONCURRENCY is ${limit})`, { waiting: 'worker_owner_concurrency', limit, workerId });
+    void this.logShipper.ship([entry]).catch((error: unknown) => this.log.warn(`waiting entry not logged: ${(error as Error).message}`));
+  }
+
+  private releaseSlot(owner: string): void {
+    this.slots.release(owner);
     this.wakeIntake();
   }
 
@@ -180,7 +271,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     this.running.get(executionId)?.abort(new CancelledError('cancelled by a decision on its job'));
   }
 
-  private async handle(message: JsMsg, item: WorkItem, holdMs: number): Promise<void> {
+  private async handle(message: JsMsg, item: WorkItem, owner: string, holdMs: number): Promise<void> {
     try {
       if (holdMs > 0) {
         // Read the job now, so that at the instant the run starts from the cache without a round trip.
@@ -191,15 +282,14 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       this.log.error(`work ${message.seq} not completed: ${(error as Error).message}`);
       return;
     }
-    // Claimed before any await for due work, so the intake loop counts it at once.
-    const slot = this.acquireSlot();
+    // Claimed (or queued for) before any await for due work, so the intake loop counts it at once.
+    if (!this.slots.tryAcquire(owner) && !(await this.waitForSlot(message, item, owner))) return;
     let slotHeld = true;
     const freeSlot = () => {
-      if (slotHeld) this.releaseSlot();
+      if (slotHeld) this.releaseSlot(owner);
       slotHeld = false;
     };
     try {
-      await slot;
       await this.execute(message, item, freeSlot);
     } catch (error) {
       this.log.error(`work ${message.seq} not completed: ${(error as Error).message}`);
