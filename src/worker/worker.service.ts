@@ -86,6 +86,8 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   private readonly executors: Map<string, Executor>;
   private loop: Promise<void> | undefined;
   private stopping = false;
+  /** Set by a graceful shutdown once the last pull request has expired: from then on, runs not started are handed back. */
+  private mayHandBack = false;
   /** Log entries of all executions on this worker share publishes on the logs side channel. */
   private readonly logShipper = new LogShipper(async (entries) => {
     await this.nats.publisher.publish(`${LOGS_SUBJECT}.entries`, JSON.stringify(entries));
@@ -117,14 +119,14 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     this.stopping = true;
     this.cancellations?.unsubscribe();
     await this.batch?.close();
+    // The server still routes messages to this worker's last pull request until it expires, the ones handed
+    // back too: a nak before then would send them to an inbox nobody reads (until ack_wait) and, on 2.9.10,
+    // deliver another one twice. Handed back once that request has expired, they reach the next worker.
+    const lastPullExpired = new Promise((resolve) => setTimeout(resolve, PULL_EXPIRES_MS + 200));
     this.wakeIntake();
     await this.loop;
-    if (this.held.size > 0 || this.slots.ready + this.slots.parked > 0) {
-      // The server still routes messages to this worker's last pull request until it expires, the ones handed
-      // back too: a nak now would send them to an inbox nobody reads (until ack_wait) and, on 2.9.10, deliver
-      // another one twice. Handed back once that request has expired, they reach the next worker.
-      await new Promise((resolve) => setTimeout(resolve, PULL_EXPIRES_MS + 200));
-    }
+    if (this.inHand.size > 0) await lastPullExpired;
+    this.mayHandBack = true;
     for (const run of [...this.held.values()]) run.release('nak');
     this.slots.close();
     await Promise.allSettled([...this.inHand]);
@@ -304,7 +306,8 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
    */
   private holdUntilInstant(message: JsMsg, item: WorkItem, holdMs: number): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
-      if (this.stopping) {
+      // Stopping: handed back at once if the shutdown may hand back already, else held and handed back with the others.
+      if (this.mayHandBack) {
         message.nak();
         resolve(false);
         return;
