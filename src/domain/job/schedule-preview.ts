@@ -37,7 +37,7 @@ function nextPreviewInstant(schedule: Schedule, after: Date, anchor: Date): { at
     return at === null ? null : { at };
   }
   const fire = nextCronFire(schedule.expression, schedule.timezone, after);
-  return { at: fire.at, note: fire.dst && dstNote(schedule.timezone, fire.dst) };
+  return fire && { at: fire.at, note: fire.dst && dstNote(schedule.timezone, fire.dst) };
 }
 
 /**
