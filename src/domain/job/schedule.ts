@@ -316,7 +316,7 @@ function compileCron(expression: string): CompiledCron {
     // cron-parser's rule (Vixie cron's): when both day fields are restricted, either may match.
     matchesDay(year, month, day) {
       const lastDay = daysInMonth(year, month);
-      const weekday = new Date(Date.UTC(year, month - 1, day)).getUTCDay();
+      const weekday = (((Math.floor(Date.UTC(year, month - 1, day) / DAY_MS) + 4) % 7) + 7) % 7; // 1970-01-01 was a Thursday
       const dayOfMonthMatches = daysOfMonth.has(day) || (lastDayOfMonth && day === lastDay);
       const dayOfWeekMatches =
         (daysOfWeek.has(weekday) && (nthDay <= 0 || Math.ceil(day / 7) === nthDay)) || (lastWeekdayOfMonth && day > lastDay - 7 && lastWeekdays.has(weekday));
@@ -330,8 +330,11 @@ function compileCron(expression: string): CompiledCron {
   return compiled;
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!;
 }
 
 /** Past this year no local time can show an instant of the range (local times run at most 14 h ahead of UTC). */
@@ -398,6 +401,18 @@ function resolveWallClock(timezone: string, wall: number): WallClockResolution {
 function transitionBetween(timezone: string, beforeMs: number, afterMs: number): ZoneTransition {
   const offsetBeforeMs = utcOffsetMs(timezone, beforeMs);
   const offsetAfterMs = utcOffsetMs(timezone, afterMs);
+  // The searches near one transition (a preview across it, a catch-up) find it again and again.
+  const known = knownTransitions.get(timezone) ?? [];
+  const found = known.find((t) => t.at.getTime() > beforeMs && t.at.getTime() <= afterMs && t.offsetBeforeMs === offsetBeforeMs && t.offsetAfterMs === offsetAfterMs);
+  if (found) return found;
+  const transition = searchTransition(timezone, beforeMs, afterMs, offsetBeforeMs, offsetAfterMs);
+  knownTransitions.set(timezone, [transition, ...known.slice(0, 63)]);
+  return transition;
+}
+
+const knownTransitions = new Map<string, ZoneTransition[]>();
+
+function searchTransition(timezone: string, beforeMs: number, afterMs: number, offsetBeforeMs: number, offsetAfterMs: number): ZoneTransition {
   let lo = Math.floor(beforeMs / 1000);
   let hi = Math.ceil(afterMs / 1000);
   while (hi - lo > 1) {
