@@ -40,6 +40,13 @@ export function parseInstant(text: unknown): ParsedInstant {
   return { ok: true, at: new Date(ms) };
 }
 
+/** The instant of text the edge has validated already; anything else is a defect, not bad input. */
+export function toInstant(text: string): Date {
+  const parsed = parseInstant(text);
+  if (!parsed.ok) throw new Error(`not an instant of Chronos: ${parsed.reason}`);
+  return parsed.at;
+}
+
 /** Whether an instant (ms since the epoch) lies within the range every store holds. */
 export function isWithinInstantRange(ms: number): boolean {
   return ms >= EARLIEST_INSTANT_MS && ms <= LATEST_INSTANT_MS;
