@@ -38,7 +38,7 @@ async function assertProperty<T>(name: string, property: fc.IAsyncProperty<T>, n
   const details = await fc.check(property, { numRuns: runs(numRuns), seed: SEED, interruptAfterTimeLimit: TIME_CAP_MS, markInterruptAsFailure: false });
   // eslint-disable-next-line no-console -- how much of the property ran is part of the result
   console.log(`${name}: ${details.numRuns} runs${details.interrupted ? ` (stopped at the ${TIME_CAP_MS / 1000} s cap)` : ''}`);
-  if (details.failed) throw new Error(await fc.asyncDefaultReportMessage(details));
+  if (details.failed) throw new Error(await fc.asyncDefaultReportMessage(details), { cause: details.errorInstance });
 }
 /** Requests of one property run sent at once (up to): the server spends much of each request waiting on NATS and PostgreSQL. */
 const BATCH = 16;
@@ -276,12 +276,16 @@ describe('hostile input at the API edge', () => {
     const userBodies = hostileJobBody(sink.url()).map((body) => ({ client: 'user' as const, body }));
     const adminBodies = hostileJobBody(sink.url(), ['script', 'http']).map((body) => ({ client: 'admin' as const, body }));
     let sent = 0;
+    const refusedBy = new Map<string, number>();
     const submit = async ({ client, body }: { client: 'user' | 'admin'; body: Record<string, unknown> }) => {
       const caller = client === 'admin' ? admin : user;
       const text = toJsonText(body);
       sent++;
       const res = await caller.request('POST', '/api/v1/jobs', text);
-      if (res.status !== 201) return expectRefusal(res, `POST /jobs ${text.slice(0, 400)}`);
+      if (res.status !== 201) {
+        for (const field of new Set(fieldsOf(res).map((f) => f.split('.').slice(0, 2).join('.')))) refusedBy.set(field, (refusedBy.get(field) ?? 0) + 1);
+        return expectRefusal(res, `POST /jobs ${text.slice(0, 400)}`);
+      }
       accepted.push({ id: res.body.id, sentText: text, created: res.body });
       expect(shownPart(res.body)).toEqual(expectedShown(text));
       // Keep the stack quiet: only immediate jobs (and past `at` ones, due at once) run.
@@ -294,7 +298,8 @@ describe('hostile input at the API edge', () => {
     const before = accepted.length;
     await assertProperty('job bodies', fc.asyncProperty(bodies, (batch) => Promise.all(batch.map(submit)).then(() => undefined)), 120);
     // eslint-disable-next-line no-console -- the share accepted shows the generators reach past the first check
-    console.log(`job bodies: ${sent} sent, ${accepted.length - before} accepted`);
+    const top = [...refusedBy].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([field, n]) => `${field} ${n}`);
+    console.log(`job bodies: ${sent} sent, ${accepted.length - before} accepted; refused most for ${top.join(', ')}`);
   }, TIME_CAP_MS + 120_000);
 
   it('every accepted job is projected and listed with the fields it was accepted with; nothing refused is listed', async () => {

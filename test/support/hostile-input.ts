@@ -4,7 +4,16 @@ import fc from 'fast-check';
  * Generators of valid-shaped but adversarial input for the HTTP API, kept here so that every later change
  * runs them (test/hostile-input.e2e.test.ts). Strings reach every Unicode plane and carry what stores and
  * protocols choke on; numbers and instants sit at and beyond every boundary of the API.
+ *
+ * Each field is mostly storable-but-strange (every plane, controls, bidi marks, at its length cap) and now and
+ * then refused (NUL, a lone surrogate, past its cap or range), so that a generated body is often accepted
+ * and then has to come back unchanged, and a refused one is usually refused for one or two fields.
  */
+
+/** Storable-but-strange most of the time, refused now and then. */
+function mostly<T>(storable: fc.Arbitrary<T>, refused: fc.Arbitrary<T>, refusedWeight = 1): fc.Arbitrary<T> {
+  return fc.oneof({ weight: 12, arbitrary: storable }, { weight: refusedWeight, arbitrary: refused });
+}
 
 /** The run's seed: `HOSTILE_SEED=<n>` replays a failing run exactly (fast-check prints the seed it used). */
 export function hostileSeed(): number {
@@ -31,30 +40,49 @@ export const NASTY_PIECES = [
 
 const controlChar = fc.integer({ min: 0, max: 0x9f }).map((code) => String.fromCharCode(code));
 const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((code) => String.fromCharCode(code));
+const STORABLE_PIECES = NASTY_PIECES.filter((piece) => !piece.includes('\u0000') && !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(piece));
 
-/** Any text, mostly short: pieces from every plane, nasty characters, controls, lone surrogates. */
-export function hostileText(options: { minLength?: number; maxPieces?: number } = {}): fc.Arbitrary<string> {
-  const piece = fc.oneof(
-    { weight: 6, arbitrary: fc.string({ unit: 'binary', maxLength: 6 }) },
-    { weight: 3, arbitrary: fc.string({ unit: 'grapheme', maxLength: 4 }) },
-    { weight: 3, arbitrary: fc.constantFrom(...NASTY_PIECES) },
-    { weight: 1, arbitrary: fc.string({ unit: controlChar, maxLength: 3 }) },
-    { weight: 1, arbitrary: loneSurrogate },
-  );
+function text(pieces: fc.Arbitrary<string>, options: { minLength?: number; maxPieces?: number }): fc.Arbitrary<string> {
   return fc
-    .array(piece, { minLength: options.minLength ? 1 : 0, maxLength: options.maxPieces ?? 6 })
-    .map((pieces) => pieces.join(''))
-    .filter((text) => text.length >= (options.minLength ?? 0));
+    .array(pieces, { minLength: options.minLength ? 1 : 0, maxLength: options.maxPieces ?? 6 })
+    .map((parts) => parts.join(''))
+    .filter((joined) => joined.length >= (options.minLength ?? 0));
+}
+
+/** Text every store holds, strange as it gets: every plane, controls but NUL, bidi marks, noncharacters. */
+export function storableText(options: { minLength?: number; maxPieces?: number } = {}): fc.Arbitrary<string> {
+  return text(
+    fc.oneof(
+      { weight: 6, arbitrary: fc.string({ unit: 'binary', maxLength: 6 }).map((piece) => piece.replace(/\u0000/g, '\u0001')) },
+      { weight: 3, arbitrary: fc.string({ unit: 'grapheme', maxLength: 4 }) },
+      { weight: 3, arbitrary: fc.constantFrom(...STORABLE_PIECES) },
+      { weight: 1, arbitrary: fc.string({ unit: controlChar, maxLength: 3 }).map((piece) => piece.replace(/\u0000/g, '\u007f')) },
+    ),
+    options,
+  );
+}
+
+/** Any text at all, mostly short: storable pieces mixed with NUL and lone surrogates. */
+export function hostileText(options: { minLength?: number; maxPieces?: number } = {}): fc.Arbitrary<string> {
+  return text(
+    fc.oneof(
+      { weight: 6, arbitrary: fc.string({ unit: 'binary', maxLength: 6 }) },
+      { weight: 3, arbitrary: fc.constantFrom(...NASTY_PIECES) },
+      { weight: 1, arbitrary: fc.string({ unit: controlChar, maxLength: 3 }) },
+      { weight: 1, arbitrary: loneSurrogate },
+    ),
+    options,
+  );
 }
 
 /**
- * Text for a field capped at `max` UTF-16 units: mostly hostile text, sometimes exactly at the cap or one
- * past it (with astral characters, whose two units each count).
+ * Text for a field capped at `max` UTF-16 units: mostly storable, sometimes exactly at the cap (astral
+ * characters count two units each), now and then refused (past the cap, NUL, a lone surrogate).
  */
 export function boundedText(max: number, options: { minLength?: number } = {}): fc.Arbitrary<string> {
-  return fc.oneof(
-    { weight: 8, arbitrary: hostileText(options) },
-    { weight: 1, arbitrary: fc.constantFrom('x'.repeat(max), 'x'.repeat(max + 1), '😀'.repeat(max / 2), '😀'.repeat(max / 2) + 'x', `${'x'.repeat(max - 1)}\u0000`) },
+  return mostly(
+    fc.oneof({ weight: 10, arbitrary: storableText(options) }, { weight: 1, arbitrary: fc.constantFrom('x'.repeat(max), '😀'.repeat(max / 2), `${'\u202e'.repeat(max - 1)}x`) }),
+    fc.oneof(hostileText(options), fc.constantFrom('x'.repeat(max + 1), '😀'.repeat(max / 2) + 'x', `${'x'.repeat(max - 1)}\u0000`)),
   );
 }
 
@@ -80,16 +108,15 @@ export function toJsonText(value: unknown): string {
   return text.replace(new RegExp(`"${token}(\\d+)"`, 'g'), (_match, index: string) => raws[Number(index)]!);
 }
 
-/** An integer field capped by `min`..`max`: the bounds, one past each, and what overflows further. */
+/** An integer field capped by `min`..`max`: mostly inside, at the bounds, and now and then past them or not an integer. */
 export function boundaryNumber(min: number, max: number): fc.Arbitrary<number | RawNumber | string | null> {
-  return fc.oneof(
-    { weight: 6, arbitrary: fc.integer({ min, max: Math.min(max, Number.MAX_SAFE_INTEGER) }) },
-    {
-      weight: 3,
-      arbitrary: fc.constantFrom(min, max, min - 1, max + 1, 0, -1, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 64, 1.5, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE),
-    },
-    { weight: 1, arbitrary: fc.constantFrom(...RAW_NUMBERS).map((text) => new RawNumber(text)) },
-    { weight: 1, arbitrary: fc.constantFrom('1000', '', null, 'NaN', 'Infinity') },
+  return mostly<number | RawNumber | string | null>(
+    fc.oneof({ weight: 6, arbitrary: fc.integer({ min, max: Math.min(max, Number.MAX_SAFE_INTEGER) }) }, { weight: 1, arbitrary: fc.constantFrom(min, max) }),
+    fc.oneof(
+      fc.constantFrom(min - 1, max + 1, -1, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 64, 1.5, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE),
+      fc.constantFrom(...RAW_NUMBERS).map((raw) => new RawNumber(raw)),
+      fc.constantFrom('1000', '', null, 'NaN', 'Infinity'),
+    ),
   );
 }
 
@@ -146,12 +173,12 @@ export function rfc3339Instant(): fc.Arbitrary<string> {
     .map(([at, zone, digits]) => formatInstant(at, zone, digits));
 }
 
-/** Every kind of instant a client might send: accepted, refused, generated, hostile text. */
+/** Every kind of instant a client might send: mostly accepted ones, then refused forms and hostile text. */
 export function anyInstant(): fc.Arbitrary<string> {
   return fc.oneof(
-    { weight: 4, arbitrary: rfc3339Instant() },
-    { weight: 2, arbitrary: fc.constantFrom(...REFUSED_INSTANTS) },
+    { weight: 8, arbitrary: rfc3339Instant() },
     { weight: 1, arbitrary: fc.constantFrom(...ACCEPTED_INSTANTS) },
+    { weight: 2, arbitrary: fc.constantFrom(...REFUSED_INSTANTS) },
     { weight: 1, arbitrary: hostileText() },
   );
 }
@@ -176,40 +203,41 @@ export function expectedInstantMs(text: string): number | undefined {
 // Job bodies
 // ---------------------------------------------------------------------------------------------------------
 
-/** Cron expressions: ordinary, at the edges of the syntax, and pathological for a next-fire search. */
+/** Cron expressions: ordinary, at the edges of the syntax, sparse, and DST-pathological. */
 export const CRON_EXPRESSIONS = [
   '0 9 * * 1-5', '*/5 * * * *', '0 0 1 1 *', '30 2 * * *', '30 */5 * * * *', '0 0 L * *', '0 0 * * 5L', '0 0 * * 1#2', '0 12 ? * *',
-  '0 0 29 2 *', '0 0 * 2 1#5', '59 23 31 12 1#5', '30 2-2/1 * 3 0L', '0 0 31 2 *', '0 0 30 2 *', '0 0 31 4,6,9,11 *', '0 2 29 2 0L',
+  '0 0 29 2 *', '0 0 * 2 1#5', '59 23 31 12 1#5', '0 2 29 2 0L', '* * * * *', '* * * * * *', ' 0 9 * * * ',
   '0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29 0-23 1-31 1-12 0-7',
-  '* * * * *', '* * * * * *', '61 * * * *', '0 24 * * *', 'H H * * *', '0 0 15W * *', '* * * *', '0 0 0 * * * *', '', '   ', '@daily',
 ];
+/** Expressions the API refuses: impossible, out of range, unsupported, or with no real instant (DST gaps). */
+export const REFUSED_CRON_EXPRESSIONS = ['30 2-2/1 * 3 0L', '0 0 31 2 *', '0 0 30 2 *', '0 0 31 4,6,9,11 *', '61 * * * *', '0 24 * * *', 'H H * * *', '0 0 15W * *', '* * * *', '0 0 0 * * * *', '', '   ', '@daily'];
 
-export const TIMEZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe', 'Antarctica/Troll', 'Pacific/Chatham', 'Asia/Kathmandu', 'Etc/GMT+12', 'Atlantis/Capital', 'utc', 'Europe/Berlin\u0000', ''];
+export const TIMEZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe', 'Antarctica/Troll', 'Pacific/Chatham', 'Asia/Kathmandu', 'Etc/GMT+12'];
+export const REFUSED_TIMEZONES = ['Atlantis/Capital', 'Europe/Berlin\u0000', ''];
 
 export function hostileSchedule(): fc.Arbitrary<unknown> {
+  const cron = fc.record(
+    {
+      kind: fc.constant('cron'),
+      expression: mostly(fc.constantFrom(...CRON_EXPRESSIONS), fc.oneof(fc.constantFrom(...REFUSED_CRON_EXPRESSIONS), hostileText())),
+      timezone: mostly(fc.constantFrom(...TIMEZONES), fc.oneof(fc.constantFrom(...REFUSED_TIMEZONES), hostileText())),
+    },
+    { requiredKeys: ['kind', 'expression'] },
+  );
   return fc.oneof(
     { weight: 1, arbitrary: fc.constant({ kind: 'immediate' }) },
     { weight: 4, arbitrary: fc.record({ kind: fc.constant('at'), runAt: anyInstant() }) },
-    {
-      weight: 4,
-      arbitrary: fc.record(
-        { kind: fc.constant('cron'), expression: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...CRON_EXPRESSIONS) }, { weight: 1, arbitrary: hostileText() }), timezone: fc.oneof(fc.constantFrom(...TIMEZONES), hostileText()) },
-        { requiredKeys: ['kind', 'expression'] },
-      ),
-    },
-    {
-      weight: 3,
-      arbitrary: fc.record({ kind: fc.constant('interval'), everyMs: boundaryNumber(1000, 366 * 24 * 3600 * 1000), startAt: anyInstant() }, { requiredKeys: ['kind', 'everyMs'] }),
-    },
+    { weight: 4, arbitrary: cron },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('interval'), everyMs: boundaryNumber(1000, 366 * 24 * 3600 * 1000), startAt: anyInstant() }, { requiredKeys: ['kind', 'everyMs'] }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('yearly', 'at'), at: anyInstant() }) },
   );
 }
 
-/** Object keys: mostly ordinary names, sometimes hostile or reserved ones. */
+/** Object keys: mostly names or storable text, now and then hostile or reserved. */
 function hostileKey(): fc.Arbitrary<string> {
-  return fc.oneof(
-    { weight: 4, arbitrary: fc.stringMatching(/^[a-z][a-z0-9-]{0,11}$/) },
-    { weight: 2, arbitrary: hostileText({ minLength: 1 }) },
-    { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '') },
+  return mostly(
+    fc.oneof({ weight: 3, arbitrary: fc.stringMatching(/^[a-z][a-z0-9-]{0,11}$/) }, { weight: 2, arbitrary: storableText({ minLength: 1 }) }, { weight: 1, arbitrary: fc.constantFrom('toString', 'hasOwnProperty', 'valueOf', '') }),
+    fc.oneof(hostileText({ minLength: 1 }), fc.constantFrom('__proto__', 'constructor', 'prototype')),
   );
 }
 
@@ -218,60 +246,71 @@ export function hostileJson(maxDepth = 4): fc.Arbitrary<unknown> {
   const { value } = fc.letrec<{ value: unknown }>((tie) => ({
     value: fc.oneof(
       { depthSize: 'small', maxDepth, withCrossShrink: true },
-      hostileText(),
+      mostly(storableText(), hostileText()),
       fc.double(),
       fc.integer(),
-      fc.constantFrom(...RAW_NUMBERS).map((text) => new RawNumber(text)),
+      mostly(fc.constantFrom(...RAW_NUMBERS.filter((raw) => !raw.includes('e400'))), fc.constantFrom('1e400', '-1e400'), 2).map((raw) => new RawNumber(raw)),
       fc.boolean(),
       fc.constant(null),
       fc.array(tie('value'), { maxLength: 4 }),
       fc.dictionary(hostileKey(), tie('value'), { maxKeys: 4, noNullPrototype: true }),
+      // Many keys at once, one of them hostile now and then.
+      fc.tuple(fc.integer({ min: 100, max: 400 }), hostileKey()).map(([count, key]) => Object.fromEntries([...Array.from({ length: count }, (_, i) => [`k${i}`, i]), [key, 'v']])),
     ),
   }));
   return value;
 }
 
-/** HTTP header names and values: RFC 9110 tokens and field values, and what breaks them. */
+/** HTTP header names and values: RFC 9110 tokens and field values, and now and then what breaks them. */
 function headerName(): fc.Arbitrary<string> {
-  return fc.oneof(
-    { weight: 4, arbitrary: fc.stringMatching(/^X-[A-Za-z0-9-]{1,16}$/) },
-    { weight: 1, arbitrary: fc.constantFrom('Accept', 'Content-Type', 'X-A', "x!#$%&'*+-.^_`|~", 'X A', 'X:A', 'X\r\nInjected', 'Ünïcode', 'X\u0000', '', 'x'.repeat(300)) },
-    { weight: 1, arbitrary: hostileText({ minLength: 1 }) },
+  return mostly(
+    fc.oneof(fc.stringMatching(/^X-[A-Za-z0-9-]{1,16}$/), fc.constantFrom('Accept', 'Content-Type', 'X-Api-Key', 'Authorization', "x!#$%&'*+-.^_`|~", 'toString')),
+    fc.oneof(fc.constantFrom('X A', 'X:A', 'X\r\nInjected', 'Ünïcode', 'X\u0000', '', 'Content-Length', 'Idempotency-Key', 'Connection'), hostileText({ minLength: 1 })),
   );
 }
 
 function headerValue(): fc.Arbitrary<string> {
-  return fc.oneof(
-    { weight: 4, arbitrary: fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 24 }) },
-    { weight: 1, arbitrary: fc.constantFrom('a b', 'a\tb', ' leading', 'trailing ', 'café', '\u00ff', 'v\r\nX-Injected: 1', 'v\n', 'v\u0000', '😀', '€', 'a\u007fb', '') },
-    { weight: 1, arbitrary: hostileText() },
+  const visible = fc.string({ unit: fc.oneof(fc.integer({ min: 0x21, max: 0x7e }), fc.integer({ min: 0xa0, max: 0xff })).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 24 });
+  return mostly(
+    fc.oneof({ weight: 4, arbitrary: visible }, { weight: 1, arbitrary: fc.constantFrom('a b', 'a\tb', 'café', '\u00ff', '') }),
+    fc.oneof(fc.constantFrom(' leading', 'trailing ', 'v\r\nX-Injected: 1', 'v\n', 'v\u0000', '😀', '€', 'a\u007fb'), hostileText()),
   );
 }
 
 /** The payload of each job type; `sinkUrl` is a local, allowlisted target. */
 export function hostilePayload(type: string, sinkUrl: string): fc.Arbitrary<unknown> {
-  const url = fc.oneof({ weight: 6, arbitrary: fc.constant(sinkUrl) }, { weight: 1, arbitrary: hostileText().map((path) => `${sinkUrl}/${encodeURIComponent(path.replace(/[\ud800-\udfff]/g, ''))}`) }, { weight: 1, arbitrary: hostileText() });
+  const url = mostly(fc.oneof(fc.constant(sinkUrl), storableText().map((path) => `${sinkUrl}/${encodeURIComponent(path)}`)), hostileText());
   switch (type) {
     case 'http':
       return fc.record(
         {
           url,
-          method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'get', 'BREW'),
+          method: mostly(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE'), fc.constantFrom('get', 'BREW')),
           headers: fc.dictionary(headerName(), headerValue(), { maxKeys: 5, noNullPrototype: true }),
-          query: fc.dictionary(hostileKey(), hostileText(), { maxKeys: 4, noNullPrototype: true }),
+          query: fc.dictionary(hostileKey(), mostly(storableText(), hostileText()), { maxKeys: 4, noNullPrototype: true }),
           body: hostileJson(),
-          expectStatus: fc.oneof(boundaryNumber(100, 599), fc.array(fc.integer({ min: 99, max: 600 }), { maxLength: 3 })),
+          expectStatus: fc.oneof(boundaryNumber(100, 599), fc.array(mostly(fc.integer({ min: 100, max: 599 }), fc.constantFrom(99, 600)), { maxLength: 3 })),
         },
         { requiredKeys: ['url'] },
       );
     case 'webhook':
       return fc.record({ url, data: hostileJson(), secret: boundedText(512, { minLength: 1 }) }, { requiredKeys: ['url', 'data'] });
     case 'email':
-      return fc.record({ to: fc.oneof(fc.constant('ops@example.com'), fc.array(fc.emailAddress(), { minLength: 1, maxLength: 3 }), hostileText()), subject: boundedText(998, { minLength: 1 }), text: hostileText(), html: hostileText() }, { requiredKeys: ['to', 'subject'] });
+      return fc.record(
+        { to: mostly<string | string[]>(fc.oneof(fc.constant('ops@example.com'), fc.array(fc.emailAddress(), { minLength: 1, maxLength: 3 })), hostileText()), subject: boundedText(998, { minLength: 1 }).map((subject) => subject.replace(/[\r\n]/g, ' ')), text: boundedText(2000) },
+        { requiredKeys: ['to', 'subject', 'text'] },
+      );
     case 'script':
-      return fc.record({ command: fc.constantFrom('/bin/echo', 'echo', '/bin/sh'), args: fc.array(hostileText(), { maxLength: 4 }), env: fc.dictionary(fc.oneof(fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,8}$/), hostileKey()), hostileText(), { maxKeys: 3, noNullPrototype: true }) }, { requiredKeys: ['command'] });
+      return fc.record(
+        {
+          command: mostly(fc.constant('/bin/echo'), fc.constantFrom('echo', '/bin/sh')),
+          args: fc.array(mostly(storableText(), hostileText()), { maxLength: 4 }),
+          env: fc.dictionary(mostly(fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,8}$/), hostileKey()), mostly(storableText(), hostileText()), { maxKeys: 3, noNullPrototype: true }),
+        },
+        { requiredKeys: ['command'] },
+      );
     default:
-      return fc.record({ handler: fc.constantFrom('noop', 'echo', 'echo', 'nope', '__proto__'), data: hostileJson() }, { requiredKeys: ['handler'] });
+      return fc.record({ handler: mostly(fc.constantFrom('noop', 'echo'), fc.constantFrom('nope', '__proto__', 'toString')), data: hostileJson() }, { requiredKeys: ['handler'] });
   }
 }
 
@@ -286,15 +325,15 @@ export function hostileJobBody(sinkUrl: string, types: readonly string[] = ['htt
         payload: hostilePayload(type, sinkUrl),
         schedule: hostileSchedule(),
         retryPolicy: fc.record(
-          { maxAttempts: boundaryNumber(1, 100), backoff: fc.constantFrom('fixed', 'linear', 'exponential'), delayMs: boundaryNumber(0, 86_400_000), maxDelayMs: boundaryNumber(0, 7 * 86_400_000), jitter: fc.boolean() },
+          { maxAttempts: boundaryNumber(1, 100), backoff: mostly(fc.constantFrom('fixed', 'linear', 'exponential'), fc.constant('random')), delayMs: boundaryNumber(0, 86_400_000), maxDelayMs: boundaryNumber(0, 7 * 86_400_000), jitter: fc.boolean() },
           { requiredKeys: [] },
         ),
         timeoutMs: boundaryNumber(1, 86_400_000),
-        concurrencyPolicy: fc.constantFrom('allow', 'forbid', 'replace'),
-        misfirePolicy: fc.constantFrom('skip', 'fire_once', 'fire_all'),
+        concurrencyPolicy: mostly(fc.constantFrom('allow', 'forbid', 'replace'), fc.constantFrom('sometimes', '')),
+        misfirePolicy: mostly(fc.constantFrom('skip', 'fire_once', 'fire_all'), fc.constantFrom('ignore', '')),
         labels: fc.oneof(
-          { weight: 4, arbitrary: fc.dictionary(hostileKey(), boundedText(256), { maxKeys: 6, noNullPrototype: true }) },
-          { weight: 1, arbitrary: fc.integer({ min: 49, max: 52 }).map((n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, `v${i}`]))) },
+          { weight: 6, arbitrary: fc.dictionary(hostileKey().filter((key) => key.length >= 1 && key.length <= 63), boundedText(256), { maxKeys: 6, noNullPrototype: true }) },
+          { weight: 1, arbitrary: fc.integer({ min: 49, max: 51 }).map((n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, `v${i}`]))) },
         ),
       },
       { requiredKeys: ['name', 'type', 'payload', 'schedule'] },
