@@ -226,6 +226,14 @@ describe('hostile input at the API edge', () => {
       expect((await new ApiClient(user.base).signIn('nul@example.com', 'Passw0rd!')).status).toBe(401);
     });
 
+    it('a body that is not JSON, or nested deeper than 32 levels, is a 400 naming `body`', async () => {
+      for (const text of ['{"name": ', '{"a": 1e}', `${'['.repeat(40)}${']'.repeat(40)}`]) {
+        const res = await user.request('POST', '/api/v1/jobs', text);
+        expectRefusal(res, text.slice(0, 20));
+        expect(fieldsOf(res)).toEqual(['body']);
+      }
+    });
+
     it('a refused request stores nothing: no job, no event', async () => {
       const before = (await admin.get('/api/v1/admin/events?limit=1000')).body.items.length;
       await user.post('/api/v1/jobs', { ...valid, name: 'bad\u0000name' });

@@ -157,7 +157,7 @@ export class ProblemFieldDto {
   @ApiProperty({
     description:
       'the offending field: a dotted path into the body (`labels.team`, `payload.headers.X-A`, `payload.args.2`), a query or route parameter (`q`, `id`), ' +
-      '`path` for a path that is not percent-encoded UTF-8, or a header (`Last-Event-ID`); control characters and unpaired surrogates in a key are written as \\uXXXX, the empty key as ""',
+      '`path` for a path that is not percent-encoded UTF-8, `body` for a body that is not JSON or too deep, or a header (`Last-Event-ID`); control characters and unpaired surrogates in a key are written as \\uXXXX, the empty key as ""',
     example: 'labels.team',
   })
   field!: string;
