@@ -32,6 +32,7 @@ import { AccessGuard } from './http/auth/auth.guard.js';
 import { JwtStrategy } from './http/auth/jwt.strategy.js';
 import { RateLimitGuard, RATE_LIMIT_OPTIONS } from './http/rate-limit/rate-limit.guard.js';
 import { RequestIdMiddleware } from './http/request-id.middleware.js';
+import { RequestValuesGuard } from './http/request-values.guard.js';
 import { HttpRequestsMiddleware } from './http/http-requests.middleware.js';
 import { MetricsController } from './http/metrics.controller.js';
 import { ChronosMetrics, METRICS } from './observability/metrics.js';
@@ -106,10 +107,12 @@ export class AppModule implements NestModule {
         ReadModelPositions,
         AuthService,
         JwtStrategy,
-        // Global guards run in this order: the rate limiter needs the caller the access guard sets.
+        // Global guards run in this order: the rate limiter needs the caller the access guard sets; values
+        // no store can hold are refused before any route sees them.
         { provide: APP_GUARD, useClass: AccessGuard },
         { provide: RATE_LIMIT_OPTIONS, useValue: config.rateLimit },
         { provide: APP_GUARD, useClass: RateLimitGuard },
+        { provide: APP_GUARD, useClass: RequestValuesGuard },
       );
     }
     if (config.roles.has('projector')) {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Body, Controller, Get, HttpCode, Inject, Logger, Post, Query } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsISO8601, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 import { JobRepository } from '../commands/job.repository.js';
+import { toInstant } from '../domain/instant.js';
 import type { JobEvent } from '../domain/job/job.events.js';
 import { readEventLog } from '../events/jetstream-event-store.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
@@ -11,20 +11,23 @@ import { lifecycleSubject, lifecycleTypeOf, toCloudEvent } from '../lifecycle/li
 import { publishLifecycle } from '../lifecycle/lifecycle-translator.js';
 import { maskEventData } from '../secrets/job-secrets.js';
 import { AdminOnly } from './auth/public.decorator.js';
+import { INSTANT_DESCRIPTION, IsInstant } from './dto/instant.decorator.js';
+import { QueryInteger } from './dto/list-query.dto.js';
 import { ProblemDto, StoredEventDto } from './dto/responses.dto.js';
 import { RequestValidationError } from './problem-details.filter.js';
 
 class AdminEventsQueryDto {
-  @ApiPropertyOptional({ minimum: 1, description: 'the first stream sequence to read' })
+  @ApiPropertyOptional({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'the first stream sequence to read (at most 2^53 − 1, the largest a JSON number carries exactly)' })
   @IsOptional()
-  @Type(() => Number)
+  @QueryInteger()
   @IsInt()
   @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
   fromSequence?: number;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
   @IsOptional()
-  @Type(() => Number)
+  @QueryInteger()
   @IsInt()
   @Min(1)
   @Max(1000)
@@ -41,14 +44,14 @@ class AdminEventsQueryDto {
   @IsUUID()
   aggregateId?: string;
 
-  @ApiPropertyOptional({ format: 'date-time' })
+  @ApiPropertyOptional({ format: 'date-time', description: `events that occurred at or after this; ${INSTANT_DESCRIPTION}` })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsInstant()
   since?: string;
 
-  @ApiPropertyOptional({ format: 'date-time' })
+  @ApiPropertyOptional({ format: 'date-time', description: `events that occurred at or before this; ${INSTANT_DESCRIPTION}` })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsInstant()
   until?: string;
 }
 
@@ -60,15 +63,16 @@ class AdminEventListDto {
 }
 
 class ReplayDto {
-  @ApiPropertyOptional({ format: 'date-time' })
+  @ApiPropertyOptional({ format: 'date-time', description: `replay the events that occurred from this on; ${INSTANT_DESCRIPTION}` })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsInstant()
   since?: string;
 
-  @ApiPropertyOptional({ minimum: 1 })
+  @ApiPropertyOptional({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'the first stream sequence to replay (at most 2^53 − 1)' })
   @IsOptional()
   @IsInt()
   @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
   fromSequence?: number;
 
   @ApiPropertyOptional({ format: 'uuid' })
@@ -102,11 +106,11 @@ export class AdminEventsController {
     if (query.fromSequence !== undefined && query.since !== undefined) {
       throw new RequestValidationError([{ field: 'since', message: 'give fromSequence or since, not both' }]);
     }
-    const until = query.until ? Date.parse(query.until) : Infinity;
+    const until = query.until ? toInstant(query.until).getTime() : Infinity;
     const { events, nextSequence } = await readEventLog(this.nats.js, {
       limit: query.limit,
       ...(query.fromSequence ? { fromSequence: query.fromSequence } : {}),
-      ...(query.since ? { since: new Date(query.since) } : {}),
+      ...(query.since ? { since: toInstant(query.since) } : {}),
       ...(query.aggregateId ? { aggregate: { type: 'job', id: query.aggregateId } } : {}),
     });
     const inWindow = events.filter((event) => Date.parse(event.occurredAt) <= until);
@@ -126,7 +130,7 @@ export class AdminEventsController {
 
   private async republish(replayId: string, body: ReplayDto): Promise<void> {
     let fromSequence: number | null = body.fromSequence ?? 1;
-    let since = body.since && !body.fromSequence ? new Date(body.since) : undefined;
+    let since = body.since && !body.fromSequence ? toInstant(body.since) : undefined;
     let published = 0;
     while (fromSequence !== null) {
       const { events, nextSequence } = await readEventLog(this.nats.js, {

@@ -30,15 +30,13 @@ export class EventStreamController implements BeforeApplicationShutdown {
   @Get('stream')
   @ApiOperation({ summary: 'Your lifecycle events as server-sent events (event: the type, data: the CloudEvent)' })
   @ApiProduces('text/event-stream')
-  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'resume after this event' })
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'resume after this event: the id of an event of this stream (digits); empty is none' })
   @ApiOkResponse({ description: 'text/event-stream' })
   async stream(@CurrentCaller() caller: Caller, @Headers('last-event-id') lastEventId: string | undefined, @Req() req: Request, @Res() res: Response): Promise<void> {
-    if (lastEventId !== undefined && !/^\d+$/.test(lastEventId)) {
-      throw new RequestValidationError([{ field: 'Last-Event-ID', message: 'must be the id of an event of this stream' }]);
-    }
+    const resumeAfter = lastEventSequence(lastEventId);
     const consumer = await this.nats.js.consumers.get(LIFECYCLE_STREAM, {
       filter_subjects: `${LIFECYCLE_SUBJECT_PREFIX}.${caller.role === 'admin' ? '*' : caller.id}.>`,
-      ...(lastEventId ? { opt_start_seq: Number(lastEventId) + 1 } : { deliver_policy: DeliverPolicy.New }),
+      ...(resumeAfter !== undefined ? { opt_start_seq: resumeAfter + 1 } : { deliver_policy: DeliverPolicy.New }),
     });
     const messages: ConsumerMessages = await consumer.consume();
     res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
@@ -58,4 +56,17 @@ export class EventStreamController implements BeforeApplicationShutdown {
       res.write(`id: ${message.seq}\nevent: ${event.type}\ndata: ${message.string()}\n\n`);
     }
   }
+}
+
+/**
+ * The stream sequence a reconnecting client saw last: an SSE id of this stream (digits, below 2^53 − 1 so
+ * that the next one is exact too). An empty Last-Event-ID is none, as EventSource sends it.
+ */
+function lastEventSequence(header: string | undefined): number | undefined {
+  if (header === undefined || header === '') return undefined;
+  const sequence = /^\d+$/.test(header) ? Number(header) : NaN;
+  if (!Number.isSafeInteger(sequence + 1)) {
+    throw new RequestValidationError([{ field: 'Last-Event-ID', message: 'must be the id of an event of this stream (a sequence below 2^53 − 1)' }]);
+  }
+  return sequence;
 }

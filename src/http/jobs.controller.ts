@@ -26,6 +26,7 @@ import { JobRepository, type JobCommandResult } from '../commands/job.repository
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import { ForbiddenError } from '../auth/auth.errors.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
+import { toInstant } from '../domain/instant.js';
 import { defaultRetryPolicy, withDefaults, type JobSpec } from '../domain/job/job-spec.js';
 import { assertScriptAllowed } from '../executors/script.executor.js';
 import { TargetGuard } from '../executors/target-guard.js';
@@ -52,7 +53,7 @@ import { RequestValidationError } from './problem-details.filter.js';
 import { toProblemFields, uuidParam } from './validation.js';
 import { ReadYourWrites } from './read-your-writes/read-your-writes.decorator.js';
 
-const IF_MATCH = { name: 'If-Match', required: false, description: 'the ETag of the job as last read; 412 if it changed since' };
+const IF_MATCH = { name: 'If-Match', required: false, description: 'the ETag of the job as last read (`"3"`); 412 if it changed since; anything else is 400 INVALID_IF_MATCH' };
 
 /** The OpenAPI description shared by the actions that answer the changed job. */
 const JobAction = (summary: string) =>
@@ -86,7 +87,7 @@ export class JobsController {
   @Post()
   @ApiOperation({ summary: 'Create a job' })
   @ApiCreatedResponse({ type: JobDto })
-  @ApiUnprocessableEntityResponse({ type: ProblemDto, description: 'INVALID_CRON, INVALID_TIMEZONE, INVALID_SCHEDULE, TARGET_NOT_ALLOWED, TARGET_UNRESOLVABLE, SCRIPT_NOT_ALLOWED, SECRET_MASKED' })
+  @ApiUnprocessableEntityResponse({ type: ProblemDto, description: 'VALIDATION_FAILED (a value no store can hold), INVALID_CRON (also a cron with no instant within the search budget), INVALID_TIMEZONE, INVALID_SCHEDULE, TARGET_NOT_ALLOWED, TARGET_UNRESOLVABLE, SCRIPT_NOT_ALLOWED, SECRET_MASKED' })
   @ApiForbiddenResponse({ type: ProblemDto, description: 'SCRIPT_ADMIN_ONLY: script jobs are for admins' })
   async create(@Body() body: CreateJobDto, @CurrentCaller() caller: Caller, @Res({ passthrough: true }) res: Response): Promise<JobDto> {
     const jobId = randomUUID();
@@ -109,7 +110,7 @@ export class JobsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Dry run: the next instants of a schedule not yet saved, with notes on DST transitions' })
   @ApiOkResponse({ type: PreviewDto })
-  @ApiUnprocessableEntityResponse({ type: ProblemDto, description: 'INVALID_CRON, INVALID_TIMEZONE, INVALID_SCHEDULE' })
+  @ApiUnprocessableEntityResponse({ type: ProblemDto, description: 'VALIDATION_FAILED, INVALID_CRON (also a cron with no instant within the search budget), INVALID_TIMEZONE, INVALID_SCHEDULE' })
   previewSchedule(@Body() body: PreviewScheduleDto): PreviewDto {
     const now = new Date();
     const schedule = toSchedule(body.schedule);
@@ -138,8 +139,9 @@ export class JobsController {
   ): Promise<JobDto> {
     const state = await this.visibleJob(id, caller);
     if (query.asOf === undefined) return this.respond(res, state, await this.stats(id));
-    const then = await this.jobs.loadAsOf(id, new Date(query.asOf));
-    if (!then.exists || then.deleted) throw new NotFoundError('JOB_NOT_FOUND', `job ${id} did not exist at ${new Date(query.asOf).toISOString()}`);
+    const asOf = toInstant(query.asOf);
+    const then = await this.jobs.loadAsOf(id, asOf);
+    if (!then.exists || then.deleted) throw new NotFoundError('JOB_NOT_FOUND', `job ${id} did not exist at ${asOf.toISOString()}`);
     // Statistics are today's; the rest is the job as it stood then.
     return toJobDto(then, await this.stats(id));
   }
@@ -358,11 +360,11 @@ function toSchedule(dto: ScheduleDto): Schedule {
     case 'immediate':
       return { kind: 'immediate' };
     case 'at':
-      return { kind: 'at', runAt: new Date(dto.runAt).toISOString() };
+      return { kind: 'at', runAt: toInstant(dto.runAt).toISOString() };
     case 'cron':
       return { kind: 'cron', expression: dto.expression.trim(), timezone: dto.timezone ?? 'UTC' };
     case 'interval':
-      return { kind: 'interval', everyMs: dto.everyMs, ...(dto.startAt ? { startAt: new Date(dto.startAt).toISOString() } : {}) };
+      return { kind: 'interval', everyMs: dto.everyMs, ...(dto.startAt ? { startAt: toInstant(dto.startAt).toISOString() } : {}) };
   }
 }
 
@@ -373,8 +375,9 @@ function stripUndefined<T extends object>(value: T): T {
 function parseIfMatch(header: string | undefined): number | undefined {
   if (header === undefined || header.trim() === '*') return undefined;
   const match = /^(?:W\/)?"(\d+)"$/.exec(header.trim());
-  if (!match) throw new RequestValidationError([{ field: 'If-Match', message: 'must be an ETag of this API, like "3"' }], 'INVALID_IF_MATCH');
-  return Number(match[1]);
+  const version = match ? Number(match[1]) : NaN;
+  if (!Number.isSafeInteger(version)) throw new RequestValidationError([{ field: 'If-Match', message: 'must be an ETag of this API, like "3"' }], 'INVALID_IF_MATCH');
+  return version;
 }
 
 export function toExecutionDto(row: ExecutionRow) {

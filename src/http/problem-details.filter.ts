@@ -102,9 +102,13 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     // Errors raised by the body parser before Nest sees the request (malformed JSON, too large, wrong charset).
     // Express maps them to HttpExceptions whose `cause` is the parser's error.
     const bodyError = ((exception as { cause?: unknown })?.cause ?? exception) as { type?: string };
-    if (bodyError?.type === 'entity.parse.failed') return make(400, 'MALFORMED_JSON', 'the request body is not valid JSON');
+    if (bodyError?.type === 'entity.parse.failed') return make(400, 'MALFORMED_JSON', 'the request body is not valid JSON', [{ field: 'body', message: 'must be valid JSON' }]);
+    // The router could not decode a path segment (`%ED%A0%80`, `%FF`: not UTF-8), so no route saw it.
+    if (bodyError instanceof URIError) {
+      return make(400, 'VALIDATION_FAILED', 'the request path is not percent-encoded UTF-8', [{ field: 'path', message: 'must be percent-encoded UTF-8' }]);
+    }
     if (bodyError?.type === 'entity.too.large') return make(413, 'PAYLOAD_TOO_LARGE', 'the request body is too large');
-    if (bodyError?.type === 'entity.too.deep') return make(400, 'BODY_TOO_DEEP', (bodyError as Error).message);
+    if (bodyError?.type === 'entity.too.deep') return make(400, 'BODY_TOO_DEEP', (bodyError as Error).message, [{ field: 'body', message: (bodyError as Error).message }]);
     if (typeof bodyError?.type === 'string' && bodyError.type.startsWith('encoding.') || bodyError?.type === 'charset.unsupported') {
       return make(415, 'UNSUPPORTED_MEDIA_TYPE', 'the request body encoding is not supported');
     }

@@ -1,16 +1,26 @@
 import { ParseUUIDPipe, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { RequestValidationError, type ProblemField } from './problem-details.filter.js';
+import { printableKey } from './request-values.js';
 
-/** Flattens class-validator errors into `{ field, message }` with dotted paths (`schedule.expression`). */
+/**
+ * A custom validator that checks many fields at once (a payload against its type, a record of headers)
+ * reports each of them: its message is this prefix and the JSON of the fields, relative to its property.
+ */
+const NESTED_FIELDS = 'nested fields: ';
+
+export function nestedFieldsMessage(fields: ProblemField[]): string {
+  return `${NESTED_FIELDS}${JSON.stringify(fields)}`;
+}
+
+/** Flattens class-validator errors into `{ field, message }` with dotted paths (`schedule.expression`, `payload.headers.X-A`). */
 export function toProblemFields(errors: ValidationError[], prefix = ''): ProblemField[] {
   return errors.flatMap((error) => {
-    const field = prefix ? `${prefix}.${error.property}` : error.property;
+    const property = printableKey(error.property);
+    const field = prefix ? `${prefix}.${property}` : property;
     const own = Object.values(error.constraints ?? {}).flatMap((message) =>
-      // Payload errors arrive as one message per nested field: "payload.url: must be a URL; payload.x: ...".
-      message.split('; ').map((part) => {
-        const nested = /^(payload(?:\.[\w-]+)+): (.*)$/.exec(part);
-        return nested ? { field: nested[1]!, message: nested[2]! } : { field, message: part };
-      }),
+      message.startsWith(NESTED_FIELDS)
+        ? (JSON.parse(message.slice(NESTED_FIELDS.length)) as ProblemField[]).map((nested) => ({ field: `${field}.${nested.field}`, message: nested.message }))
+        : [{ field, message }],
     );
     return [...own, ...toProblemFields(error.children ?? [], field)];
   });

@@ -37,7 +37,7 @@ function nextPreviewInstant(schedule: Schedule, after: Date, anchor: Date): { at
     return at === null ? null : { at };
   }
   const fire = nextCronFire(schedule.expression, schedule.timezone, after);
-  return { at: fire.at, note: fire.dst && dstNote(schedule.timezone, fire.dst) };
+  return fire && { at: fire.at, note: fire.dst && dstNote(schedule.timezone, fire.dst) };
 }
 
 /**
@@ -89,7 +89,15 @@ function zoneAbbreviation(timezone: string, at: Date): string {
   return names.find((name) => /^[A-Z]{2,5}$/.test(name)) ?? names[0]!;
 }
 
+const shortNameFormatters = new Map<string, Intl.DateTimeFormat>();
+
 function shortZoneName(locale: string, timezone: string, at: Date): string {
-  const parts = new Intl.DateTimeFormat(locale, { timeZone: timezone, timeZoneName: 'short' }).formatToParts(at);
-  return parts.find((part) => part.type === 'timeZoneName')?.value ?? timezone;
+  // Building a formatter costs far more than using one, and a preview across a transition notes each instant.
+  const key = `${locale} ${timezone}`;
+  let formatter = shortNameFormatters.get(key);
+  if (formatter === undefined) {
+    formatter = new Intl.DateTimeFormat(locale, { timeZone: timezone, timeZoneName: 'short' });
+    shortNameFormatters.set(key, formatter);
+  }
+  return formatter.formatToParts(at).find((part) => part.type === 'timeZoneName')?.value ?? timezone;
 }

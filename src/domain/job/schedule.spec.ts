@@ -1,6 +1,13 @@
+import { CronExpressionParser } from 'cron-parser';
+import fc from 'fast-check';
 import { ValidationError } from '../errors.js';
+import { LATEST_INSTANT_MS } from '../instant.js';
+import { defaultRetryPolicy, withDefaults } from './job-spec.js';
+import { decide, MAX_INSTANTS_PER_DECISION } from './job.decide.js';
+import type { JobEvent } from './job.events.js';
+import { fold } from './job.state.js';
 import { describeCronSyntax, MAX_PREVIEW_COUNT, previewInstants } from './schedule-preview.js';
-import { assertValidSchedule, firstInstant, nextInstant, type Schedule } from './schedule.js';
+import { assertValidSchedule, CRON_SEARCH_BUDGET, firstInstant, nextCronFire, nextInstant, type Schedule } from './schedule.js';
 
 const NOW = new Date('2026-06-01T10:00:00.000Z');
 const cron = (expression: string, timezone = 'UTC'): Schedule => ({ kind: 'cron', expression, timezone });
@@ -233,5 +240,141 @@ describe('previewInstants', () => {
     expect(preview({ kind: 'at', runAt: '2026-06-02T10:00:00.000Z' }, '2026-06-01T10:00:00Z', 10)).toEqual([{ at: '2026-06-02T10:00:00.000Z' }]);
     expect(preview({ kind: 'at', runAt: '2026-05-31T10:00:00.000Z' }, '2026-06-01T10:00:00Z', 10)).toEqual([]);
     expect(preview({ kind: 'immediate' }, '2026-06-01T10:00:00Z', 10)).toEqual([]);
+  });
+});
+
+/** Expressions whose every local time falls in a DST gap (stepped hours do not move out of it): no real instant. */
+const GAP_ONLY: [string, string][] = [
+  ['30 2-2/1 * 3 0L', 'Europe/Berlin'],
+  ['0,30 2-2/1 * 3 0L', 'Europe/Berlin'],
+  [`${Array.from({ length: 60 }, (_, i) => i).join(',')} 2-2/1 * 3 0L`, 'Europe/Berlin'],
+  ['15 2-2/1 * 10 0#1', 'Australia/Lord_Howe'],
+  ['30 2-2/1 * 3 0#2', 'America/New_York'],
+];
+
+describe('the cron search budget', () => {
+  it.each(GAP_ONLY)('%s in %s has no instant: the search ends within its budget, and the schedule is INVALID_CRON', (expression, timezone) => {
+    expect(nextCronFire(expression, timezone, NOW)).toBeNull();
+    expect(validationCode(cron(expression, timezone))).toBe('INVALID_CRON');
+    expect(previewInstants(cron(expression, timezone), { after: NOW, anchor: NOW, count: 100 })).toEqual([]);
+  });
+
+  it('the same expressions with a fixed hour fire at the end of each gap, as the DST contract says', () => {
+    expect(nextCronFire('30 2 * 3 0L', 'Europe/Berlin', NOW)?.at.toISOString()).toBe('2027-03-28T01:00:00.000Z');
+  });
+
+  it('finds the sparsest real schedules: the fifth Monday of February, 28 to 40 years apart', () => {
+    const items = previewInstants(cron('0 0 * 2 1#5'), { after: NOW, anchor: NOW, count: 4 });
+    expect(items.map((item) => item.at)).toEqual(['2044-02-29T00:00:00.000Z', '2072-02-29T00:00:00.000Z', '2112-02-29T00:00:00.000Z', '2140-02-29T00:00:00.000Z']);
+  });
+
+  it('is counted in work, not time: the same search gives the same answer every time', () => {
+    const answers = new Set(Array.from({ length: 20 }, () => JSON.stringify(nextCronFire('30 2-2/1 * 3 0L', 'Europe/Berlin', NOW))));
+    expect([...answers]).toEqual(['null']);
+    expect(CRON_SEARCH_BUDGET).toEqual({ localTimes: 16, days: 40_000 });
+  });
+
+  it('a preview of a sparse schedule stops at the end of the range (9999-12-31)', () => {
+    const items = previewInstants(cron('0 0 29 2 *'), { after: new Date('9980-01-01T00:00:00Z'), anchor: NOW, count: 100 });
+    expect(items.map((item) => item.at)).toEqual(['9980-02-29T00:00:00.000Z', '9984-02-29T00:00:00.000Z', '9988-02-29T00:00:00.000Z', '9992-02-29T00:00:00.000Z', '9996-02-29T00:00:00.000Z']);
+    expect(nextCronFire('59 59 23 31 12 *', 'Etc/GMT+12', new Date('9999-12-31T00:00:00Z'))).toBeNull(); // 9999-12-31T23:59:59 at UTC-12 is in 10000
+    expect(nextCronFire('59 59 23 31 12 *', 'Etc/GMT-12', new Date('9999-12-31T00:00:00Z'))?.at.toISOString()).toBe('9999-12-31T11:59:59.000Z');
+  });
+});
+
+describe('no instant beyond the range', () => {
+  it('an interval whose next step would pass 9999-12-31T23:59:59.999Z has no next instant', () => {
+    const schedule: Schedule = { kind: 'interval', everyMs: 366 * 86_400_000, startAt: '9999-06-01T00:00:00.000Z' };
+    expect(nextInstant(schedule, new Date('9999-06-01T00:00:00.000Z'), NOW)).toBeNull();
+    expect(firstInstant(schedule, new Date('9999-06-02T00:00:00.000Z'), NOW)).toBeNull();
+    expect(nextInstant(schedule, NOW, NOW)?.toISOString()).toBe('9999-06-01T00:00:00.000Z');
+  });
+
+  it('an `at` beyond the range (only an old log can hold one) is no instant', () => {
+    expect(nextInstant({ kind: 'at', runAt: '+010000-01-01T00:59:59.000Z' }, NOW, NOW)).toBeNull();
+  });
+
+  it('instants outside the range, or in another form, are INVALID_SCHEDULE naming the field', () => {
+    expect(validationCode({ kind: 'at', runAt: '9999-12-31T23:59:59-01:00' })).toBe('INVALID_SCHEDULE');
+    expect(validationCode({ kind: 'at', runAt: '2026-W01' })).toBe('INVALID_SCHEDULE');
+    expect(validationCode({ kind: 'interval', everyMs: 60_000, startAt: '1969-12-31T23:59:59Z' })).toBe('INVALID_SCHEDULE');
+    expect(validationCode({ kind: 'at', runAt: new Date(LATEST_INSTANT_MS).toISOString() })).toBeNull();
+  });
+});
+
+describe('a stored job whose schedule has no instant left (its zone changed since, or an old log)', () => {
+  const spec = withDefaults({ name: 'n', type: 'custom', payload: { handler: 'noop' }, schedule: cron('30 2-2/1 * 3 0L', 'Europe/Berlin') }, { retryPolicy: defaultRetryPolicy(), timeoutMs: 30_000 });
+  const stored: JobEvent = { type: 'JobCreated', data: { jobId: 'j', ownerId: 'o', spec, createdAt: NOW.toISOString(), nextRunAt: '2026-06-01T10:05:00.000Z' } };
+
+  it('fires the instant it has and records that there is no next one: nextRunAt null, at once', () => {
+    const events = decide({ type: 'FireJob', now: new Date('2026-06-01T10:05:00.000Z'), data: { scheduledAt: '2026-06-01T10:05:00.000Z', misfireThresholdMs: 60_000, fireAllCap: 3 } }, fold([stored]));
+    expect(events.map((event) => event.type)).toEqual(['JobFired']);
+    expect(events[0]!.data).toMatchObject({ scheduledAt: '2026-06-01T10:05:00.000Z', nextRunAt: null });
+  });
+
+  it('a resume or a catch-up enumeration ends as soon as the schedule does', () => {
+    const paused: JobEvent[] = [stored, { type: 'JobPaused', data: { jobId: 'j', pausedAt: NOW.toISOString() } }];
+    const events = decide({ type: 'ResumeJob', now: new Date('2027-06-01T00:00:00.000Z'), data: {} }, fold(paused));
+    expect(events.map((event) => event.type)).toEqual(['ExecutionSkipped', 'JobResumed']);
+    expect(events.at(-1)!.data).toMatchObject({ nextRunAt: null });
+  });
+
+  it('a catch-up over a long outage examines at most MAX_INSTANTS_PER_DECISION instants', () => {
+    const everySecond = withDefaults({ name: 'n', type: 'custom', payload: { handler: 'noop' }, schedule: cron('* * * * * *'), misfirePolicy: 'skip' }, { retryPolicy: defaultRetryPolicy(), timeoutMs: 30_000 });
+    const job: JobEvent = { type: 'JobCreated', data: { jobId: 'j', ownerId: 'o', spec: everySecond, createdAt: NOW.toISOString(), nextRunAt: '2026-06-01T10:00:01.000Z' } };
+    const events = decide({ type: 'FireJob', now: new Date('2026-06-02T10:00:00.000Z'), data: { scheduledAt: '2026-06-01T10:00:01.000Z', misfireThresholdMs: 60_000, fireAllCap: 3 } }, fold([job]));
+    expect(events.length).toBeLessThanOrEqual(MAX_INSTANTS_PER_DECISION);
+  });
+});
+
+describe('the local times a cron expression matches are those cron-parser finds (in UTC, where nothing shifts)', () => {
+  const list = (arbitrary: fc.Arbitrary<string>) => fc.uniqueArray(arbitrary, { minLength: 1, maxLength: 3 }).map((items) => items.join(','));
+  const field = (min: number, max: number) => {
+    const n = fc.integer({ min, max });
+    return fc.oneof(
+      fc.constant('*'),
+      n.map(String),
+      fc.tuple(n, n).map(([a, b]) => `${Math.min(a, b)}-${Math.max(a, b)}`),
+      fc.integer({ min: 1, max: Math.max(1, max - min) }).map((step) => `*/${step}`),
+      fc.tuple(n, n, fc.integer({ min: 1, max: 5 })).map(([a, b, step]) => `${Math.min(a, b)}-${Math.max(a, b)}/${step}`),
+      list(n.map(String)),
+    );
+  };
+  const dayOfMonth = fc.oneof(field(1, 31), fc.constantFrom('L', '?', '1,L', '15,L'));
+  const dayOfWeek = fc.oneof(field(0, 7), fc.integer({ min: 0, max: 7 }).map((d) => `${d}L`), fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 1, max: 5 })).map(([d, n]) => `${d}#${n}`), fc.constant('?'));
+  const expression = fc
+    .tuple(fc.option(field(0, 59), { nil: undefined }), field(0, 59), field(0, 23), dayOfMonth, field(1, 12), dayOfWeek)
+    .map(([second, ...rest]) => [...(second === undefined ? [] : [second]), ...rest].join(' '));
+  const start = fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2200, 0, 1) });
+
+  it('agrees on the next three matches of generated expressions', () => {
+    let compared = 0;
+    fc.assert(
+      fc.property(expression, start, (text, startMs) => {
+        let expected: number[];
+        try {
+          const parsed = CronExpressionParser.parse(text, { currentDate: new Date(startMs), tz: 'UTC', strict: false });
+          expected = [parsed.next().getTime(), parsed.next().getTime(), parsed.next().getTime()];
+        } catch {
+          return; // not an expression cron-parser accepts or iterates: nothing to compare
+        }
+        compared++;
+        const ours: (number | undefined)[] = [];
+        let after = new Date(startMs);
+        for (let i = 0; i < 3; i++) {
+          const fire = nextCronFire(text, 'UTC', after);
+          ours.push(fire?.at.getTime());
+          if (!fire) break;
+          after = fire.at;
+        }
+        expect([text, new Date(startMs).toISOString(), ours.map((ms) => ms && new Date(ms).toISOString())]).toEqual([
+          text,
+          new Date(startMs).toISOString(),
+          expected.slice(0, ours.length).map((ms) => new Date(ms).toISOString()),
+        ]);
+      }),
+      { numRuns: 3000 },
+    );
+    expect(compared).toBeGreaterThan(1500); // most generated expressions are compared, not skipped
   });
 });

@@ -1,5 +1,6 @@
 import { CronExpressionParser } from 'cron-parser';
 import { ValidationError } from '../errors.js';
+import { isWithinInstantRange, LATEST_INSTANT_MS, parseInstant } from '../instant.js';
 
 export type Schedule =
   | { kind: 'immediate' }
@@ -40,11 +41,7 @@ export function assertValidSchedule(schedule: Schedule, now: Date): void {
     case 'immediate':
       return;
     case 'at':
-      if (Number.isNaN(Date.parse(schedule.runAt))) {
-        throw new ValidationError('INVALID_SCHEDULE', 'schedule.runAt is not a valid ISO-8601 timestamp', [
-          { field: 'schedule.runAt', message: 'must be an ISO-8601 timestamp' },
-        ]);
-      }
+      assertInstant(schedule.runAt, 'schedule.runAt');
       return;
     case 'interval':
       if (!Number.isInteger(schedule.everyMs) || schedule.everyMs < MIN_INTERVAL_MS) {
@@ -52,11 +49,7 @@ export function assertValidSchedule(schedule: Schedule, now: Date): void {
           { field: 'schedule.everyMs', message: `must be an integer ≥ ${MIN_INTERVAL_MS}` },
         ]);
       }
-      if (schedule.startAt !== undefined && Number.isNaN(Date.parse(schedule.startAt))) {
-        throw new ValidationError('INVALID_SCHEDULE', 'schedule.startAt is not a valid ISO-8601 timestamp', [
-          { field: 'schedule.startAt', message: 'must be an ISO-8601 timestamp' },
-        ]);
-      }
+      if (schedule.startAt !== undefined) assertInstant(schedule.startAt, 'schedule.startAt');
       return;
     case 'cron':
       assertValidCron(schedule.expression, schedule.timezone, now);
@@ -66,6 +59,11 @@ export function assertValidSchedule(schedule: Schedule, now: Date): void {
       return _exhaustive;
     }
   }
+}
+
+function assertInstant(text: string, field: string): void {
+  const parsed = parseInstant(text);
+  if (!parsed.ok) throw new ValidationError('INVALID_SCHEDULE', `${field} ${parsed.reason}`, [{ field, message: parsed.reason }]);
 }
 
 function assertValidCron(expression: string, timezone: string, now: Date): void {
@@ -84,10 +82,15 @@ function assertValidCron(expression: string, timezone: string, now: Date): void 
   // different time after each fire.
   if (/(^|[\s,])h(?![a-z])/i.test(expression)) throw invalid('H (hashed values) is not supported');
   try {
-    // An expression that parses but never matches (0 0 30 2 *) has no next instant within the search horizon.
-    nextCronFire(expression, timezone, now);
+    compileCron(expression);
   } catch (error) {
     throw invalid(error instanceof Error ? error.message : String(error));
+  }
+  if (nextCronFire(expression, timezone, now) === null) {
+    throw invalid(
+      `no instant found within the search budget (${CRON_SEARCH_BUDGET.localTimes} matching local times, ${CRON_SEARCH_BUDGET.days} days) before 9999-12-31: ` +
+        'its local times never occur in this zone (they fall in DST gaps) or never match',
+    );
   }
 }
 
@@ -106,15 +109,16 @@ export function nextInstant(schedule: Schedule, after: Date, anchor: Date): Date
       return null;
     case 'at': {
       const at = new Date(schedule.runAt);
-      return at.getTime() > after.getTime() ? at : null;
+      return at.getTime() > after.getTime() && isWithinInstantRange(at.getTime()) ? at : null;
     }
     case 'cron':
-      return nextCronFire(schedule.expression, schedule.timezone, after).at;
+      return nextCronFire(schedule.expression, schedule.timezone, after)?.at ?? null;
     case 'interval': {
       const start = schedule.startAt ? new Date(schedule.startAt).getTime() : anchor.getTime() + schedule.everyMs;
-      if (after.getTime() < start) return new Date(start);
-      const k = Math.floor((after.getTime() - start) / schedule.everyMs) + 1;
-      return new Date(start + k * schedule.everyMs);
+      const k = after.getTime() < start ? 0 : Math.floor((after.getTime() - start) / schedule.everyMs) + 1;
+      const next = start + k * schedule.everyMs;
+      // Beyond the range every store holds, the schedule has no more instants.
+      return isWithinInstantRange(next) ? new Date(next) : null;
     }
     default: {
       const _exhaustive: never = schedule;
@@ -146,9 +150,9 @@ export function firstInstant(schedule: Schedule, now: Date, anchor: Date): Date 
 // cron-parser's own time-zone handling gets transitions wrong (it fires 02:30 at 03:30 in a gap, skips
 // Lord Howe's half-hour gap entirely, fires stepped hours at hours they do not name, drops the second
 // occurrence of a repeated hour for wildcard jobs, and throws "loop limit exceeded" for `0 * * * *` across
-// Lord Howe's fall-back). So it is only asked the question it answers reliably: which local wall-clock
-// times match, evaluated in UTC where there are no transitions. Mapping each wall-clock time to real
-// instants is done here, with the zone's offsets from Intl.
+// Lord Howe's fall-back), and its iteration is slow. So it only parses the expression; which local
+// wall-clock times match is evaluated here in a UTC frame, where there are no transitions, and each
+// wall-clock time is mapped to real instants with the zone's offsets from Intl.
 //
 // A wall-clock time is encoded as a number: the local date and time read as if they were UTC, in ms.
 // ---------------------------------------------------------------------------------------------------------
@@ -182,34 +186,86 @@ const DAY_MS = 24 * HOUR_MS;
 const MAX_FALL_BACK_MS = 3 * HOUR_MS;
 
 /**
+ * What one next-fire search may examine: matching local times (each costs a few offset look-ups) and
+ * calendar days of the months the expression names. The budget counts work, not time, so that a decision
+ * repeated gives the same answer (the decider is pure; a wall-clock budget would make it depend on the
+ * machine). The sparsest real schedules stay far inside it (the fifth Monday of February comes 40 years
+ * apart: about 1,200 days of February); one whose every local time falls in a DST gap spends it at once.
+ */
+export const CRON_SEARCH_BUDGET = { localTimes: 16, days: 40_000 } as const;
+
+interface SearchBudget {
+  localTimes: number;
+  days: number;
+}
+
+/**
  * The first fire of a cron expression strictly after `after`, following the DST contract:
  * - a fixed local time that does not exist fires once, at the first instant after the jump (all of the
  *   job's times inside one gap collapse into that one fire);
  * - a fixed local time that occurs twice fires once, at its first occurrence;
  * - a job whose hour field is a wildcard or a step fires at each real occurrence of a matching local time:
  *   nothing for times inside a gap, both occurrences of a repeated time.
- * Throws when the expression is invalid or never matches.
+ * Null when there is none within CRON_SEARCH_BUDGET or before the end of the instant range: the schedule
+ * has no more instants. Throws when the expression does not parse.
  */
-export function nextCronFire(expression: string, timezone: string, after: Date): CronFire {
+export function nextCronFire(expression: string, timezone: string, after: Date): CronFire | null {
+  const cron = compileCron(expression);
   const fixedHour = hasFixedHour(expression);
   const afterMs = after.getTime();
-  let wallClocks = wallClockMatchesFrom(expression, earliestWallClockAfter(timezone, afterMs));
+  const budget: SearchBudget = { ...CRON_SEARCH_BUDGET };
+  const ahead = firstFireFrom(cron, fixedHour, timezone, afterMs, afterMs + utcOffsetMs(timezone, afterMs), budget);
+  const again = fixedHour ? null : repeatedTimeComingRound(cron, timezone, afterMs, budget);
+  const best = again !== null && (ahead === null || again.at < ahead.at) ? again : ahead;
+  return best && withinRange(best);
+}
+
+/** The first fire after `afterMs` among the local times from `fromWall` (the local time at `afterMs`) on. */
+function firstFireFrom(cron: CompiledCron, fixedHour: boolean, timezone: string, afterMs: number, fromWall: number, budget: SearchBudget): CronFire | null {
+  let wallClocks = wallClockMatches(cron, fromWall, budget);
   let best: CronFire | null = null;
-  for (;;) {
-    const wall = wallClocks.next();
+  while (budget.localTimes-- > 0) {
+    const { value: wall, done } = wallClocks.next();
+    if (done) break;
     const resolved = resolveWallClock(timezone, wall);
     if (resolved.kind === 'skipped' && !fixedHour) {
       // None of the gap's local times exist; carry on from the first local time after the gap.
-      wallClocks = wallClockMatchesFrom(expression, resolved.transition.at.getTime() + resolved.transition.offsetAfterMs);
+      wallClocks = wallClockMatches(cron, resolved.transition.at.getTime() + resolved.transition.offsetAfterMs, budget);
+      continue;
+    }
+    if (resolved.kind === 'repeated' && fixedHour && afterMs >= resolved.transition.at.getTime()) {
+      // `afterMs` is in the second pass of a repeated span, whose times a fixed hour ran in the first: carry on after it.
+      wallClocks = wallClockMatches(cron, resolved.transition.at.getTime() + resolved.transition.offsetBeforeMs, budget);
       continue;
     }
     for (const fire of firesAt(wall, resolved, fixedHour)) {
       if (fire.at.getTime() > afterMs && (best === null || fire.at < best.at)) best = fire;
     }
     // Later local times resolve to instants no earlier than this one's earliest, so none can beat `best`.
-    if (best !== null && earliestInstant(resolved) >= best.at.getTime()) return withCollapse(best, expression, wall);
+    if (best !== null && earliestInstant(resolved) >= best.at.getTime()) return withCollapse(best, cron, wall, budget);
   }
+  return best;
 }
+
+/**
+ * When the clocks go back within MAX_FALL_BACK_MS after `afterMs`, the repeated local times the clocks
+ * showed up to then come round again: a wildcard or stepped hour fires at the second occurrence of the
+ * first of them that matches. (Those from the local time at `afterMs` on are found by firstFireFrom.)
+ */
+function repeatedTimeComingRound(cron: CompiledCron, timezone: string, afterMs: number, budget: SearchBudget): CronFire | null {
+  const offsetNow = utcOffsetMs(timezone, afterMs);
+  const offsetSoon = utcOffsetMs(timezone, afterMs + MAX_FALL_BACK_MS);
+  if (offsetSoon >= offsetNow || budget.localTimes-- <= 0) return null;
+  const transition = transitionBetween(timezone, afterMs, afterMs + MAX_FALL_BACK_MS);
+  const spanStart = transition.at.getTime() + offsetSoon;
+  const searchedAhead = Math.min(afterMs + offsetNow, transition.at.getTime() + offsetNow);
+  const { value: wall, done } = wallClockMatches(cron, spanStart, budget).next();
+  if (done || wall >= searchedAhead) return null;
+  const resolved = resolveWallClock(timezone, wall);
+  return resolved.kind === 'repeated' ? firesAt(wall, resolved, false)[1]! : null;
+}
+
+const withinRange = (fire: CronFire): CronFire | null => (fire.at.getTime() <= LATEST_INSTANT_MS ? fire : null);
 
 /**
  * "Fixed local time" in the DST contract: the hour field names hours (a number, list or range), as in
@@ -221,19 +277,100 @@ function hasFixedHour(expression: string): boolean {
   return hour !== undefined && !/^[*?]/.test(hour) && !hour.includes('/');
 }
 
-/**
- * The earliest local time that a real instant after `afterMs` can show: the local time at `afterMs`,
- * unless the clocks go back shortly after it, in which case the repeated local times come round again.
- */
-function earliestWallClockAfter(timezone: string, afterMs: number): number {
-  return afterMs + Math.min(utcOffsetMs(timezone, afterMs), utcOffsetMs(timezone, afterMs + MAX_FALL_BACK_MS));
+/** Which local times a cron expression matches: its values per field, and its rule for days. */
+interface CompiledCron {
+  seconds: readonly number[];
+  minutes: readonly number[];
+  hours: readonly number[];
+  months: ReadonlySet<number>;
+  matchesDay(year: number, month: number, day: number): boolean;
 }
 
-/** Matching local times, in order, from `fromWall` inclusive. cron-parser evaluates them in UTC, where none is skipped or repeated. */
-function wallClockMatchesFrom(expression: string, fromWall: number): { next(): number } {
-  // next() is strictly after currentDate, and currentDate is truncated to the second.
-  const matches = CronExpressionParser.parse(expression, { currentDate: new Date(fromWall - 1), tz: 'UTC', strict: false });
-  return { next: () => matches.next().getTime() };
+const compiledCrons = new Map<string, CompiledCron>();
+
+/**
+ * cron-parser parses the expression (and refuses what it cannot read); the matching is done here, with the
+ * same day rules, over plain numbers. cron-parser's own iteration steps a time-zone-aware date one unit at
+ * a time, costing milliseconds per year searched, which a sparse schedule's preview multiplied into seconds.
+ */
+function compileCron(expression: string): CompiledCron {
+  const cached = compiledCrons.get(expression);
+  if (cached) return cached;
+  const { fields } = CronExpressionParser.parse(expression, { currentDate: new Date(0), tz: 'UTC', strict: false });
+  const values = (field: { values: readonly unknown[] }) => field.values as readonly (number | string)[];
+  const numbers = (field: { values: readonly unknown[] }) => values(field).filter((value): value is number => typeof value === 'number');
+  const daysOfMonth = new Set(numbers(fields.dayOfMonth));
+  const daysOfWeek = new Set(numbers(fields.dayOfWeek));
+  // `5L`: the last Friday of the month.
+  const lastWeekdays = new Set(values(fields.dayOfWeek).filter((value) => typeof value === 'string').map((value) => parseInt(String(value).charAt(0), 10) % 7));
+  const { nthDay } = fields.dayOfWeek;
+  const dayOfMonthIsWildcard = fields.dayOfMonth.isWildcard;
+  const dayOfWeekIsWildcard = fields.dayOfWeek.isWildcard;
+  const lastDayOfMonth = fields.dayOfMonth.hasLastChar;
+  const lastWeekdayOfMonth = fields.dayOfWeek.hasLastChar;
+  const compiled: CompiledCron = {
+    seconds: numbers(fields.second),
+    minutes: numbers(fields.minute),
+    hours: numbers(fields.hour),
+    months: new Set(numbers(fields.month)),
+    // cron-parser's rule (Vixie cron's): when both day fields are restricted, either may match.
+    matchesDay(year, month, day) {
+      const lastDay = daysInMonth(year, month);
+      const weekday = (((Math.floor(Date.UTC(year, month - 1, day) / DAY_MS) + 4) % 7) + 7) % 7; // 1970-01-01 was a Thursday
+      const dayOfMonthMatches = daysOfMonth.has(day) || (lastDayOfMonth && day === lastDay);
+      const dayOfWeekMatches =
+        (daysOfWeek.has(weekday) && (nthDay <= 0 || Math.ceil(day / 7) === nthDay)) || (lastWeekdayOfMonth && day > lastDay - 7 && lastWeekdays.has(weekday));
+      if (!dayOfMonthIsWildcard && !dayOfWeekIsWildcard) return dayOfMonthMatches || dayOfWeekMatches;
+      return dayOfWeekIsWildcard ? dayOfMonthMatches : dayOfWeekMatches;
+    },
+  };
+  // Compiling is pure; the cache only spares repeated parses (a preview or a catch-up searches the same expression many times).
+  if (compiledCrons.size >= 10_000) compiledCrons.clear();
+  compiledCrons.set(expression, compiled);
+  return compiled;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysInMonth(year: number, month: number): number {
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!;
+}
+
+/** Past this year no local time can show an instant of the range (local times run at most 14 h ahead of UTC). */
+const LAST_WALL_CLOCK_YEAR = 10_000;
+
+/**
+ * Matching local times, in order, from `fromWall` inclusive, evaluated in UTC where none is skipped or
+ * repeated. Each day examined (in a month the expression names) spends one of the budget's days; the
+ * sequence ends when they are spent or past the range.
+ */
+function* wallClockMatches(cron: CompiledCron, fromWall: number, budget: SearchBudget): Generator<number, void, undefined> {
+  const from = new Date(fromWall);
+  let [year, month, day] = [from.getUTCFullYear(), from.getUTCMonth() + 1, from.getUTCDate()];
+  while (year <= LAST_WALL_CLOCK_YEAR) {
+    if (!cron.months.has(month) || day > daysInMonth(year, month)) {
+      [year, month, day] = month === 12 ? [year + 1, 1, 1] : [year, month + 1, 1];
+      continue;
+    }
+    if (budget.days-- <= 0) return;
+    if (cron.matchesDay(year, month, day)) {
+      const midnight = Date.UTC(year, month - 1, day);
+      for (const hour of cron.hours) {
+        const hourStart = midnight + hour * HOUR_MS;
+        if (hourStart + HOUR_MS <= fromWall) continue;
+        for (const minute of cron.minutes) {
+          const minuteStart = hourStart + minute * 60_000;
+          if (minuteStart + 60_000 <= fromWall) continue;
+          for (const second of cron.seconds) {
+            const wall = minuteStart + second * 1000;
+            if (wall >= fromWall) yield wall;
+          }
+        }
+      }
+    }
+    day++;
+  }
 }
 
 type WallClockResolution =
@@ -264,6 +401,18 @@ function resolveWallClock(timezone: string, wall: number): WallClockResolution {
 function transitionBetween(timezone: string, beforeMs: number, afterMs: number): ZoneTransition {
   const offsetBeforeMs = utcOffsetMs(timezone, beforeMs);
   const offsetAfterMs = utcOffsetMs(timezone, afterMs);
+  // The searches near one transition (a preview across it, a catch-up) find it again and again.
+  const known = knownTransitions.get(timezone) ?? [];
+  const found = known.find((t) => t.at.getTime() > beforeMs && t.at.getTime() <= afterMs && t.offsetBeforeMs === offsetBeforeMs && t.offsetAfterMs === offsetAfterMs);
+  if (found) return found;
+  const transition = searchTransition(timezone, beforeMs, afterMs, offsetBeforeMs, offsetAfterMs);
+  knownTransitions.set(timezone, [transition, ...known.slice(0, 63)]);
+  return transition;
+}
+
+const knownTransitions = new Map<string, ZoneTransition[]>();
+
+function searchTransition(timezone: string, beforeMs: number, afterMs: number, offsetBeforeMs: number, offsetAfterMs: number): ZoneTransition {
   let lo = Math.floor(beforeMs / 1000);
   let hi = Math.ceil(afterMs / 1000);
   while (hi - lo > 1) {
@@ -306,11 +455,11 @@ function earliestInstant(resolved: WallClockResolution): number {
  * Marks a gap fire whose job has further local times inside the same gap, which collapse into it.
  * `wall` is the local time the fire stands for: a gap fire is always the first of its gap's times to be seen.
  */
-function withCollapse(fire: CronFire, expression: string, wall: number): CronFire {
+function withCollapse(fire: CronFire, cron: CompiledCron, wall: number, budget: SearchBudget): CronFire {
   if (fire.dst?.kind !== 'skipped') return fire;
   const gapEnd = fire.dst.transition.at.getTime() + fire.dst.transition.offsetAfterMs;
-  const collapsed = wallClockMatchesFrom(expression, wall + 1).next() < gapEnd;
-  return { ...fire, dst: { ...fire.dst, collapsed } };
+  const next = wallClockMatches(cron, wall + 1, budget).next();
+  return { ...fire, dst: { ...fire.dst, collapsed: !next.done && next.value < gapEnd } };
 }
 
 function formatWallClock(wall: number): string {

@@ -18,7 +18,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { BACKOFF_KINDS, CONCURRENCY_POLICIES, JOB_TYPES, MISFIRE_POLICIES } from '../../domain/job/job-spec.js';
-import { IsPayloadOfType } from './payload.dto.js';
+import { AsSent, IsPayloadOfType } from './payload.dto.js';
 import {
   AtScheduleDto,
   CronScheduleDto,
@@ -134,7 +134,7 @@ function IsLabels() {
 /** The body of POST /jobs and PUT /jobs/:id. */
 @ApiExtraModels(ImmediateScheduleDto, AtScheduleDto, CronScheduleDto, IntervalScheduleDto)
 export class CreateJobDto {
-  @ApiProperty({ example: 'Nightly backup', maxLength: 200 })
+  @ApiProperty({ example: 'Nightly backup', maxLength: 200, description: 'any Unicode text but U+0000 and unpaired surrogates (as every string of the API), shown back unchanged' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(200)
@@ -153,6 +153,7 @@ export class CreateJobDto {
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'per type: see the job types in the API guide' })
   @IsObject()
   @IsPayloadOfType()
+  @AsSent()
   payload!: Record<string, unknown>;
 
   @ApiProperty(scheduleSchema)
@@ -190,9 +191,10 @@ export class CreateJobDto {
   @Type(() => NotificationsDto)
   notifications?: NotificationsDto;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, example: { team: 'billing' } })
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, example: { team: 'billing' }, description: 'at most 50; keys 1 to 63 characters, values up to 256; kept exactly as sent' })
   @IsOptional()
   @IsLabels()
+  @AsSent()
   labels?: Record<string, string>;
 }
 

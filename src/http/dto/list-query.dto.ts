@@ -1,14 +1,21 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { JOB_TYPES } from '../../domain/job/job-spec.js';
 import { JOB_SORT_FIELDS } from '../../projections/jobs/list-jobs.query.js';
+import { INSTANT_DESCRIPTION, IsInstant } from './instant.decorator.js';
 import { SCHEDULE_KINDS } from './schedule.dto.js';
+
+/**
+ * A query integer is decimal digits and nothing else: `Number()` would also read `1e3`, `0x10`, ` 1` or
+ * `1.0`. Anything else stays text, which the integer check then refuses.
+ */
+export const QueryInteger = () => Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value));
 
 export class PageQueryDto {
   @ApiPropertyOptional({ minimum: 1, default: 1 })
   @IsOptional()
-  @Type(() => Number)
+  @QueryInteger()
   @IsInt()
   @Min(1)
   @Max(1_000_000)
@@ -16,7 +23,7 @@ export class PageQueryDto {
 
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
   @IsOptional()
-  @Type(() => Number)
+  @QueryInteger()
   @IsInt()
   @Min(1)
   @Max(100)
@@ -68,7 +75,7 @@ export class ListJobsQueryDto extends PageQueryDto {
 export class UpcomingQueryDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 24 * 366, default: 24 })
   @IsOptional()
-  @Type(() => Number)
+  @QueryInteger()
   @IsInt()
   @Min(1)
   @Max(24 * 366)
@@ -78,7 +85,7 @@ export class UpcomingQueryDto {
 export class PreviewQueryDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 10 })
   @IsOptional()
-  @Type(() => Number)
+  @QueryInteger()
   @IsInt()
   @Min(1)
   @Max(100)
@@ -86,9 +93,9 @@ export class PreviewQueryDto {
 }
 
 export class JobAsOfQueryDto {
-  @ApiPropertyOptional({ format: 'date-time', description: 'answer the job as it stood then, folded from its events' })
+  @ApiPropertyOptional({ format: 'date-time', description: `answer the job as it stood then, folded from its events; ${INSTANT_DESCRIPTION}` })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsInstant()
   asOf?: string;
 }
 

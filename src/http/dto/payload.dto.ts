@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { plainToInstance } from 'class-transformer';
+import { plainToInstance, Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
@@ -19,11 +19,28 @@ import {
   ValidateIf,
   validateSync,
   type ValidationArguments,
-  type ValidationError as ClassValidationError,
 } from 'class-validator';
 import { builtInHandlers, handlerNames, hasHandler } from '../../executors/custom.executor.js';
+import { MASK } from '../../secrets/job-secrets.js';
+import type { ProblemField } from '../problem-details.filter.js';
+import { printableKey } from '../request-values.js';
+import { nestedFieldsMessage, toProblemFields } from '../validation.js';
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+/** Headers that frame the request or that Chronos sets on each one: a job's own value would be dropped or would break the request. */
+const HEADERS_SET_BY_CHRONOS = ['Content-Length', 'Transfer-Encoding', 'Connection', 'Keep-Alive', 'Upgrade', 'TE', 'Trailer', 'Idempotency-Key', 'X-Chronos-Execution-Id', 'X-Chronos-Attempt'];
+const SET_BY_CHRONOS = new Set(HEADERS_SET_BY_CHRONOS.map((name) => name.toLowerCase()));
+/** RFC 9110 `token`. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** RFC 9110 `field-value` as a request sends it unchanged: VCHAR and obs-text, with inner SP and HTAB (fetch trims the outer ones). */
+const HEADER_VALUE = /^(?:[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?$/;
+
+/**
+ * Free-form values (labels, headers, a payload's data) are kept exactly as sent: class-transformer's copy of
+ * a plain object drops keys that name Object.prototype members (`toString`, `valueOf`, ...).
+ */
+export const AsSent = () => Transform(({ obj, key }: { obj: Record<string, unknown>; key: string }) => obj[key], { toClassOnly: true });
 
 export class HttpPayloadDto {
   @ApiProperty({ example: 'https://example.com/hooks/nightly' })
@@ -36,20 +53,31 @@ export class HttpPayloadDto {
   @IsIn(HTTP_METHODS)
   method?: string;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    description:
+      'sent with every request as they are: names are RFC 9110 tokens, each once (names are case-insensitive); values are RFC 9110 field values ' +
+      'a request can carry unchanged (visible ASCII and Latin-1, inner spaces and tabs; no CR, LF, NUL or other controls, no leading or trailing space). ' +
+      `Chronos sets ${HEADERS_SET_BY_CHRONOS.join(', ')} itself. Credential-like values (Authorization, X-Api-Key, ...) are write-only: masked in answers.`,
+    example: { Accept: 'application/json' },
+  })
   @IsOptional()
   @IsObject()
-  @IsStringRecord()
+  @IsHeaderRecord()
+  @AsSent()
   headers?: Record<string, string>;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
   @IsOptional()
   @IsObject()
   @IsStringRecord()
+  @AsSent()
   query?: Record<string, string>;
 
   @ApiPropertyOptional({ description: 'sent as JSON, or as is when a string' })
   @IsOptional()
+  @AsSent()
   body?: unknown;
 
   @ApiPropertyOptional({ description: 'status (or list of statuses) that means success [any 2xx]', oneOf: [{ type: 'integer' }, { type: 'array', items: { type: 'integer' } }] })
@@ -68,6 +96,7 @@ export class CustomPayloadDto {
 
   @ApiPropertyOptional({ description: 'given to the handler (sleep: { ms })' })
   @IsOptional()
+  @AsSent()
   data?: unknown;
 }
 
@@ -79,6 +108,7 @@ export class WebhookPayloadDto {
 
   @ApiProperty({ description: 'any JSON value: the body of the POST, sent as JSON', example: { event: 'nightly' } })
   @IsPresent()
+  @AsSent()
   data!: unknown;
 
   @ApiPropertyOptional({
@@ -132,6 +162,7 @@ export class ScriptPayloadDto {
   @IsOptional()
   @IsObject()
   @IsEnvRecord()
+  @AsSent()
   env?: Record<string, string>;
 }
 
@@ -248,6 +279,38 @@ function IsEnvRecord() {
     });
 }
 
+/** What is wrong with each header of an `http` payload, relative to `headers` (the name is the field). */
+export function headerProblems(headers: Record<string, unknown>): ProblemField[] {
+  const problems: ProblemField[] = [];
+  const seen = new Set<string>();
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (!HEADER_NAME.test(name)) problems.push({ field: printableKey(name), message: 'the header name must be an RFC 9110 token: letters, digits and !#$%&\'*+-.^_`|~' });
+    else if (seen.has(lower)) problems.push({ field: printableKey(name), message: 'the header is given twice (names are case-insensitive)' });
+    else if (SET_BY_CHRONOS.has(lower)) problems.push({ field: printableKey(name), message: `the header is set by Chronos for each request` });
+    else if (typeof value !== 'string') problems.push({ field: printableKey(name), message: 'the header value must be a string' });
+    // The mask stands for a stored secret (PUT and PATCH keep it); it is never sent.
+    else if (value !== MASK && !HEADER_VALUE.test(value)) {
+      problems.push({ field: printableKey(name), message: 'the header value must be visible ASCII or Latin-1 with inner spaces or tabs only (no CR, LF, NUL or other controls, no characters beyond U+00FF, no leading or trailing space)' });
+    }
+    seen.add(lower);
+  }
+  return problems;
+}
+
+function IsHeaderRecord() {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isHeaderRecord',
+      target: target.constructor,
+      propertyName,
+      validator: {
+        validate: (value: unknown) => typeof value === 'object' && value !== null && headerProblems(value as Record<string, unknown>).length === 0,
+        defaultMessage: (args?: ValidationArguments) => nestedFieldsMessage(headerProblems((args?.value ?? {}) as Record<string, unknown>)),
+      },
+    });
+}
+
 function IsStringRecord() {
   return (target: object, propertyName: string) =>
     registerDecorator({
@@ -264,7 +327,7 @@ function IsStringRecord() {
 
 /**
  * Validates `payload` against the class of the job's `type` (a sibling property), rejecting unknown
- * fields like every other level of the body. Messages name the nested field (`payload.url`).
+ * fields like every other level of the body. Each problem names its nested field (`payload.url`).
  */
 export function IsPayloadOfType() {
   return (target: object, propertyName: string) =>
@@ -274,27 +337,25 @@ export function IsPayloadOfType() {
       propertyName,
       validator: {
         validate(value: unknown, args: ValidationArguments) {
-          return payloadErrors(value, (args.object as { type?: unknown }).type).length === 0;
+          return payloadProblems(value, (args.object as { type?: unknown }).type).length === 0;
         },
         defaultMessage(args: ValidationArguments) {
-          return payloadErrors(args.value, (args.object as { type?: unknown }).type).join('; ');
+          const problems = payloadProblems(args.value, (args.object as { type?: unknown }).type);
+          return problems.length === 1 && problems[0]!.field === '' ? problems[0]!.message : nestedFieldsMessage(problems);
         },
       },
     });
 }
 
-export function payloadErrors(value: unknown, type: unknown): string[] {
+/** What is wrong with a payload for a job type, each field relative to `payload` ('' for the payload itself). */
+function payloadProblems(value: unknown, type: unknown): ProblemField[] {
   const dto = typeof type === 'string' ? PAYLOAD_DTOS[type] : undefined;
   if (!dto) return []; // the `type` field reports its own error
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return ['payload must be an object'];
-  const errors = validateSync(plainToInstance(dto, value), { whitelist: true, forbidNonWhitelisted: true });
-  return flatten(errors, 'payload');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [{ field: '', message: 'payload must be an object' }];
+  return toProblemFields(validateSync(plainToInstance(dto, value), { whitelist: true, forbidNonWhitelisted: true }));
 }
 
-function flatten(errors: ClassValidationError[], prefix: string): string[] {
-  return errors.flatMap((error) => {
-    const path = `${prefix}.${error.property}`;
-    const own = Object.values(error.constraints ?? {}).map((message) => `${path}: ${message}`);
-    return [...own, ...flatten(error.children ?? [], path)];
-  });
+/** The payload's problems as lines `payload.<field>: <message>`. */
+export function payloadErrors(value: unknown, type: unknown): string[] {
+  return payloadProblems(value, type).map(({ field, message }) => `${field ? `payload.${field}` : 'payload'}: ${message}`);
 }

@@ -159,7 +159,13 @@ export class TriggerResultDto {
 }
 
 export class ProblemFieldDto {
-  @ApiProperty() field!: string;
+  @ApiProperty({
+    description:
+      'the offending field: a dotted path into the body (`labels.team`, `payload.headers.X-A`, `payload.args.2`), a query or route parameter (`q`, `id`), ' +
+      '`path` for a path that is not percent-encoded UTF-8, `body` for a body that is not JSON or too deep, or a header (`Last-Event-ID`); control characters and unpaired surrogates in a key are written as \\uXXXX, the empty key as ""',
+    example: 'labels.team',
+  })
+  field!: string;
   @ApiProperty() message!: string;
 }
 
@@ -169,6 +175,12 @@ export class ProblemDto {
   @ApiProperty() status!: number;
   @ApiProperty() detail!: string;
   @ApiProperty() instance!: string;
-  @ApiProperty({ example: 'VALIDATION_FAILED' }) code!: string;
+  @ApiProperty({
+    example: 'VALIDATION_FAILED',
+    description:
+      'stable UPPER_SNAKE code. VALIDATION_FAILED is 400 for a field of the wrong shape and 422 for a value no part of the pipeline can carry unchanged, ' +
+      'in any field, query parameter, route parameter or header: U+0000, an unpaired UTF-16 surrogate, a number that overflows a double, a key named __proto__, constructor or prototype',
+  })
+  code!: string;
   @ApiPropertyOptional({ type: [ProblemFieldDto] }) errors?: ProblemFieldDto[];
 }

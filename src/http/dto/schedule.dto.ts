@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Equals, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { Equals, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { MIN_INTERVAL_MS } from '../../domain/job/schedule.js';
+import { INSTANT_DESCRIPTION, IsInstant } from './instant.decorator.js';
 
 export class ImmediateScheduleDto {
   @ApiProperty({ enum: ['immediate'] })
@@ -13,8 +14,8 @@ export class AtScheduleDto {
   @Equals('at')
   kind!: 'at';
 
-  @ApiProperty({ format: 'date-time', example: '2026-12-31T23:59:59.000Z' })
-  @IsISO8601({ strict: true })
+  @ApiProperty({ format: 'date-time', example: '2026-12-31T23:59:59Z', description: `the one instant; ${INSTANT_DESCRIPTION}` })
+  @IsInstant()
   runAt!: string;
 }
 
@@ -49,9 +50,9 @@ export class IntervalScheduleDto {
   @Max(366 * 24 * 3600 * 1000)
   everyMs!: number;
 
-  @ApiPropertyOptional({ format: 'date-time', description: 'first instant; defaults to creation time + everyMs' })
+  @ApiPropertyOptional({ format: 'date-time', description: `first instant [creation time + everyMs]; ${INSTANT_DESCRIPTION}` })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsInstant()
   startAt?: string;
 }
 
