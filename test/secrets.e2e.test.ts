@@ -248,7 +248,7 @@ describe('secrets', () => {
 
   it('destroys the key on delete: the sealed values left in the event log never open again', async () => {
     const config = testConfig(env);
-    const masterKey = deriveMasterKey({ secretsKey: process.env.CHRONOS_SECRETS_KEY, jwtSecret: config.auth.jwtSecret });
+    const masterKey = deriveMasterKey({ secretsKey: config.secrets.secretsKey, jwtSecret: config.auth.jwtSecret });
     const [spec] = await rawSpecs(job.id);
     const sealedAuthorization = (spec!.payload.headers as Record<string, string>).Authorization!;
     // Before: the key exists, and opens the value (the test derives the same master key as Chronos).

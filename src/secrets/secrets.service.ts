@@ -1,9 +1,9 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import type { JobSpec } from '../domain/job/job-spec.js';
 import { configSecrets } from './config-secrets.js';
-import { deriveMasterKey, JobKeys } from './job-keys.js';
+import { deriveMasterKey, JobKeys, legacyMasterKey } from './job-keys.js';
 import { maskDeep, maskEventData, maskSpec, maskText, mergeMasked, openSpec, sealSpec, secretPaths, secretValues } from './job-secrets.js';
 import { isSealed } from './sealed.js';
 
@@ -15,18 +15,33 @@ export const SECRETS_DESTROYED = "the job's secrets were destroyed";
  * worker and the notifier (open for a run, mask what a run logs or reports).
  */
 @Injectable()
-export class SecretsService {
+export class SecretsService implements OnApplicationBootstrap {
   private readonly log = new Logger(SecretsService.name);
   private readonly keys: JobKeys;
   private readonly configValues: string[];
 
-  constructor(@Inject(CHRONOS_CONFIG) config: ChronosConfig, dataSource: DataSource) {
-    const secretsKey = process.env.CHRONOS_SECRETS_KEY;
-    if (!secretsKey && config.environment !== 'development' && config.environment !== 'test') {
-      this.log.warn('CHRONOS_SECRETS_KEY is not set: job secrets are sealed under a key derived from JWT_SECRET, and rotating JWT_SECRET makes them unreadable');
-    }
-    this.keys = new JobKeys(dataSource, deriveMasterKey({ secretsKey, jwtSecret: config.auth.jwtSecret }));
+  constructor(
+    @Inject(CHRONOS_CONFIG) private readonly config: ChronosConfig,
+    dataSource: DataSource,
+  ) {
+    const { secretsKey, legacyJwtSecret } = config.secrets;
+    this.keys = new JobKeys(dataSource, deriveMasterKey({ secretsKey, jwtSecret: config.auth.jwtSecret }), {
+      ...(legacyJwtSecret ? { previousMasterKey: legacyMasterKey(legacyJwtSecret) } : {}),
+    });
     this.configValues = configSecrets(config);
+  }
+
+  /** Says loudly when job secrets are not under a key of their own, and moves keys wrapped under JWT_SECRET to CHRONOS_SECRETS_KEY. */
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.secrets.secretsKey) {
+      // Development and test only (configuration refuses it elsewhere).
+      this.log.warn(
+        `CHRONOS_SECRETS_KEY is not set: job secrets are sealed under a key derived from JWT_SECRET${this.config.auth.jwtSecretGenerated ? ', itself random for this process: they will not open after a restart' : ''}; rotating JWT_SECRET makes them unreadable. Set CHRONOS_SECRETS_KEY (npm run up does).`,
+      );
+    }
+    if (!this.config.secrets.legacyJwtSecret) return;
+    const rewrapped = await this.keys.rewrapPrevious();
+    this.log.log({ msg: 'job keys wrapped under the legacy key moved to the current master key', rewrapped });
   }
 
   /** The spec as it may be stored (event log, read models): its secrets sealed under the job's key, created on first use. */
