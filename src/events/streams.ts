@@ -8,6 +8,7 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from '@nats-io/jetstream';
+import { subjectToken } from './subject-token.js';
 
 export const EVENTS_STREAM = 'CHRONOS_EVENTS';
 export const EVENTS_SUBJECT_PREFIX = 'chronos.es';
@@ -21,8 +22,12 @@ export const WORK_ADVISORIES_STREAM = 'CHRONOS_WORK_ADVISORIES';
 export const MAX_DELIVERIES_ADVISORY = `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${WORK_STREAM}.workers`;
 /** Core NATS (not a stream): `<prefix>.<executionId>` asks the worker running that execution to abort it. */
 export const CANCEL_SUBJECT_PREFIX = 'chronos.control.cancel';
+/** Core NATS (not a stream): a session ended or a user's role changed; every API process forgets what it cached (src/auth/session-cache.ts). */
+export const AUTH_CHANGES_SUBJECT = 'chronos.control.auth';
 
-export const eventSubject = (aggregateType: string, aggregateId: string) => `${EVENTS_SUBJECT_PREFIX}.${aggregateType}.${aggregateId}`;
+export const eventSubject = (aggregateType: string, aggregateId: string) => `${EVENTS_SUBJECT_PREFIX}.${subjectToken(aggregateType)}.${subjectToken(aggregateId)}`;
+export const workSubject = (jobId: string) => `${WORK_SUBJECT}.${subjectToken(jobId)}`;
+export const cancelSubject = (executionId: string) => `${CANCEL_SUBJECT_PREFIX}.${subjectToken(executionId)}`;
 
 const MINUTE_NS = 60 * 1_000_000_000;
 

@@ -1,6 +1,6 @@
 import type { ExecutionCancelled, JobFired } from '../domain/job/job.events.js';
 import type { StoredEvent } from '../events/stored-event.js';
-import { CANCEL_SUBJECT_PREFIX, WORK_SUBJECT } from '../events/streams.js';
+import { cancelSubject, workSubject } from '../events/streams.js';
 import type { LogContext } from '../observability/log-context.js';
 import type { Publication, Reaction } from './reaction.js';
 
@@ -44,10 +44,10 @@ export const dispatchWork: Reaction = {
       if (event.type === 'JobFired') {
         const { data, sequence, correlationId, id } = event as StoredEvent<JobFired['data']>;
         const item: WorkItem = { jobId: data.jobId, firedSequence: sequence, executionId: data.executionId, scheduledAt: data.scheduledAt, attempt: data.attempt, correlationId, causationId: id };
-        publications.push({ subject: `${WORK_SUBJECT}.${data.jobId}`, payload: JSON.stringify(item), msgID: workItemId(data.executionId) });
+        publications.push({ subject: workSubject(data.jobId), payload: JSON.stringify(item), msgID: workItemId(data.executionId) });
       } else if (event.type === 'ExecutionCancelled') {
         const { executionId } = (event as StoredEvent<ExecutionCancelled['data']>).data;
-        publications.push({ subject: `${CANCEL_SUBJECT_PREFIX}.${executionId}`, payload: '', core: true });
+        publications.push({ subject: cancelSubject(executionId), payload: '', core: true });
       }
     }
     return publications;

@@ -3,17 +3,24 @@ import { PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AuthenticationError } from '../../auth/auth.errors.js';
-import { AuthService, type AccessClaims } from '../../auth/auth.service.js';
+import type { AccessClaims } from '../../auth/auth.service.js';
+import { SessionCache } from '../../auth/session-cache.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../../config.js';
 import type { Caller } from '../caller.js';
 import type { RequestIds } from '../request-id.middleware.js';
 
-/** Verifies the bearer access token (HS256, not expired, not revoked) and makes its claims the caller. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);
+
+/**
+ * Verifies the bearer access token (HS256, not expired) and that it means what it says: `sub` is the user
+ * of `sid`, a session that is live now. The caller's role is that user's current role, not the token's claim.
+ */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   constructor(
     @Inject(CHRONOS_CONFIG) config: ChronosConfig,
-    private readonly auth: AuthService,
+    private readonly sessions: SessionCache,
   ) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
@@ -24,10 +31,13 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   }
 
   async validate(request: Request, claims: AccessClaims): Promise<Caller & { claims: AccessClaims }> {
-    if (!claims.sub || !claims.jti || !claims.sid || (claims.role !== 'admin' && claims.role !== 'user')) {
+    if (!isUuid(claims.sub) || !isUuid(claims.sid) || typeof claims.jti !== 'string' || !claims.jti || !Number.isInteger(claims.exp)) {
       throw new AuthenticationError('INVALID_TOKEN', 'the access token is malformed');
     }
-    if (await this.auth.isRevoked(claims)) throw new AuthenticationError('TOKEN_REVOKED', 'the access token was revoked (logged out)');
-    return { id: claims.sub, role: claims.role, correlationId: (request as Request & Partial<RequestIds>).correlationId ?? '', claims };
+    const session = await this.sessions.lookup(claims.sid);
+    if (session?.userId !== claims.sub.toLowerCase()) {
+      throw new AuthenticationError('TOKEN_REVOKED', "the access token's session has ended (logged out or revoked): sign in again");
+    }
+    return { id: session.userId, role: session.role, correlationId: (request as Request & Partial<RequestIds>).correlationId ?? '', claims };
   }
 }
