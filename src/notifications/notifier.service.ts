@@ -184,7 +184,7 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
         channel: item.channel,
         trigger: item.trigger,
         executionId: item.executionId,
-        to: result.to,
+        to: this.secrets.maskUrl(result.to), // a webhook URL's credentials are secrets: never in the log
         attempts: result.attempts,
         outcome: result.outcome,
         ...(result.outcome === 'sent' && result.messageId ? { messageId: result.messageId } : {}),

@@ -1,5 +1,4 @@
 import type { ChronosConfig } from '../config.js';
-import { MASK } from './job-secrets.js';
 
 /**
  * Secrets of the configuration itself, which must never appear in a log entry, a response or an event:
@@ -31,17 +30,4 @@ export function urlCredentials(url: string | undefined): string[] {
     }
   }
   return [...found];
-}
-
-/** The URL with its credentials masked, for display (`smtp://••••••@mail.example.com:587`). */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (!parsed.username && !parsed.password) return url;
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.href.replace('://', `://${MASK}@`);
-  } catch {
-    return MASK;
-  }
 }

@@ -4,8 +4,9 @@ import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import type { JobSpec } from '../domain/job/job-spec.js';
 import { configSecrets } from './config-secrets.js';
 import { deriveMasterKey, JobKeys, legacyMasterKey } from './job-keys.js';
-import { maskDeep, maskEventData, maskSpec, maskText, mergeMasked, openSpec, sealSpec, secretPaths, secretValues } from './job-secrets.js';
+import { hasSecrets, maskDeep, maskEventData, maskSpec, maskText, maskUrl, mergeMasked, openSpec, sealSpec, secretValues } from './job-secrets.js';
 import { isSealed } from './sealed.js';
+import { hasEmbeddedSealed } from './url-secrets.js';
 
 /** What the worker records when a run's secrets cannot be opened (the job was deleted: its key destroyed). */
 export const SECRETS_DESTROYED = "the job's secrets were destroyed";
@@ -46,8 +47,7 @@ export class SecretsService implements OnApplicationBootstrap {
 
   /** The spec as it may be stored (event log, read models): its secrets sealed under the job's key, created on first use. */
   async sealForStorage(jobId: string, spec: JobSpec): Promise<JobSpec> {
-    const paths = secretPaths(spec);
-    if (paths.length === 0) return spec;
+    if (!hasSecrets(spec)) return spec;
     const key = await this.keys.keyFor(jobId, { create: true });
     return sealSpec(spec, key!, jobId);
   }
@@ -88,6 +88,11 @@ export class SecretsService implements OnApplicationBootstrap {
     return [...(openedSpec ? secretValues(openedSpec) : []), ...this.configValues];
   }
 
+  /** A URL as it may be recorded or shown (a notification's `to`): its credentials masked. */
+  maskUrl(url: string): string {
+    return maskUrl(url);
+  }
+
   /** `text` (a log message, an error) with the given secrets and the configuration's secrets masked. */
   maskText(text: string, secrets: readonly string[] = []): string {
     return maskText(text, [...secrets, ...this.configValues]);
@@ -100,7 +105,7 @@ export class SecretsService implements OnApplicationBootstrap {
 }
 
 function hasSealed(value: unknown): boolean {
-  if (isSealed(value)) return true;
+  if (isSealed(value) || (typeof value === 'string' && hasEmbeddedSealed(value))) return true;
   if (Array.isArray(value)) return value.some(hasSealed);
   if (typeof value === 'object' && value !== null) return Object.values(value).some(hasSealed);
   return false;
