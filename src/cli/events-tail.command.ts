@@ -152,7 +152,7 @@ class JobNames {
     if (spec?.name) this.known.set(event.subject, spec.name);
     if (!this.known.has(event.subject)) {
       try {
-        this.known.set(event.subject, (await this.client.get<JobDto>(`/jobs/${event.subject}`)).name);
+        this.known.set(event.subject, (await this.client.get<JobDto>(`/jobs/${encodeURIComponent(event.subject)}`)).name);
       } catch (error) {
         // A deleted job has no name any more, nor one the API refuses to show; when the API is unreachable
         // the stream notices too, and the job's next event asks again.
