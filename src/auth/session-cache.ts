@@ -22,6 +22,7 @@ interface Entry {
 }
 
 const MAX_ENTRIES = 100_000;
+const FLUSH_WAIT_MS = 1000;
 
 /**
  * Whether an access token's session is live, and its user's current role, for every authenticated request:
@@ -79,11 +80,22 @@ export class SessionCache implements OnModuleInit, OnModuleDestroy {
     return found;
   }
 
-  /** Applies a change here and announces it to every other process (flushed to the server before this resolves). */
+  /**
+   * Applies a change here and announces it to every other process: flushed to the server before this resolves,
+   * or, while NATS is away, sent when it is back (waiting at most FLUSH_WAIT_MS: a logout does not hang on it).
+   * Meanwhile the others keep nothing (disconnected too) or what they kept for AUTH_SESSION_CACHE_MS at most.
+   */
   async changed(change: SessionChange): Promise<void> {
     this.apply(change);
-    this.nats.connection.publish(AUTH_CHANGES_SUBJECT, JSON.stringify({ ...change, origin: this.config.instanceId }));
-    await this.nats.connection.flush().catch(() => undefined); // disconnected: the others' TTL bounds what they keep
+    try {
+      this.nats.connection.publish(AUTH_CHANGES_SUBJECT, JSON.stringify({ ...change, origin: this.config.instanceId }));
+    } catch {
+      return; // the connection is closed: this process is shutting down
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((done) => (timer = setTimeout(done, FLUSH_WAIT_MS)));
+    await Promise.race([this.nats.connection.flush().catch(() => undefined), waited]);
+    clearTimeout(timer);
   }
 
   /** Calls `listener` with every change, from this process or another; returns the way to stop. */

@@ -151,10 +151,7 @@ export function openSpec<T extends SpecLike>(spec: T, key: Buffer, jobId: string
 
 /** The spec as an API response shows it: each secret (sealed or not) → MASK, whatever its length. */
 export function maskSpec<T extends SpecLike>(spec: T): T {
-  const masked = mapUrls(
-    mapSecrets(spec, () => MASK),
-    (url) => rewriteUrlCredentials(url, () => MASK),
-  );
+  const masked = mapUrls(mapSecrets(spec, () => MASK), maskUrl);
   // A sealed value the rules no longer see as a secret (a renamed header) is still not for a response.
   const { payload, notifications } = masked;
   return { ...masked, payload: mapStrings(payload, hideSealed), notifications: mapStrings(notifications, hideSealed) };
