@@ -18,7 +18,7 @@ REDIS_PORT="${CHRONOS_BENCH_REDIS_PORT:-36380}"
 
 # Durable PostgreSQL settings (no "fast"), so the comparison is honest.
 stack_fresh "$DIR" "$NATS_PORT" "$PG_PORT" "$REDIS_PORT"
-# A local measurement: the development JWT secret is fine.
+# A local measurement in one process: a random JWT secret of its own is fine.
 export NODE_ENV=development
 
 stack_log "building src and bench (tsconfig.bench.json -> $BUILD)"

@@ -79,6 +79,49 @@ stack_port_taken() {
   stack_die "port $port needed by $name is in use by another process: free it, or set $urlvar to use that server, or pick another port with CHRONOS_${key}_PORT (tests: CHRONOS_TEST_${key}_PORT)"
 }
 
+# --- secrets of a data folder ----------------------------------------------------------
+
+# stack_secret FILE — make sure FILE holds a random secret (64 URL-safe characters), created on first use
+# with mode 0600 and kept; prints nothing.
+stack_secret() {
+  local file=$1 tmp
+  if [[ ! -s $file ]]; then
+    tmp=$(mktemp "$file.XXXXXX") # mode 0600 from the start
+    head -c 48 /dev/urandom | base64 -w0 | tr '+/' '-_' >"$tmp"
+    mv -f "$tmp" "$file"
+  fi
+  chmod 600 "$file"
+}
+
+# Before CHRONOS_SECRETS_KEY was generated here, the job keys of a data folder were wrapped under a key
+# derived from JWT_SECRET, which was this development default when unset. Only ever used to re-wrap those.
+STACK_LEGACY_JWT_SECRET=chronos-development-secret-not-for-production-use
+
+# stack_export_secrets DIR — export JWT_SECRET and CHRONOS_SECRETS_KEY from files in DIR, each generated
+# once per data folder (mode 0600, never printed); a value the caller set wins. A folder used by a version
+# that derived the secrets key from JWT_SECRET also exports CHRONOS_SECRETS_LEGACY_JWT_SECRET, so Chronos
+# re-wraps its job keys under the new key (README, Security: upgrading).
+stack_export_secrets() {
+  local dir=$1
+  if [[ -z ${CHRONOS_SECRETS_KEY:-} ]]; then
+    if [[ ! -s $dir/secrets-key && -d $dir/nats ]]; then
+      (umask 077 && printf '%s' "${JWT_SECRET:-$STACK_LEGACY_JWT_SECRET}" >"$dir/legacy-jwt-secret")
+    fi
+    stack_secret "$dir/secrets-key"
+    CHRONOS_SECRETS_KEY=$(<"$dir/secrets-key")
+    export CHRONOS_SECRETS_KEY
+    if [[ -s $dir/legacy-jwt-secret ]]; then
+      CHRONOS_SECRETS_LEGACY_JWT_SECRET=$(<"$dir/legacy-jwt-secret")
+      export CHRONOS_SECRETS_LEGACY_JWT_SECRET
+    fi
+  fi
+  if [[ -z ${JWT_SECRET:-} ]]; then
+    stack_secret "$dir/jwt-secret"
+    JWT_SECRET=$(<"$dir/jwt-secret")
+    export JWT_SECRET
+  fi
+}
+
 # --- installing what is missing -----------------------------------------------------
 
 # npm dependencies: (re)install when node_modules is missing or older than the lockfile.

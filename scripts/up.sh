@@ -5,8 +5,6 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
 cd "$STACK_ROOT"
-# A local run: a fixed development JWT secret is accepted unless JWT_SECRET is set (see README).
-export NODE_ENV="${NODE_ENV:-development}"
 # Outbound calls to private addresses are refused; locally, Chronos may call itself (the README's example).
 export CHRONOS_TARGET_ALLOWLIST="${CHRONOS_TARGET_ALLOWLIST:-127.0.0.1:3000}"
 
@@ -16,6 +14,8 @@ NATS_PORT="${CHRONOS_NATS_PORT:-4222}"
 PG_PORT="${CHRONOS_PG_PORT:-5433}"
 REDIS_PORT="${CHRONOS_REDIS_PORT:-6380}"
 mkdir -p "$DIR"
+# Before anything starts: a folder of an older version is recognised by its data (stack_export_secrets).
+stack_export_secrets "$DIR"
 
 # A second `npm run up` while the first is still running is not an error.
 pid=$(stack_read_pid "$DIR/chronos.pid")
@@ -87,10 +87,11 @@ mask() { sed -E 's#(://[^:/@]*):[^@/]*@#\1:***@#' <<<"$1"; }
 cat >&2 <<BANNER
 
   Chronos  http://localhost:$PORT        API docs: http://localhost:$PORT/docs
+           listening on ${HOST:-127.0.0.1} only (set HOST to change it: README, Security)
   NATS     $(mask "$NATS_URL")
   Postgres $(mask "$DATABASE_URL")
   Redis    $(mask "$REDIS_URL")
-  Data and logs in $DIR — Ctrl-C to stop (or \`npm run down\` from another terminal)
+  Data, logs and secrets in $DIR — Ctrl-C to stop (or \`npm run down\` from another terminal)
 
 BANNER
 

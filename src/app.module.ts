@@ -19,6 +19,7 @@ import { ScriptExecutor } from './executors/script.executor.js';
 import { WebhookExecutor } from './executors/webhook.executor.js';
 import { TargetGuard } from './executors/target-guard.js';
 import { AuthService } from './auth/auth.service.js';
+import { SessionCache } from './auth/session-cache.js';
 import { UsersRepository } from './auth/users.repository.js';
 import { AdminEventsController } from './http/admin-events.controller.js';
 import { AdminProjectionsController } from './http/admin-projections.controller.js';
@@ -106,6 +107,7 @@ export class AppModule implements NestModule {
         GetDeadLetterHandler,
         ReadModelPositions,
         AuthService,
+        SessionCache,
         JwtStrategy,
         // Global guards run in this order: the rate limiter needs the caller the access guard sets; values
         // no store can hold are refused before any route sees them.

@@ -53,7 +53,7 @@ export async function startChronos(config: ChronosConfig, logger: LoggerService 
     app.connectMicroservice({ strategy: new EventLogTransport(nats, config.instanceId, config.leaseTtlMs) }, { inheritAppConfig: true });
     await app.startAllMicroservices();
   }
-  await app.listen(config.port, '0.0.0.0');
+  await app.listen(config.port, config.host);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
 

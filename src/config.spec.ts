@@ -34,3 +34,56 @@ describe('configuration', () => {
     expect(() => loadConfig({ ...dev, OWNER_MAX_QUEUED: '1.5' })).toThrow(/OWNER_MAX_QUEUED/);
   });
 });
+
+describe('secrets in the configuration', () => {
+  const production = { NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(40), CHRONOS_SECRETS_KEY: 's'.repeat(40) };
+  /** The JWT secret older versions accepted under NODE_ENV=development: it is in their public source code. */
+  const PUBLISHED = 'chronos-development-secret-not-for-production-use';
+
+  it('requires JWT_SECRET and CHRONOS_SECRETS_KEY in production, strong ones', () => {
+    expect(loadConfig(production).auth).toMatchObject({ jwtSecret: production.JWT_SECRET, jwtSecretGenerated: false });
+    expect(loadConfig(production).secrets).toEqual({ secretsKey: production.CHRONOS_SECRETS_KEY });
+    expect(() => loadConfig({ ...production, JWT_SECRET: '' })).toThrow(/JWT_SECRET is required/);
+    expect(() => loadConfig({ ...production, CHRONOS_SECRETS_KEY: '' })).toThrow(/CHRONOS_SECRETS_KEY is required/);
+    expect(() => loadConfig({ NODE_ENV: 'staging', JWT_SECRET: 'j'.repeat(40) })).toThrow(/CHRONOS_SECRETS_KEY is required/);
+    expect(() => loadConfig({ ...production, JWT_SECRET: 'secret' })).toThrow(/JWT_SECRET is too weak/);
+    expect(() => loadConfig({ ...production, CHRONOS_SECRETS_KEY: 'short' })).toThrow(/CHRONOS_SECRETS_KEY is too weak/);
+    expect(() => loadConfig({ ...production, JWT_ACCESS_TTL: 'soon' })).toThrow(/JWT_ACCESS_TTL/);
+  });
+
+  it('refuses the published development secret everywhere, development included', () => {
+    for (const NODE_ENV of ['production', 'development', 'test']) {
+      expect(() => loadConfig({ ...production, NODE_ENV, JWT_SECRET: PUBLISHED })).toThrow(/JWT_SECRET is a secret published in Chronos's source code/);
+      expect(() => loadConfig({ ...production, NODE_ENV, CHRONOS_SECRETS_KEY: PUBLISHED })).toThrow(/published/);
+    }
+    expect(() => loadConfig({ NODE_ENV: 'development', JWT_SECRET: 'changeme' })).toThrow(/too weak/);
+  });
+
+  it('in development without JWT_SECRET, signs with a random secret of this process, never a fixed one', () => {
+    const first = loadConfig({ NODE_ENV: 'development' }).auth;
+    const second = loadConfig({ NODE_ENV: 'development' }).auth;
+    expect(first.jwtSecretGenerated).toBe(true);
+    expect(first.jwtSecret.length).toBeGreaterThanOrEqual(64);
+    expect(second.jwtSecret).not.toBe(first.jwtSecret);
+    expect(first.jwtSecret).not.toBe(PUBLISHED);
+    expect(loadConfig({ NODE_ENV: 'development' }).secrets).toEqual({});
+  });
+
+  it('keeps the legacy JWT secret of an upgrade as given (it only re-wraps old keys), and METRICS_TOKEN when strong', () => {
+    expect(loadConfig({ ...production, CHRONOS_SECRETS_LEGACY_JWT_SECRET: PUBLISHED }).secrets.legacyJwtSecret).toBe(PUBLISHED);
+    expect(loadConfig(production).metrics).toEqual({ cacheMs: 10_000 });
+    expect(loadConfig({ ...production, METRICS_TOKEN: 'm'.repeat(16), METRICS_CACHE_MS: '0' }).metrics).toEqual({ token: 'm'.repeat(16), cacheMs: 0 });
+    expect(() => loadConfig({ ...production, METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN is too weak/);
+  });
+});
+
+describe('HOST', () => {
+  const dev = { NODE_ENV: 'development' };
+
+  it('is 127.0.0.1 unless told otherwise; takes an address or a host name', () => {
+    expect(loadConfig(dev).host).toBe('127.0.0.1');
+    expect(loadConfig({ ...dev, HOST: '' }).host).toBe('127.0.0.1');
+    for (const host of ['0.0.0.0', '::', '::1', '10.1.2.3', 'localhost', 'chronos.internal']) expect(loadConfig({ ...dev, HOST: host }).host).toBe(host);
+    for (const host of ['0.0.0.0:3000', 'http://x', 'a b', '-bad', 'x..y']) expect(() => loadConfig({ ...dev, HOST: host })).toThrow(/HOST must be/);
+  });
+});

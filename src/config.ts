@@ -1,3 +1,5 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { DEFAULT_SCRIPT_OUTPUT_CAP_BYTES, parseScriptAllowlist, type ScriptAllowlist } from './executors/script.executor.js';
 import { parseAllowlist, type TargetAllowlist } from './executors/target-guard.js';
 import type { LevelWithSilent } from 'pino';
@@ -9,17 +11,48 @@ const LOG_LEVELS: readonly LevelWithSilent[] = ['trace', 'debug', 'info', 'warn'
 
 export interface AuthConfig {
   jwtSecret: string;
+  /** JWT_SECRET was unset (development and test only): jwtSecret is random, this process's alone (warned at start-up). */
+  jwtSecretGenerated: boolean;
   accessTtlSeconds: number;
   refreshTtlSeconds: number;
   /** Created (or promoted) at start-up when both are set. */
   admin?: { email: string; password: string };
+  /**
+   * AUTH_SESSION_CACHE_MS: how long an API process trusts what it read of a session (live, its user's role)
+   * without hearing of a change; changes are announced to every process at once, this bounds a missed one.
+   */
+  sessionCacheMs: number;
+}
+
+/** The master key of job secrets (src/secrets/job-keys.ts). */
+export interface SecretsConfig {
+  /** CHRONOS_SECRETS_KEY: required in production; unset in development/test, the key is derived from JWT_SECRET (warned at start-up). */
+  secretsKey?: string;
+  /**
+   * CHRONOS_SECRETS_LEGACY_JWT_SECRET: the JWT_SECRET whose derived key wrapped the job keys stored before
+   * CHRONOS_SECRETS_KEY was set. Those keys are re-wrapped under CHRONOS_SECRETS_KEY at start-up.
+   */
+  legacyJwtSecret?: string;
+}
+
+/** GET /metrics (src/http/metrics.controller.ts). */
+export interface MetricsConfig {
+  /** METRICS_TOKEN: the bearer token a scraper sends; unset, /metrics answers nobody. */
+  token?: string;
+  /** METRICS_CACHE_MS: the read-model and stream figures are counted at most this often, whatever the scrape rate. */
+  cacheMs: number;
 }
 
 export interface ChronosConfig {
-  /** `development` and `test` allow a missing JWT_SECRET (a fixed local one is used); anything else refuses it. */
+  /**
+   * `development` and `test` allow a missing JWT_SECRET (a random one, good for this process only) and a missing
+   * CHRONOS_SECRETS_KEY (derived from JWT_SECRET); anything else requires both.
+   */
   environment: string;
   /** LOG_LEVEL: the lowest level the application log writes. */
   logLevel: LevelWithSilent;
+  /** HOST: the address the HTTP server listens on; 127.0.0.1 unless told otherwise. */
+  host: string;
   port: number;
   natsUrl: string;
   databaseUrl: string;
@@ -41,6 +74,8 @@ export interface ChronosConfig {
   /** Deliveries of one work item before it becomes a dead letter (a worker died or hung every time). */
   workMaxDeliver: number;
   auth: AuthConfig;
+  secrets: SecretsConfig;
+  metrics: MetricsConfig;
   /** Requests allowed per window; 0 turns a limit off. */
   rateLimit: { perUserPerHour: number; authPerIpPer15Min: number; authPerEmailPer15Min: number };
   /** Outbound targets allowed although they resolve to private addresses (CHRONOS_TARGET_ALLOWLIST). */
@@ -143,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
   return {
     environment,
     logLevel: logLevel(env),
+    host: host(env),
     port: integer(env, 'PORT', 3000, 0),
     natsUrl: url(env, 'NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:']),
     databaseUrl: databaseUrl(env),
@@ -154,6 +190,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
     workAckWaitMs: integer(env, 'WORK_ACK_WAIT_MS', 30_000, 1000),
     workMaxDeliver: integer(env, 'WORK_MAX_DELIVER', 5, 1),
     auth: authConfig(env, environment),
+    secrets: secretsConfig(env, environment),
+    metrics: { ...(env.METRICS_TOKEN ? { token: secret(env, 'METRICS_TOKEN', 16) } : {}), cacheMs: integer(env, 'METRICS_CACHE_MS', 10_000, 0) },
     targetAllowlist: allowlist(env),
     rateLimit: {
       perUserPerHour: integer(env, 'RATE_LIMIT_PER_HOUR', 100, 0),
@@ -215,26 +253,66 @@ function duration(env: NodeJS.ProcessEnv, name: string, fallbackSeconds: number)
   return Number(match[1]) * unit;
 }
 
-const DEVELOPMENT_JWT_SECRET = 'chronos-development-secret-not-for-production-use';
-const WEAK_SECRETS = new Set(['secret', 'changeme', 'change-me', 'password', 'jwt-secret', DEVELOPMENT_JWT_SECRET]);
+const WEAK_SECRETS = new Set(['secret', 'changeme', 'change-me', 'password', 'jwt-secret']);
+/**
+ * SHA-256 of secrets that were published (a development JWT secret that older versions accepted): refused
+ * by hash, so the code no longer carries them.
+ */
+const PUBLISHED_SECRETS_SHA256 = new Set(['8815ee6a221a3ace0e861f7746ab06b024e70aa51fa5ca5cdaa18f3c33152d49']);
+const isDevelopment = (environment: string) => environment === 'development' || environment === 'test';
+
+/** A secret setting: at least `minLength` characters, not a well-known or published value. */
+function secret(env: NodeJS.ProcessEnv, name: string, minLength = 32): string {
+  const value = env[name]!;
+  if (PUBLISHED_SECRETS_SHA256.has(createHash('sha256').update(value).digest('hex'))) {
+    throw new ConfigError(`${name} is a secret published in Chronos's source code: use at least ${minLength} random characters (e.g. \`openssl rand -base64 48\`)`);
+  }
+  if (value.length < minLength || WEAK_SECRETS.has(value.toLowerCase())) {
+    throw new ConfigError(`${name} is too weak: use at least ${minLength} random characters (e.g. \`openssl rand -base64 48\`)`);
+  }
+  return value;
+}
 
 function authConfig(env: NodeJS.ProcessEnv, environment: string): AuthConfig {
-  const development = environment === 'development' || environment === 'test';
-  const secret = env.JWT_SECRET || (development ? DEVELOPMENT_JWT_SECRET : undefined);
-  if (!secret) throw new ConfigError('JWT_SECRET is required outside development (NODE_ENV=development): set it to at least 32 random characters');
-  if (!development && (secret.length < 32 || WEAK_SECRETS.has(secret.toLowerCase()))) {
-    throw new ConfigError('JWT_SECRET is too weak: use at least 32 random characters (e.g. `openssl rand -base64 48`)');
+  const generated = !env.JWT_SECRET;
+  if (generated && !isDevelopment(environment)) {
+    throw new ConfigError('JWT_SECRET is required outside development (NODE_ENV=development): set it to at least 32 random characters');
   }
   const email = env.CHRONOS_ADMIN_EMAIL?.trim().toLowerCase();
   const password = env.CHRONOS_ADMIN_PASSWORD || undefined;
   if (Boolean(email) !== Boolean(password)) throw new ConfigError('CHRONOS_ADMIN_EMAIL and CHRONOS_ADMIN_PASSWORD must be set together');
   if (password !== undefined && password.length < 8) throw new ConfigError('CHRONOS_ADMIN_PASSWORD must have at least 8 characters');
   return {
-    jwtSecret: secret,
+    // Unset in development: random, so no secret anyone can read anywhere signs a token Chronos accepts.
+    jwtSecret: generated ? randomBytes(48).toString('base64url') : secret(env, 'JWT_SECRET'),
+    jwtSecretGenerated: generated,
     accessTtlSeconds: duration(env, 'JWT_ACCESS_TTL', 15 * 60),
     refreshTtlSeconds: duration(env, 'JWT_REFRESH_TTL', 7 * 86_400),
     ...(email && password ? { admin: { email, password } } : {}),
+    sessionCacheMs: integer(env, 'AUTH_SESSION_CACHE_MS', 5000, 0),
   };
+}
+
+function secretsConfig(env: NodeJS.ProcessEnv, environment: string): SecretsConfig {
+  if (!env.CHRONOS_SECRETS_KEY && !isDevelopment(environment)) {
+    throw new ConfigError(
+      'CHRONOS_SECRETS_KEY is required outside development: set it to at least 32 random characters, once, and keep it ' +
+        '(upgrading, with job secrets sealed under JWT_SECRET: see README, Security)',
+    );
+  }
+  return {
+    ...(env.CHRONOS_SECRETS_KEY ? { secretsKey: secret(env, 'CHRONOS_SECRETS_KEY') } : {}),
+    ...(env.CHRONOS_SECRETS_LEGACY_JWT_SECRET ? { legacyJwtSecret: env.CHRONOS_SECRETS_LEGACY_JWT_SECRET } : {}),
+  };
+}
+
+/** HOST: an IP address or a host name (`0.0.0.0` or `::` for every interface). */
+function host(env: NodeJS.ProcessEnv): string {
+  const value = (env.HOST ?? '').trim() || '127.0.0.1';
+  if (!isIP(value) && !/^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(value)) {
+    throw new ConfigError(`HOST must be an IP address or a host name, got "${env.HOST}"`);
+  }
+  return value;
 }
 
 function allowlist(env: NodeJS.ProcessEnv): TargetAllowlist {

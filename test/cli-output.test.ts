@@ -1,8 +1,12 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import fc from 'fast-check';
 import { describeLifecycleEvent, lifecycleFilter, parseTypes } from '../src/cli/events-tail.command.js';
 import { renderLogEntries } from '../src/cli/executions.command.js';
 import { etaSecondsOf, progressBar, rebuildStateOf, renderProgressLine, type ProjectionStatus, type RebuildProgress } from '../src/cli/rebuild-progress.js';
 import { ServerSentEventParser } from '../src/cli/server-sent-events.js';
-import { renderTable, truncate } from '../src/cli/table.js';
+import { renderFields, renderTable, truncate } from '../src/cli/table.js';
+import { inline, terminalSafe } from '../src/cli/terminal.js';
 import type { LifecycleType } from '../src/lifecycle/lifecycle-event.js';
 import { formatDuration, formatMs, formatTime } from '../src/cli/time.js';
 
@@ -103,5 +107,55 @@ describe('CLI lifecycle events', () => {
       { id: '7', event: 'chronos.job.created', data: '{"a":\n1}' },
       { id: '8', data: 'x' },
     ]);
+  });
+});
+
+describe('CLI terminal safety', () => {
+  /** What a terminal would obey rather than show: C0 but LF and TAB, DEL, C1, bidi controls, line separators. */
+  const OBEYED = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+  const HOSTILE = 'Nightly\x1b[2J\x1b[H\x1b]0;pwned\x07\x1b]52;c;ZWNobyBwd25lZA==\x07\u009b2J\u202egnp.exe\r\nerror FAKE: spoofed';
+
+  it('shows control characters as escapes: inline values keep no line break, written text only its own', () => {
+    expect(inline(HOSTILE)).toBe('Nightly\\u001b[2J\\u001b[H\\u001b]0;pwned\\u0007\\u001b]52;c;ZWNobyBwd25lZA==\\u0007\\u009b2J\\u202egnp.exe\\r\\nerror FAKE: spoofed');
+    expect(terminalSafe(`line one\n\t${HOSTILE}`)).toMatch(/^line one\n\tNightly\\u001b\[2J/);
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (text) => {
+        expect(inline(text)).not.toMatch(OBEYED);
+        expect(inline(text)).not.toMatch(/[\n\t]/);
+        expect(terminalSafe(text)).not.toMatch(OBEYED);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('keeps JSON output valid and meaning the same', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const text = terminalSafe(JSON.stringify({ value, name: HOSTILE }, null, 2));
+        expect(text).not.toMatch(OBEYED);
+        expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify({ value, name: HOSTILE })));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('escapes the data in tables, fields, log lines and event lines', () => {
+    expect(renderTable(['NAME'], [[HOSTILE]])).not.toMatch(OBEYED);
+    expect(renderTable(['NAME'], [[HOSTILE]]).split('\n')).toHaveLength(2);
+    expect(renderFields([['name', HOSTILE]]).split('\n')).toHaveLength(1);
+    const log = renderLogEntries([{ timestamp: HOSTILE, level: HOSTILE, message: HOSTILE, metadata: { HOSTILE } }]);
+    expect(log).not.toMatch(OBEYED);
+    expect(log.split('\n')).toHaveLength(1);
+    const line = describeLifecycleEvent({ type: 'chronos.job.created', subject: HOSTILE, time: HOSTILE, data: { spec: { type: HOSTILE }, error: HOSTILE } }, HOSTILE);
+    expect(line).not.toMatch(OBEYED);
+    expect(line.split('\n')).toHaveLength(1);
+  });
+
+  it('writes to the terminal from one module only', () => {
+    const dir = resolve(process.cwd(), 'src/cli');
+    const writers = readdirSync(dir)
+      .filter((file) => file.endsWith('.ts') && file !== 'terminal.ts')
+      .filter((file) => /console\.(log|error|warn|info)|process\.(stdout|stderr)\.write|\.write\(/.test(readFileSync(resolve(dir, file), 'utf8')));
+    expect(writers).toEqual([]);
   });
 });

@@ -10,6 +10,7 @@ import { ApiClient, resetStack, waitFor, type Json } from './support/stack.js';
  */
 describe('structured logs and correlation', () => {
   const ADMIN = { email: 'logs-admin@example.com', password: 'Adm1n-Passw0rd-logs' };
+  const METRICS_TOKEN = 'logs-metrics-token-0123456789';
   const USER_PASSWORD = 'Us3r-Passw0rd-logs';
   const JOB_SECRET = 'Bearer job-secret-7f3a9c';
   const requestId = `logs-test-${randomUUID()}`;
@@ -23,7 +24,7 @@ describe('structured logs and correlation', () => {
   beforeAll(async () => {
     await resetStack();
     sink = await new HttpSink().start();
-    chronos = await startChronosProcess('logs', { CHRONOS_ADMIN_EMAIL: ADMIN.email, CHRONOS_ADMIN_PASSWORD: ADMIN.password });
+    chronos = await startChronosProcess('logs', { CHRONOS_ADMIN_EMAIL: ADMIN.email, CHRONOS_ADMIN_PASSWORD: ADMIN.password, METRICS_TOKEN });
     const base = `http://127.0.0.1:${chronos.logged('chronos started')!.json.port}`;
     client = await new ApiClient(base).signUp(`logs-user-${randomUUID()}@example.com`, USER_PASSWORD);
     admin = new ApiClient(base);
@@ -130,7 +131,7 @@ describe('structured logs and correlation', () => {
 
   it('logs probes at debug only (not at the default info)', async () => {
     expect((await client.get('/health')).status).toBe(200);
-    expect((await client.get('/metrics')).status).toBe(200);
+    expect((await client.get('/metrics', { authorization: `Bearer ${METRICS_TOKEN}` })).status).toBe(200);
     await client.get('/api/v1/auth/me'); // a request after them: when it is logged, they would have been
     await chronos.waitForLine((l) => l.json?.msg === 'request completed' && l.json.path === '/api/v1/auth/me');
     expect(logLines((j) => j.msg === 'request completed' && /^\/(health|metrics)/.test(j.path))).toEqual([]);

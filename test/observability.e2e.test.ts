@@ -2,6 +2,8 @@ import type { ChronosApp } from '../src/app.js';
 import { startChronosProcess } from './support/processes.js';
 import { ApiClient, resetStack, startTestChronos, waitFor } from './support/stack.js';
 
+const METRICS_TOKEN = 'observability-metrics-token-0123';
+
 /** Metrics for Prometheus and the dashboard routes, changing as jobs run. */
 describe('metrics and dashboard', () => {
   let chronos: ChronosApp;
@@ -10,14 +12,14 @@ describe('metrics and dashboard', () => {
 
   beforeAll(async () => {
     await resetStack();
-    chronos = await startTestChronos();
+    chronos = await startTestChronos({ METRICS_TOKEN, METRICS_CACHE_MS: '0' });
     base = `http://127.0.0.1:${chronos.port}`;
     client = await new ApiClient(base).signUp();
   });
   afterAll(() => chronos?.close());
 
   const scrape = async () => {
-    const res = await fetch(`${base}/metrics`);
+    const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     return res.text();

@@ -12,7 +12,8 @@ import { SecretsService } from '../src/secrets/secrets.service.js';
 import { createLogger } from '../src/observability/logger.js';
 import { HttpSink } from './support/http-sink.js';
 import { SmtpSink } from './support/smtp-sink.js';
-import { ApiClient, resetStack, testConfig, waitFor, type ApiResponse, type Json } from './support/stack.js';
+import { RecordingClient, streamMessages, tableRows } from './support/leaks.js';
+import { resetStack, testConfig, waitFor, type Json } from './support/stack.js';
 
 /**
  * Job secrets end to end (crypto-shredding, src/secrets): an `http` job with an Authorization header and a
@@ -49,16 +50,6 @@ describe('secrets', () => {
   /** Every line the application log writes, at every level: Chronos's own logger, into a list instead of stdout. */
   const logged: string[] = [];
   const logger = createLogger('trace', { write: (line: string) => void logged.push(line) });
-
-  /** Every API answer of this test, as text (headers too). */
-  const answers: { what: string; text: string }[] = [];
-  class RecordingClient extends ApiClient {
-    override async request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse> {
-      const res = await super.request(method, path, body, headers);
-      answers.push({ what: `${method} ${path} → ${res.status}`, text: `${JSON.stringify([...res.headers])} ${JSON.stringify(res.body)}` });
-      return res;
-    }
-  }
 
   let chronos: ChronosApp | undefined;
   let sink: HttpSink;
@@ -107,34 +98,10 @@ describe('secrets', () => {
       return runs.length === count && runs.every((r) => r.status === 'succeeded') && notified >= 2 * count;
     }, 30_000, `${count} settled runs of job ${jobId}`);
 
-  interface StreamMessage {
-    stream: string;
-    seq: number;
-    body: string;
-    /** Subject, headers and body: what to search. */
-    text: string;
-  }
-
-  /** Every message of every stream (work items acknowledged are gone; what is left is read). */
-  async function streamMessages(): Promise<StreamMessage[]> {
-    const { jsm } = chronos!.infra.nats;
-    const found: StreamMessage[] = [];
-    for await (const stream of jsm.streams.list()) {
-      const { first_seq, last_seq } = stream.state;
-      for (let seq = first_seq; seq <= last_seq && last_seq > 0; seq++) {
-        const message = await jsm.streams.getMessage(stream.config.name, { seq }).catch(() => null);
-        if (!message) continue;
-        const headers = message.header ? [...message.header].map(([name, values]) => `${name}: ${values.join(', ')}`).join('\n') : '';
-        found.push({ stream: stream.config.name, seq, body: message.string(), text: `${message.subject}\n${headers}\n${message.string()}` });
-      }
-    }
-    return found;
-  }
-
   /** The specs the event log holds for a job, as written (JobCreated, JobUpdated). */
   async function rawSpecs(jobId: string): Promise<JobSpec[]> {
     const specs: JobSpec[] = [];
-    for (const { stream, body } of await streamMessages()) {
+    for (const { stream, body } of await streamMessages(chronos!.infra.nats.jsm)) {
       if (stream !== EVENTS_STREAM) continue;
       const message = JSON.parse(body) as EventMessage;
       if (message.aggregateId !== jobId) continue;
@@ -210,7 +177,7 @@ describe('secrets', () => {
     expect(run.output.status).toBe(200);
     expect(JSON.parse(run.output.body)).toEqual({ youSent: MASK });
 
-    const leaking = answers.filter((a) => leaks(a.text).length > 0 || a.text.includes(SEALED_PREFIX)).map((a) => a.what);
+    const leaking = client.answers.filter((a) => leaks(a.text).length > 0 || a.text.includes(SEALED_PREFIX)).map((a) => a.what);
     expect(leaking).toEqual([]);
   });
 
@@ -221,7 +188,7 @@ describe('secrets', () => {
   });
 
   it('keeps the secrets only sealed in the event log, and in no stream in plaintext (lifecycle, logs, work, notify…)', async () => {
-    const messages = await streamMessages();
+    const messages = await streamMessages(chronos!.infra.nats.jsm);
     expect(messages.filter((m) => leaks(m.text).length > 0).map((m) => `${m.stream}#${m.seq}`)).toEqual([]);
     const specs = await rawSpecs(job.id);
     expect(specs.length).toBeGreaterThanOrEqual(2); // JobCreated, JobUpdated (the PATCH)
@@ -233,14 +200,9 @@ describe('secrets', () => {
   });
 
   it('keeps no secret in plaintext in PostgreSQL (every table)', async () => {
-    const tables = await query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`);
-    expect(tables.map((t) => t.table_name)).toEqual(expect.arrayContaining(['jobs', 'executions', 'job_keys']));
-    const leaking: string[] = [];
-    for (const { table_name } of tables) {
-      const rows = await query<{ row: string }>(`SELECT t::text AS row FROM "${table_name}" t`);
-      for (const { row } of rows) if (leaks(row).length > 0) leaking.push(`${table_name}: ${row.slice(0, 200)}`);
-    }
-    expect(leaking).toEqual([]);
+    const rows = await tableRows(chronos!.infra.dataSource);
+    expect([...new Set(rows.map((r) => r.table))]).toEqual(expect.arrayContaining(['jobs', 'executions', 'job_keys']));
+    expect(rows.filter(({ row }) => leaks(row).length > 0).map(({ table, row }) => `${table}: ${row.slice(0, 200)}`)).toEqual([]);
     // The read model holds the spec sealed, like the log.
     const [jobRow] = await query<{ state: string }>(`SELECT state::text AS state FROM jobs WHERE id = $1`, [job.id]);
     expect(jobRow!.state).toContain(SEALED_PREFIX);
@@ -248,7 +210,7 @@ describe('secrets', () => {
 
   it('destroys the key on delete: the sealed values left in the event log never open again', async () => {
     const config = testConfig(env);
-    const masterKey = deriveMasterKey({ secretsKey: process.env.CHRONOS_SECRETS_KEY, jwtSecret: config.auth.jwtSecret });
+    const masterKey = deriveMasterKey({ secretsKey: config.secrets.secretsKey, jwtSecret: config.auth.jwtSecret });
     const [spec] = await rawSpecs(job.id);
     const sealedAuthorization = (spec!.payload.headers as Record<string, string>).Authorization!;
     // Before: the key exists, and opens the value (the test derives the same master key as Chronos).

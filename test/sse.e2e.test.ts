@@ -1,43 +1,14 @@
 import type { ChronosApp } from '../src/app.js';
+import { SseStream, type SseEvent } from './support/sse.js';
 import { ApiClient, resetStack, startTestChronos } from './support/stack.js';
 
-interface SseEvent {
-  id: string;
-  event: string;
-  data: { type: string; subject: string; id: string };
-}
-
-/** Reads server-sent events until `until` says stop (or the timeout), then disconnects. */
+/** Reads server-sent events until `until` says stop (or the server ends the stream, or the timeout), then disconnects. */
 async function readSse(base: string, token: string, until: (events: SseEvent[]) => boolean, lastEventId?: string, timeoutMs = 10_000): Promise<SseEvent[]> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
-  const res = await fetch(`${base}/api/v1/events/stream`, {
-    headers: { authorization: `Bearer ${token}`, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
-    signal: controller.signal,
-  });
-  expect(res.status).toBe(200);
-  expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
-  const events: SseEvent[] = [];
-  const decoder = new TextDecoder();
-  let buffer = '';
-  try {
-    for await (const chunk of res.body!) {
-      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const fields = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
-        if (fields.data) events.push({ id: fields.id!, event: fields.event!, data: JSON.parse(fields.data) });
-      }
-      if (until(events)) break;
-    }
-  } catch (error) {
-    if (!controller.signal.aborted) throw error;
-  } finally {
-    clearTimeout(timer);
-    controller.abort();
-  }
+  const stream = await SseStream.open(base, token, lastEventId);
+  expect(stream.status).toBe(200);
+  expect(stream.response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  const events = await stream.waitFor(until, timeoutMs);
+  stream.close();
   return events;
 }
 

@@ -1,16 +1,16 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
-import { REDIS } from '../infra/redis.js';
 import { AuthenticationError, ConflictError } from './auth.errors.js';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
+import { SessionCache } from './session-cache.js';
 import { UsersRepository, type Role, type User } from './users.repository.js';
 
 export interface AccessClaims {
   sub: string;
+  /** The role when the token was issued, for clients; authorization uses the user's current role (SessionCache). */
   role: Role;
   jti: string;
   /** The session the token belongs to: logout and refresh-token reuse revoke it. */
@@ -26,14 +26,12 @@ export interface TokenPair {
 }
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
-const revokedTokenKey = (jti: string) => `chronos:revoked:token:${jti}`;
-const revokedSessionKey = (sid: string) => `chronos:revoked:session:${sid}`;
 
 /**
  * Sign-up, sign-in and tokens. Access tokens are short-lived JWTs; refresh tokens are opaque, stored
  * hashed, rotated on every use, and a spent one presented again revokes its whole session (it was stolen,
- * or the legitimate client was). Logout blacklists the access token's `jti` in Redis until it expires and
- * revokes the session in PostgreSQL, which also answers when Redis cannot.
+ * or the legitimate client was). Logout revokes the session in PostgreSQL. An access token is good only
+ * while its session is live (SessionCache), so ending a session ends its access tokens at once.
  */
 @Injectable()
 export class AuthService implements OnApplicationBootstrap {
@@ -43,18 +41,21 @@ export class AuthService implements OnApplicationBootstrap {
     private readonly users: UsersRepository,
     private readonly jwt: JwtService,
     @Inject(DataSource) private readonly dataSource: DataSource,
-    @Inject(REDIS) private readonly redis: Redis,
+    private readonly sessions: SessionCache,
     @Inject(CHRONOS_CONFIG) private readonly config: ChronosConfig,
   ) {}
 
   /** The admin of CHRONOS_ADMIN_EMAIL is created if missing, promoted if it exists (its password is kept). */
   async onApplicationBootstrap(): Promise<void> {
+    if (this.config.auth.jwtSecretGenerated) {
+      this.log.warn('JWT_SECRET is not set: access tokens are signed with a random secret of this process; other processes refuse them and they die with it. Set JWT_SECRET (npm run up does).');
+    }
     const admin = this.config.auth.admin;
     if (!admin) return;
     const created = await this.users.create(admin.email, 'Administrator', 'admin', await hashPassword(admin.password));
     if (!created) {
       const existing = await this.users.findCredentials(admin.email);
-      if (existing && existing.role !== 'admin') await this.users.setRole(existing.id, 'admin');
+      if (existing && existing.role !== 'admin') await this.changeRole(existing.id, 'admin');
     }
     this.log.log({ msg: created ? 'admin account created' : 'admin account present', email: admin.email });
   }
@@ -94,8 +95,8 @@ export class AuthService implements OnApplicationBootstrap {
       return { ok: true as const, sessionId: token.sessionId as string, userId: token.userId as string, next };
     });
     if (!outcome.ok) {
-      // The session's access tokens die with it: they are not known one by one, the session is.
-      if (outcome.reason === 'reused') await this.blacklist(revokedSessionKey(outcome.sessionId!), this.config.auth.accessTtlSeconds);
+      // The session's access tokens die with it.
+      if (outcome.reason === 'reused') await this.sessions.changed({ sessionId: outcome.sessionId! });
       throw outcome.reason === 'reused'
         ? new AuthenticationError('REFRESH_TOKEN_REUSED', 'this refresh token was already used: the session is revoked, sign in again')
         : new AuthenticationError('INVALID_REFRESH_TOKEN', 'the refresh token is invalid, expired or revoked');
@@ -105,29 +106,17 @@ export class AuthService implements OnApplicationBootstrap {
     return { user, ...(await this.accessToken(user, outcome.sessionId)), refreshToken: outcome.next };
   }
 
+  /** Ends the session: its access tokens (and open event streams) at once, in every API process, and its refresh token. */
   async logout(claims: AccessClaims): Promise<void> {
     await this.dataSource.query(`UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'logout' WHERE id = $1 AND revoked_at IS NULL`, [claims.sid]);
-    await this.blacklist(revokedTokenKey(claims.jti), claims.exp - Math.floor(Date.now() / 1000));
-    await this.blacklist(revokedSessionKey(claims.sid), this.config.auth.accessTtlSeconds);
+    await this.sessions.changed({ sessionId: claims.sid });
   }
 
-  /** Best effort: when Redis is down the revoked session in PostgreSQL answers (see isRevoked). */
-  private async blacklist(key: string, ttlSeconds: number): Promise<void> {
-    if (ttlSeconds > 0) await this.redis.set(key, '1', 'EX', ttlSeconds).catch(() => undefined);
-  }
-
-  /**
-   * Whether an access token was revoked (logout, refresh-token reuse). Redis answers first; when it cannot,
-   * the session in PostgreSQL does, so a logout holds even while Redis is down.
-   */
-  async isRevoked(claims: AccessClaims): Promise<boolean> {
-    try {
-      return (await this.redis.exists(revokedTokenKey(claims.jti), revokedSessionKey(claims.sid))) > 0;
-    } catch {
-      // Redis is unreachable: the session in PostgreSQL answers instead.
-    }
-    const rows = await this.dataSource.query(`SELECT revoked_at AS "revokedAt" FROM auth_sessions WHERE id = $1`, [claims.sid]);
-    return !rows[0] || rows[0].revokedAt !== null;
+  /** The user's new role holds from their next request on, in every API process; their open event streams close. */
+  async changeRole(userId: string, role: Role): Promise<User | null> {
+    const user = await this.users.setRole(userId, role);
+    if (user) await this.sessions.changed({ userId });
+    return user;
   }
 
   private async startSession(user: User): Promise<TokenPair> {

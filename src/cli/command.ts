@@ -51,7 +51,3 @@ export function timeOption(values: OptionValues, name: string): string | undefin
   if (Number.isNaN(Date.parse(text))) throw new UsageError(`--${name} must be an ISO-8601 time such as 2026-11-22T09:00:00Z, got "${text}"`);
   return new Date(text).toISOString();
 }
-
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}

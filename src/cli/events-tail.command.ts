@@ -3,6 +3,7 @@ import { LIFECYCLE_TYPES, type LifecycleCloudEvent } from '../lifecycle/lifecycl
 import { ProblemError, type ChronosClient } from './chronos-client.js';
 import { jsonOption, stringOption, timeOption, UsageError, type Command } from './command.js';
 import { ServerSentEventParser } from './server-sent-events.js';
+import { inline, print, printError } from './terminal.js';
 import { formatMs, sleep } from './time.js';
 
 const RECONNECT_FIRST_DELAY_MS = 500;
@@ -39,7 +40,7 @@ Options:
       const silence = new SilenceWatch(SILENCE_LIMIT_MS);
       try {
         const response = await client.stream('/events/stream', lastEventId ? { 'last-event-id': lastEventId } : {}, silence.signal);
-        console.error(`${connected ? 'reconnected' : 'following lifecycle events'} at ${client.url} (Ctrl-C to stop)`);
+        printError(`${connected ? 'reconnected' : 'following lifecycle events'} at ${client.url} (Ctrl-C to stop)`);
         connected = true;
         delayMs = RECONNECT_FIRST_DELAY_MS;
         const parser = new ServerSentEventParser();
@@ -50,7 +51,7 @@ Options:
             if (message.id) lastEventId = message.id;
             const event = JSON.parse(message.data) as LifecycleCloudEvent;
             if (!wanted(event)) continue;
-            console.log(values.json ? JSON.stringify(event) : describeLifecycleEvent(event, await names.of(event)));
+            print(values.json ? JSON.stringify(event) : describeLifecycleEvent(event, await names.of(event)));
           }
         }
       } catch (error) {
@@ -61,7 +62,7 @@ Options:
       } finally {
         silence.stop();
       }
-      console.error(`the event stream closed; reconnecting in ${formatMs(delayMs)}${lastEventId ? ` after event ${lastEventId}` : ''}`);
+      printError(`the event stream closed; reconnecting in ${formatMs(delayMs)}${lastEventId ? ` after event ${inline(lastEventId)}` : ''}`);
       await sleep(delayMs);
       delayMs = Math.min(delayMs * 2, RECONNECT_MAX_DELAY_MS);
     }
@@ -89,11 +90,11 @@ export function lifecycleFilter(options: { jobId?: string; types: string[]; sinc
   };
 }
 
-/** One line: time, type, job (and its name when known), what happened. */
+/** One line: time, type, job (and its name when known), what happened; all of it data, shown inline. */
 export function describeLifecycleEvent(event: LifecycleEventLine, jobName?: string): string {
-  const type = event.type.replace(/^chronos\./, '');
-  const job = jobName ? `${event.subject} "${jobName}"` : event.subject;
-  return [event.time, type.padEnd(TYPE_WIDTH), job, lifecycleDetails(event.data), event.chronosreplay ? '(replay)' : ''].filter(Boolean).join('  ');
+  const type = inline(event.type).replace(/^chronos\./, '');
+  const job = jobName ? `${inline(event.subject)} "${inline(jobName)}"` : inline(event.subject);
+  return [inline(event.time), type.padEnd(TYPE_WIDTH), job, inline(lifecycleDetails(event.data)), event.chronosreplay ? '(replay)' : ''].filter(Boolean).join('  ');
 }
 
 /** What an event's data says, in a fixed order, from whichever of these fields it has (errors last: they are long). */
@@ -151,7 +152,7 @@ class JobNames {
     if (spec?.name) this.known.set(event.subject, spec.name);
     if (!this.known.has(event.subject)) {
       try {
-        this.known.set(event.subject, (await this.client.get<JobDto>(`/jobs/${event.subject}`)).name);
+        this.known.set(event.subject, (await this.client.get<JobDto>(`/jobs/${encodeURIComponent(event.subject)}`)).name);
       } catch (error) {
         // A deleted job has no name any more, nor one the API refuses to show; when the API is unreachable
         // the stream notices too, and the job's next event asks again.

@@ -1,7 +1,8 @@
 import type { ExecutionDto, LogEntryDto, LogEntryListDto } from '../http/dto/responses.dto.js';
 import type { ChronosClient } from './chronos-client.js';
-import { jsonOption, printJson, type Command } from './command.js';
+import { jsonOption, type Command } from './command.js';
 import { renderFields } from './table.js';
+import { inline, print, printJson } from './terminal.js';
 import { formatMs, formatTime } from './time.js';
 
 /** The API's largest page; an execution keeps at most 1,000 entries, so ten pages at most. */
@@ -22,8 +23,8 @@ Options:
     const execution = await client.get<ExecutionDto>(`/executions/${encodeURIComponent(id!)}`);
     const log = await readAllLogEntries(client, execution.id);
     if (values.json) return printJson({ execution, log });
-    console.log(renderExecution(execution));
-    console.log(log.length > 0 ? `\nLog:\n${renderLogEntries(log, '  ')}` : '\nno log entries');
+    print(renderExecution(execution));
+    print(log.length > 0 ? `\nLog:\n${renderLogEntries(log, '  ')}` : '\nno log entries');
   },
 };
 
@@ -49,15 +50,15 @@ function renderExecution(execution: ExecutionDto): string {
   ];
   if (execution.error) fields.push(['error', execution.error]);
   if (execution.output !== null && execution.output !== undefined) fields.push(['output', JSON.stringify(execution.output)]);
-  return `Execution ${execution.id}\n${renderFields(fields)}`;
+  return `Execution ${inline(execution.id)}\n${renderFields(fields)}`;
 }
 
-/** One line per entry: time, level, message, and its metadata as JSON when it has any. */
+/** One line per entry (each value inline, a message's line breaks escaped): time, level, message, and its metadata as JSON when it has any. */
 export function renderLogEntries(entries: Pick<LogEntryDto, 'timestamp' | 'level' | 'message' | 'metadata'>[], indent = ''): string {
   return entries
     .map((entry) => {
       const metadata = entry.metadata && Object.keys(entry.metadata).length > 0 ? `  ${JSON.stringify(entry.metadata)}` : '';
-      return `${indent}${entry.timestamp}  ${entry.level.padEnd(5)}  ${entry.message}${metadata}`;
+      return `${indent}${inline(entry.timestamp)}  ${inline(entry.level).padEnd(5)}  ${inline(entry.message)}${inline(metadata)}`;
     })
     .join('\n');
 }

@@ -1,8 +1,9 @@
 import type { ExecutionDto, ExecutionListDto, JobDto, JobListDto, LogEntryDto } from '../http/dto/responses.dto.js';
 import type { ScheduleDto } from '../http/dto/schedule.dto.js';
-import { integerOption, jsonOption, printJson, stringOption, type Command } from './command.js';
+import { integerOption, jsonOption, stringOption, type Command } from './command.js';
 import { renderLogEntries, readAllLogEntries } from './executions.command.js';
 import { renderFields, renderTable, truncate } from './table.js';
+import { inline, print, printJson } from './terminal.js';
 import { formatMs, formatTime } from './time.js';
 
 const RECENT_EXECUTIONS = 10;
@@ -24,11 +25,11 @@ Options:
     const list = await client.get<JobListDto>('/jobs', { status: stringOption(values, 'status'), limit: integerOption(values, 'limit'), page: integerOption(values, 'page') });
     if (values.json) return printJson(list);
     if (list.items.length === 0) {
-      console.log(list.total === 0 ? 'no jobs' : `no jobs on page ${list.page} (${list.total} in ${list.totalPages} pages)`);
+      print(list.total === 0 ? 'no jobs' : `no jobs on page ${inline(list.page)} (${inline(list.total)} in ${inline(list.totalPages)} pages)`);
       return;
     }
-    console.log(renderJobTable(list.items));
-    console.log(`\npage ${list.page} of ${list.totalPages} (${list.total} job${list.total === 1 ? '' : 's'})`);
+    print(renderJobTable(list.items));
+    print(`\npage ${inline(list.page)} of ${inline(list.totalPages)} (${inline(list.total)} job${list.total === 1 ? '' : 's'})`);
   },
 };
 
@@ -47,16 +48,16 @@ Options:
     const job = await client.get<JobDto>(`/jobs/${encodeURIComponent(id!)}`);
     const executions = (await client.get<ExecutionListDto>(`/jobs/${job.id}/executions`, { limit: RECENT_EXECUTIONS })).items;
     if (values.json) return printJson({ job, executions });
-    console.log(renderJob(job));
+    print(renderJob(job));
     if (executions.length === 0) {
-      console.log('\nno executions yet');
+      print('\nno executions yet');
       return;
     }
-    console.log(`\nRecent executions, newest first:\n${renderExecutionTable(executions)}`);
+    print(`\nRecent executions, newest first:\n${renderExecutionTable(executions)}`);
     const failure = executions.find((execution) => FAILED.has(execution.status));
     if (failure) {
       const log = await readAllLogEntries(client, failure.id);
-      console.log(`\n${renderFailure(failure, log)}`);
+      print(`\n${renderFailure(failure, log)}`);
     }
   },
 };
@@ -81,7 +82,7 @@ function renderJob(job: JobDto): string {
     ['retries', `up to ${job.retryPolicy.maxAttempts} attempts, ${job.retryPolicy.backoff} from ${formatMs(job.retryPolicy.delayMs)}`],
   ];
   if (job.description) fields.splice(1, 0, ['description', job.description]);
-  return `${job.name}\n${renderFields(fields)}`;
+  return `${inline(job.name)}\n${renderFields(fields)}`;
 }
 
 function renderExecutionTable(executions: ExecutionDto[]): string {
@@ -94,7 +95,10 @@ function renderExecutionTable(executions: ExecutionDto[]): string {
 /** Why one execution failed: its error in full, then its log. */
 function renderFailure(execution: ExecutionDto, log: LogEntryDto[]): string {
   const when = formatTime(execution.finishedAt ?? execution.scheduledAt);
-  const lines = [`Last failure: execution ${execution.id}, attempt ${execution.attempt}, ${execution.status} at ${when}`, `  error: ${execution.error ?? '(none recorded)'}`];
+  const lines = [
+    `Last failure: execution ${inline(execution.id)}, attempt ${inline(execution.attempt)}, ${inline(execution.status)} at ${inline(when)}`,
+    `  error: ${inline(execution.error ?? '(none recorded)')}`,
+  ];
   if (log.length > 0) lines.push('  log:', renderLogEntries(log, '    '));
   return lines.join('\n');
 }

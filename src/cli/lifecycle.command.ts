@@ -1,4 +1,5 @@
-import { integerOption, jsonOption, printJson, stringOption, timeOption, UsageError, type Command } from './command.js';
+import { integerOption, jsonOption, stringOption, timeOption, UsageError, type Command } from './command.js';
+import { inline, print, printJson } from './terminal.js';
 
 export const lifecycleReplay: Command = {
   name: 'lifecycle replay',
@@ -19,6 +20,6 @@ Options:
     const body = { since: timeOption(values, 'since'), fromSequence: integerOption(values, 'from-sequence'), jobId: stringOption(values, 'job') };
     const { replayId } = await client.post<{ replayId: string }>('/admin/lifecycle/replay', body);
     if (values.json) return printJson({ replayId });
-    console.log(`replay ${replayId} started`);
+    print(`replay ${inline(replayId)} started`);
   },
 };

@@ -11,6 +11,7 @@ import { executionsShow } from './executions.command.js';
 import { jobsList, jobsShow } from './jobs.command.js';
 import { lifecycleReplay } from './lifecycle.command.js';
 import { projectionsList, projectionsRebuild } from './projections.command.js';
+import { inline, print, printError } from './terminal.js';
 
 const COMMANDS: Command[] = [jobsList, jobsShow, executionsShow, eventsTail, projectionsList, projectionsRebuild, lifecycleReplay];
 const DEFAULT_URL = 'http://127.0.0.1:3000';
@@ -79,20 +80,20 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
 }
 
 function printHelp(text: string): number {
-  console.log(text);
+  print(text);
   return 0;
 }
 
 function usageFailure(message: string, usage: string): number {
-  console.error(`error: ${message}\n\n${usage}`);
+  printError(`error: ${message}\n\n${usage}`);
   return 2;
 }
 
 /** One line, never a stack: what Chronos answered, or why it could not be reached. */
 function reportFailure(error: unknown): number {
-  if (error instanceof ProblemError) console.error(`error ${error.code}: ${error.message}`);
-  else if (error instanceof UnreachableError) console.error(`error: ${error.message}`);
-  else console.error(`error: ${(error as Error)?.message ?? String(error)}`);
+  if (error instanceof ProblemError) printError(`error ${inline(error.code)}: ${inline(error.message)}`);
+  else if (error instanceof UnreachableError) printError(`error: ${inline(error.message)}`);
+  else printError(`error: ${inline((error as Error)?.message ?? String(error))}`);
   return 1;
 }
 

@@ -1,7 +1,8 @@
 import { ProblemError, type ChronosClient } from './chronos-client.js';
-import { jsonOption, printJson, type Command } from './command.js';
+import { jsonOption, type Command } from './command.js';
 import { etaSecondsOf, percentOf, rebuildStateOf, renderProgressLine, type ProjectionStatus, type RebuildProgress, type RebuildState } from './rebuild-progress.js';
 import { renderTable, truncate } from './table.js';
+import { inline, print, printError, printJson, redrawLine } from './terminal.js';
 import { formatDuration, formatTime, sleep } from './time.js';
 
 const POLL_MS = 500;
@@ -23,7 +24,7 @@ Options:
   async run({ values, client }) {
     const projections = await client.get<ProjectionStatus[]>('/admin/projections');
     if (values.json) return printJson(projections);
-    console.log(renderProjectionTable(projections));
+    print(renderProjectionTable(projections));
   },
 };
 
@@ -47,21 +48,21 @@ Exits 0 when the rebuild succeeded, 1 when it failed. Ctrl-C stops watching, not
       state = await watchRebuild(client, name!, rebuildId, (progress) => display.update(progress));
     } catch (error) {
       display.end();
-      console.error(`the rebuild ${rebuildId} may still be running: see chronos projections list`);
+      printError(`the rebuild ${inline(rebuildId)} may still be running: see chronos projections list`);
       throw error;
     }
     display.end();
     switch (state.state) {
       case 'succeeded': {
         const { startedAt, finishedAt } = state.outcome;
-        console.log(`rebuilt ${name} in ${formatDuration((Date.parse(finishedAt) - Date.parse(startedAt)) / 1000)} (rebuild ${rebuildId})`);
+        print(`rebuilt ${name} in ${formatDuration((Date.parse(finishedAt) - Date.parse(startedAt)) / 1000)} (rebuild ${inline(rebuildId)})`);
         return 0;
       }
       case 'failed':
-        console.error(`error REBUILD_FAILED: the rebuild of ${name} failed: ${state.error}`);
+        printError(`error REBUILD_FAILED: the rebuild of ${name} failed: ${inline(state.error)}`);
         return 1;
       default:
-        console.error(`error REBUILD_OUTCOME_UNKNOWN: the rebuild ${rebuildId} of ${name} is no longer running and reported no outcome`);
+        printError(`error REBUILD_OUTCOME_UNKNOWN: the rebuild ${inline(rebuildId)} of ${name} is no longer running and reported no outcome`);
         return 1;
     }
   },
@@ -105,17 +106,17 @@ class ProgressDisplay {
   update(progress: RebuildProgress): void {
     if (this.out.isTTY) {
       // Cut to the terminal's width: a line that wraps can no longer be redrawn in place.
-      this.out.write(`\r${renderProgressLine(this.name, progress, 'tty').slice(0, (this.out.columns || 80) - 1)}\x1b[K`);
+      redrawLine(this.out, renderProgressLine(this.name, progress, 'tty').slice(0, (this.out.columns || 80) - 1));
       this.drawn = true;
     } else if (Date.now() - this.lastPlainLineAt >= PLAIN_LINE_EVERY_MS) {
-      this.out.write(`${renderProgressLine(this.name, progress, 'plain')}\n`);
+      printError(renderProgressLine(this.name, progress, 'plain'));
       this.lastPlainLineAt = Date.now();
     }
   }
 
   /** Leaves the cursor on a fresh line for whatever is printed next. */
   end(): void {
-    if (this.drawn) this.out.write('\n');
+    if (this.drawn) printError('');
     this.drawn = false;
   }
 }

@@ -8,17 +8,18 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from '@nats-io/jetstream';
+import { subjectToken } from './subject-token.js';
 
 export const EVENTS_STREAM = 'CHRONOS_EVENTS';
 export const EVENTS_SUBJECT_PREFIX = 'chronos.es';
 export const WORK_STREAM = 'CHRONOS_WORK';
 export const WORK_SUBJECT = 'chronos.work';
 /** One subject per owner, so that the stream can count each owner's queued work (items queued before owners were tracked are on `chronos.work.<jobId>`). */
-export const workSubject = (ownerId: string) => `${WORK_SUBJECT}.${ownerId}`;
+export const workSubject = (ownerId: string) => `${WORK_SUBJECT}.${subjectToken(ownerId)}`;
 /** Fires over their owner's share of the work stream wait here, one subject per owner, until it has room (docs/architecture.md, Fair shares). */
 export const WORK_BACKLOG_STREAM = 'CHRONOS_WORK_BACKLOG';
 export const WORK_BACKLOG_SUBJECT = 'chronos.backlog';
-export const backlogSubject = (ownerId: string) => `${WORK_BACKLOG_SUBJECT}.${ownerId}`;
+export const backlogSubject = (ownerId: string) => `${WORK_BACKLOG_SUBJECT}.${subjectToken(ownerId)}`;
 /** Execution logs: a side channel, kept a week; the logs projection stores them in PostgreSQL. */
 export const LOGS_STREAM = 'CHRONOS_LOGS';
 export const LOGS_SUBJECT = 'chronos.logs';
@@ -27,8 +28,11 @@ export const WORK_ADVISORIES_STREAM = 'CHRONOS_WORK_ADVISORIES';
 export const MAX_DELIVERIES_ADVISORY = `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${WORK_STREAM}.workers`;
 /** Core NATS (not a stream): `<prefix>.<executionId>` asks the worker running that execution to abort it. */
 export const CANCEL_SUBJECT_PREFIX = 'chronos.control.cancel';
+/** Core NATS (not a stream): a session ended or a user's role changed; every API process forgets what it cached (src/auth/session-cache.ts). */
+export const AUTH_CHANGES_SUBJECT = 'chronos.control.auth';
 
-export const eventSubject = (aggregateType: string, aggregateId: string) => `${EVENTS_SUBJECT_PREFIX}.${aggregateType}.${aggregateId}`;
+export const eventSubject = (aggregateType: string, aggregateId: string) => `${EVENTS_SUBJECT_PREFIX}.${subjectToken(aggregateType)}.${subjectToken(aggregateId)}`;
+export const cancelSubject = (executionId: string) => `${CANCEL_SUBJECT_PREFIX}.${subjectToken(executionId)}`;
 
 const MINUTE_NS = 60 * 1_000_000_000;
 /** How long a stream remembers a Nats-Msg-Id: a message published again under it within this is dropped. */

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Param, Patch, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiForbiddenResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AuthService } from '../auth/auth.service.js';
 import { UsersRepository } from '../auth/users.repository.js';
 import { NotFoundError } from '../domain/errors.js';
 import { AdminOnly } from './auth/public.decorator.js';
@@ -15,7 +16,10 @@ import { ReadYourWrites } from './read-your-writes/read-your-writes.decorator.js
 @ApiForbiddenResponse({ type: ProblemDto, description: 'ADMIN_ONLY' })
 @Controller('admin/users')
 export class AdminUsersController {
-  constructor(private readonly users: UsersRepository) {}
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly auth: AuthService,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'All users' })
@@ -27,11 +31,11 @@ export class AdminUsersController {
 
   @ReadYourWrites()
   @Patch(':id')
-  @ApiOperation({ summary: "Change a user's role (in effect from their next request, with the access token they hold)" })
+  @ApiOperation({ summary: "Change a user's role: it holds from the user's next request on; their open event streams close" })
   @ApiOkResponse({ type: UserDto })
   @ApiNotFoundResponse({ type: ProblemDto })
   async changeRole(@Param('id', uuidParam()) id: string, @Body() body: ChangeRoleDto): Promise<UserDto> {
-    const user = await this.users.setRole(id, body.role);
+    const user = await this.auth.changeRole(id, body.role);
     if (!user) throw new NotFoundError('USER_NOT_FOUND', `user ${id} not found`);
     return user;
   }

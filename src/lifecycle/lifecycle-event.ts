@@ -1,5 +1,6 @@
 import type { JobEvent } from '../domain/job/job.events.js';
 import type { StoredEvent } from '../events/stored-event.js';
+import { subjectToken } from '../events/subject-token.js';
 
 /** The lifecycle event types subscribers see (API.md), in the order a job lives them. */
 export const LIFECYCLE_TYPES = [
@@ -27,7 +28,9 @@ export type LifecycleType = (typeof LIFECYCLE_TYPES)[number];
 
 export const LIFECYCLE_STREAM = 'CHRONOS_LIFECYCLE';
 export const LIFECYCLE_SUBJECT_PREFIX = 'chronos.lifecycle';
-export const lifecycleSubject = (ownerId: string, jobId: string, type: LifecycleType) => `${LIFECYCLE_SUBJECT_PREFIX}.${ownerId}.${jobId}.${type}`;
+export const lifecycleSubject = (ownerId: string, jobId: string, type: LifecycleType) => `${ownerSubjects(ownerId)}.${subjectToken(jobId)}.${type}`;
+/** The subjects of one owner's lifecycle events, as a filter prefix (`<prefix>.<ownerId>` then `.>`). */
+export const ownerSubjects = (ownerId: string) => `${LIFECYCLE_SUBJECT_PREFIX}.${subjectToken(ownerId)}`;
 
 /** A CloudEvents 1.0 message (JSON format). `chronosreplay` marks a re-publication by an admin replay. */
 export interface LifecycleCloudEvent {

@@ -2,11 +2,12 @@ import { JetStreamApiCodes, RetentionPolicy, StorageType, DiscardPolicy, type Je
 import type { NotificationChannel, NotificationTrigger } from '../domain/job/job.events.js';
 import type { Notifications } from '../domain/job/job-spec.js';
 import { derivedUuid } from '../events/derived-id.js';
+import { subjectToken } from '../events/subject-token.js';
 
 /** The work-queue stream of notifications to send: filled by the notifications saga, drained by the notifier. */
 export const NOTIFY_STREAM = 'CHRONOS_NOTIFY';
 export const NOTIFY_SUBJECT = 'chronos.notify';
-export const notifySubject = (jobId: string) => `${NOTIFY_SUBJECT}.${jobId}`;
+export const notifySubject = (jobId: string) => `${NOTIFY_SUBJECT}.${subjectToken(jobId)}`;
 
 const MINUTE_NS = 60 * 1_000_000_000;
 

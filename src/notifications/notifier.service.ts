@@ -189,7 +189,8 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
         channel: item.channel,
         trigger: item.trigger,
         executionId: item.executionId,
-        to: recordableText(result.to, MAX_RECORDED_TEXT_BYTES),
+        // A webhook URL's credentials are secrets: never in the log.
+        to: recordableText(this.secrets.maskUrl(result.to), MAX_RECORDED_TEXT_BYTES),
         attempts: result.attempts,
         outcome: result.outcome,
         ...(result.outcome === 'sent' && result.messageId ? { messageId: recordableText(String(result.messageId), MAX_RECORDED_TEXT_BYTES) } : {}),

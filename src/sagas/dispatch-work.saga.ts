@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import type { ExecutionCancelled, JobFired } from '../domain/job/job.events.js';
 import type { StoredEvent } from '../events/stored-event.js';
-import { backlogSubject, CANCEL_SUBJECT_PREFIX, LOGS_SUBJECT, messagesOn, WORK_BACKLOG_STREAM, WORK_STREAM, workSubject } from '../events/streams.js';
+import { backlogSubject, cancelSubject, LOGS_SUBJECT, messagesOn, WORK_BACKLOG_STREAM, WORK_STREAM, workSubject } from '../events/streams.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import type { LogContext } from '../observability/log-context.js';
 import { executionLogEntry, type LogEntry } from '../worker/execution-log.js';
@@ -110,7 +110,7 @@ export class DispatchWork implements Reaction {
         if (admission.to === 'backlog') waiting.push(deferredEntry(item, admission, limit));
       } else if (event.type === 'ExecutionCancelled') {
         const { executionId } = (event as StoredEvent<ExecutionCancelled['data']>).data;
-        publications.push({ subject: `${CANCEL_SUBJECT_PREFIX}.${executionId}`, payload: '', core: true });
+        publications.push({ subject: cancelSubject(executionId), payload: '', core: true });
       }
     }
     if (waiting.length > 0) publications.push({ subject: `${LOGS_SUBJECT}.entries`, payload: JSON.stringify(waiting), msgID: `deferred:${waiting[0]!.executionId}:${waiting.length}` });

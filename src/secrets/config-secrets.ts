@@ -1,12 +1,13 @@
 import type { ChronosConfig } from '../config.js';
-import { MASK } from './job-secrets.js';
 
 /**
  * Secrets of the configuration itself, which must never appear in a log entry, a response or an event:
- * SMTP_URL's credentials, JWT_SECRET, CHRONOS_SECRETS_KEY. Pass the result to maskText.
+ * SMTP_URL's credentials, JWT_SECRET, CHRONOS_SECRETS_KEY (and its legacy predecessor), METRICS_TOKEN. Pass
+ * the result to maskText.
  */
-export function configSecrets(config: Pick<ChronosConfig, 'smtp' | 'auth'>, env: NodeJS.ProcessEnv = process.env): string[] {
-  return [config.auth.jwtSecret, env.CHRONOS_SECRETS_KEY ?? '', ...urlCredentials(config.smtp.url)].filter((s) => s.length > 0);
+export function configSecrets(config: Pick<ChronosConfig, 'smtp' | 'auth' | 'secrets' | 'metrics'>): string[] {
+  const { secretsKey = '', legacyJwtSecret = '' } = config.secrets;
+  return [config.auth.jwtSecret, secretsKey, legacyJwtSecret, config.metrics.token ?? '', ...urlCredentials(config.smtp.url)].filter((s) => s.length > 0);
 }
 
 /** The user name and password of a URL (`smtp://user:pass@host`), as written and decoded. */
@@ -29,17 +30,4 @@ export function urlCredentials(url: string | undefined): string[] {
     }
   }
   return [...found];
-}
-
-/** The URL with its credentials masked, for display (`smtp://••••••@mail.example.com:587`). */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (!parsed.username && !parsed.password) return url;
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.href.replace('://', `://${MASK}@`);
-  } catch {
-    return MASK;
-  }
 }

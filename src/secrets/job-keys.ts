@@ -21,12 +21,9 @@ export class MasterKeyError extends Error {
 }
 
 /**
- * The master key that wraps every job key: from CHRONOS_SECRETS_KEY when set (at least 32 characters),
- * else derived from JWT_SECRET. Both go through HKDF-SHA256 with distinct fixed info strings, so the
- * derived key is never the JWT signing key itself.
- *
- * Rotating JWT_SECRET without CHRONOS_SECRETS_KEY set makes every stored secret unreadable (the runs of
- * such jobs then fail, not retryable): production should set CHRONOS_SECRETS_KEY, once, and keep it.
+ * The master key that wraps every job key: from CHRONOS_SECRETS_KEY (at least 32 characters; required in
+ * production), else, in development and test only, derived from JWT_SECRET. Both go through HKDF-SHA256
+ * with distinct fixed info strings, so the derived key is never the JWT signing key itself.
  */
 export function deriveMasterKey(source: { secretsKey?: string | undefined; jwtSecret: string }): Buffer {
   const secretsKey = source.secretsKey?.trim();
@@ -34,8 +31,13 @@ export function deriveMasterKey(source: { secretsKey?: string | undefined; jwtSe
     if (secretsKey.length < 32) throw new MasterKeyError('CHRONOS_SECRETS_KEY must have at least 32 characters (e.g. `openssl rand -base64 48`)');
     return hkdf(secretsKey, INFO_FROM_SECRETS_KEY);
   }
-  if (!source.jwtSecret) throw new MasterKeyError('no master key: set CHRONOS_SECRETS_KEY (or JWT_SECRET)');
-  return hkdf(source.jwtSecret, INFO_FROM_JWT_SECRET);
+  return legacyMasterKey(source.jwtSecret);
+}
+
+/** The master key older versions derived from JWT_SECRET when CHRONOS_SECRETS_KEY was unset (still so in development). */
+export function legacyMasterKey(jwtSecret: string): Buffer {
+  if (!jwtSecret) throw new MasterKeyError('no master key: set CHRONOS_SECRETS_KEY');
+  return hkdf(jwtSecret, INFO_FROM_JWT_SECRET);
 }
 
 function hkdf(material: string, info: string): Buffer {
@@ -63,8 +65,17 @@ export function unwrapKey(wrapped: Buffer, masterKey: Buffer, jobId: string): Bu
     return Buffer.concat([decipher.update(wrapped.subarray(1 + IV_BYTES, wrapped.length - TAG_BYTES)), decipher.final()]);
   } catch {
     throw new MasterKeyError(
-      `the key of job ${jobId} does not unwrap: the master key changed (CHRONOS_SECRETS_KEY, or JWT_SECRET when it is unset) or the row was altered`,
+      `the key of job ${jobId} does not unwrap: the master key changed (CHRONOS_SECRETS_KEY; for keys wrapped under JWT_SECRET by older versions set CHRONOS_SECRETS_LEGACY_JWT_SECRET) or the row was altered`,
     );
+  }
+}
+
+function isWrappedBy(wrapped: Buffer, masterKey: Buffer, jobId: string): boolean {
+  try {
+    unwrapKey(wrapped, masterKey, jobId);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -75,13 +86,18 @@ export interface JobKeysOptions {
   cacheTtlMs?: number;
   /** The most keys kept in memory (the oldest go first). */
   cacheSize?: number;
+  /** A master key that wrapped keys before this one (CHRONOS_SECRETS_LEGACY_JWT_SECRET): such keys are re-wrapped under the current one when read. */
+  previousMasterKey?: Buffer;
 }
+
+const REWRAP_BATCH = 500;
 
 /** The `job_keys` table (migration 1764100000000-job-keys), with a small in-memory cache of unwrapped keys. */
 export class JobKeys {
   private readonly cache = new Map<string, { key: Buffer; expiresAt: number }>();
   private readonly ttlMs: number;
   private readonly size: number;
+  private readonly previousMasterKey: Buffer | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -91,6 +107,7 @@ export class JobKeys {
     if (masterKey.length !== KEY_BYTES) throw new MasterKeyError(`the master key has ${KEY_BYTES} bytes, got ${masterKey.length}`);
     this.ttlMs = options.cacheTtlMs ?? 60_000;
     this.size = options.cacheSize ?? 10_000;
+    this.previousMasterKey = options.previousMasterKey;
   }
 
   /** The job's data key; created on first use when `create`, else null when the job has none (or it was destroyed). */
@@ -108,8 +125,41 @@ export class JobKeys {
       wrapped = await this.read(jobId);
     }
     if (!wrapped) return null;
-    const key = unwrapKey(wrapped, this.masterKey, jobId);
+    const key = await this.unwrap(jobId, wrapped);
     this.remember(jobId, key);
+    return key;
+  }
+
+  /**
+   * Re-wraps under the current master key every stored key that only the previous one opens (an upgrade from
+   * keys wrapped under JWT_SECRET), in batches. Safe with other processes doing the same. Answers how many.
+   */
+  async rewrapPrevious(): Promise<number> {
+    if (!this.previousMasterKey) return 0;
+    let rewrapped = 0;
+    for (let after: string | null = null; ; ) {
+      const rows = (await this.dataSource.query(`SELECT job_id AS "jobId", key FROM job_keys WHERE $1::uuid IS NULL OR job_id > $1 ORDER BY job_id LIMIT $2`, [
+        after,
+        REWRAP_BATCH,
+      ])) as { jobId: string; key: Buffer }[];
+      for (const { jobId, key } of rows) {
+        if (isWrappedBy(key, this.masterKey, jobId)) continue;
+        if (isWrappedBy(key, this.previousMasterKey, jobId)) {
+          await this.unwrap(jobId, key);
+          rewrapped++;
+        }
+      }
+      if (rows.length < REWRAP_BATCH) return rewrapped;
+      after = rows[rows.length - 1]!.jobId;
+    }
+  }
+
+  /** The job key in `wrapped`; one wrapped by the previous master key is stored again under the current one. */
+  private async unwrap(jobId: string, wrapped: Buffer): Promise<Buffer> {
+    if (!this.previousMasterKey || isWrappedBy(wrapped, this.masterKey, jobId)) return unwrapKey(wrapped, this.masterKey, jobId);
+    const key = unwrapKey(wrapped, this.previousMasterKey, jobId);
+    // Only if nobody changed the row meanwhile (another process re-wrapping it too, a delete).
+    await this.dataSource.query(`UPDATE job_keys SET key = $3 WHERE job_id = $1 AND key = $2`, [jobId, wrapped, wrapKey(key, this.masterKey, jobId)]);
     return key;
   }
 

@@ -1,5 +1,6 @@
 import { ValidationError } from '../domain/errors.js';
 import { isSealed, open, seal } from './sealed.js';
+import { embedSealed, hasEmbeddedSealed, isMaskedPart, isWhollySealed, replaceEmbeddedSealed, rewriteUrlCredentials, urlCredentials, urlSecretValues, type UrlPart } from './url-secrets.js';
 
 /**
  * Which values of a job's spec are secrets, and the pure transformations over them: sealing for storage,
@@ -11,7 +12,9 @@ import { isSealed, open, seal } from './sealed.js';
  * - each `payload.headers` value whose name is credential-like (Authorization, Proxy-Authorization, Cookie,
  *   X-Api-Key, anything matching CREDENTIAL_NAME);
  * - each `payload.query` value whose name is credential-like (`?api_key=`, `?token=`: the same leak as a header);
- * - every value of `payload.env` (script jobs).
+ * - every value of `payload.env` (script jobs);
+ * - the credentials written in `payload.url` and `notifications.webhookUrl`: userinfo (`user:password@`) and
+ *   credential-like query parameters, sealed in place (url-secrets.ts).
  */
 export const MASK = '••••••';
 
@@ -19,6 +22,12 @@ export const MASK = '••••••';
 export const CREDENTIAL_NAME = /token|secret|key|auth|password|passwd|cookie|credential/i;
 
 export type SecretPath = readonly string[];
+
+/** Where a spec holds URLs, whose credentials are secrets too. */
+const URL_PATHS: SecretPath[] = [
+  ['payload', 'url'],
+  ['notifications', 'webhookUrl'],
+];
 
 /** Anything shaped like a spec: a JobSpec, or a request body not yet validated. */
 export type SpecLike = { payload?: unknown; notifications?: unknown };
@@ -71,6 +80,32 @@ function mapSecrets<T extends SpecLike>(spec: T, replace: (value: unknown, path:
   return copy;
 }
 
+/** A copy of `spec` with each URL it holds replaced by `replace(url, path)` (`spec` itself when none changes). */
+function mapUrls<T extends SpecLike>(spec: T, replace: (url: string, path: SecretPath) => string): T {
+  let copy: T | undefined;
+  for (const path of URL_PATHS) {
+    const url = get(spec, path);
+    if (typeof url !== 'string') continue;
+    const next = replace(url, path);
+    if (next === url) continue;
+    copy ??= structuredClone(spec);
+    (get(copy, path.slice(0, -1)) as Json)[path[path.length - 1]!] = next;
+  }
+  return copy ?? spec;
+}
+
+/** Whether the spec holds a secret not yet sealed (or a placeholder to refuse): sealSpec has work to do. */
+export function hasSecrets(spec: SpecLike): boolean {
+  if (secretPaths(spec).length > 0) return true;
+  return URL_PATHS.some((path) => {
+    const url = get(spec, path);
+    return typeof url === 'string' && urlCredentials(url).some(({ written }) => !isWhollySealed(written));
+  });
+}
+
+/** A string as it may be shown: a sealed value, whole or inside a URL, becomes MASK. */
+const hideSealed = (text: string): string => (isSealed(text) ? MASK : hasEmbeddedSealed(text) ? replaceEmbeddedSealed(text, () => MASK) : text);
+
 /** Applies `replace` to every string anywhere under `value` (a copy; `value` is unchanged). */
 function mapStrings(value: unknown, replace: (text: string) => unknown): unknown {
   if (typeof value === 'string') return replace(value);
@@ -90,11 +125,18 @@ export class MaskedSecretError extends ValidationError {
 
 /** The spec with each secret sealed under the job's key. Idempotent: values already sealed stay as they are. */
 export function sealSpec<T extends SpecLike>(spec: T, key: Buffer, jobId: string): T {
-  return mapSecrets(spec, (value, path) => {
+  const sealed = mapSecrets(spec, (value, path) => {
     if (isSealed(value)) return value;
     if (value === MASK) throw new MaskedSecretError(path);
     return seal(typeof value === 'string' ? value : JSON.stringify(value), key, jobId);
   });
+  return mapUrls(sealed, (url, path) =>
+    rewriteUrlCredentials(url, (written) => {
+      if (isWhollySealed(written)) return written;
+      if (isMaskedPart(written)) throw new MaskedSecretError(path);
+      return embedSealed(seal(written, key, jobId));
+    }),
+  );
 }
 
 /**
@@ -102,16 +144,17 @@ export function sealSpec<T extends SpecLike>(spec: T, key: Buffer, jobId: string
  * stored before secrets were sealed are plaintext and stay so. Throws SealedValueError if one does not open.
  */
 export function openSpec<T extends SpecLike>(spec: T, key: Buffer, jobId: string): T {
+  const reveal = (text: string) => (isSealed(text) ? open(text, key, jobId) : hasEmbeddedSealed(text) ? replaceEmbeddedSealed(text, (sealed) => open(sealed, key, jobId)) : text);
   const { payload, notifications } = spec;
-  return { ...spec, payload: mapStrings(payload, (s) => (isSealed(s) ? open(s, key, jobId) : s)), notifications: mapStrings(notifications, (s) => (isSealed(s) ? open(s, key, jobId) : s)) };
+  return { ...spec, payload: mapStrings(payload, reveal), notifications: mapStrings(notifications, reveal) };
 }
 
 /** The spec as an API response shows it: each secret (sealed or not) → MASK, whatever its length. */
 export function maskSpec<T extends SpecLike>(spec: T): T {
-  const masked = mapSecrets(spec, () => MASK);
+  const masked = mapUrls(mapSecrets(spec, () => MASK), maskUrl);
   // A sealed value the rules no longer see as a secret (a renamed header) is still not for a response.
   const { payload, notifications } = masked;
-  return { ...masked, payload: mapStrings(payload, (s) => (isSealed(s) ? MASK : s)), notifications: mapStrings(notifications, (s) => (isSealed(s) ? MASK : s)) };
+  return { ...masked, payload: mapStrings(payload, hideSealed), notifications: mapStrings(notifications, hideSealed) };
 }
 
 /**
@@ -119,8 +162,18 @@ export function maskSpec<T extends SpecLike>(spec: T): T {
  * (JobCreated, JobUpdated), and any other sealed value too.
  */
 export function maskEventData<T>(data: T): T {
-  const withSpec = isObject(data) && isObject(data.spec) ? { ...data, spec: maskSpec(data.spec as SpecLike) } : data;
-  return mapStrings(withSpec, (s) => (isSealed(s) ? MASK : s)) as T;
+  if (!isObject(data)) return mapStrings(data, hideSealed) as T;
+  // Beside the spec, a URL an event records (a notification's `to`) shows its credentials masked.
+  const entries = Object.entries(data).map(([name, value]) => [
+    name,
+    name === 'spec' && isObject(value) ? maskSpec(value as SpecLike) : mapStrings(value, (text) => maskUrl(hideSealed(text))),
+  ]);
+  return Object.fromEntries(entries) as T;
+}
+
+/** A URL as shown: its credentials (userinfo, credential-like query parameters) → MASK. Anything else as it is. */
+export function maskUrl(text: string): string {
+  return /^https?:\/\//i.test(text) ? rewriteUrlCredentials(text, () => MASK) : text;
 }
 
 /** The plaintext secret values of an opened spec (for maskText). Sealed and masked values are not secrets to look for. */
@@ -131,11 +184,17 @@ export function secretValues(spec: SpecLike): string[] {
     const text = typeof value === 'string' ? value : JSON.stringify(value);
     if (text && !isSealed(text) && text !== MASK) values.push(text);
   }
+  for (const path of URL_PATHS) {
+    const url = get(spec, path);
+    if (typeof url === 'string') values.push(...urlSecretValues(url));
+  }
   return values;
 }
 
 /** Authorization-like values: `Bearer <token>`, `Basic <credentials>`: the credential alone may show up too. */
 const AUTH_SCHEME = /^[A-Za-z][A-Za-z0-9_-]*\s+(\S.*)$/;
+/** `Basic <base64 of user:password>`: a target may echo the credentials decoded. */
+const BASIC = /^basic\s+([A-Za-z0-9+/]+={0,2})$/i;
 /** `scheme://user:password@host`: the credentials part of a URL in free text. */
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi;
 /** Shorter fragments are not searched for on their own (they would mask ordinary words). */
@@ -154,10 +213,22 @@ export function maskText(text: string, secrets: readonly string[]): string {
     needles.add(encodeURIComponent(secret));
     const credential = AUTH_SCHEME.exec(secret)?.[1];
     if (credential && credential.length >= MIN_FRAGMENT) needles.add(credential);
+    for (const derived of basicCredentials(secret)) needles.add(derived);
   }
   let masked = text;
   for (const needle of [...needles].sort((a, b) => b.length - a.length)) masked = masked.split(needle).join(MASK);
   return masked.replace(URL_CREDENTIALS, `$1${MASK}@`);
+}
+
+/** For `Basic <base64>`: `user:password` decoded, and the password alone when long enough to search for. */
+function basicCredentials(secret: string): string[] {
+  const encoded = BASIC.exec(secret.trim())?.[1];
+  if (!encoded) return [];
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0 || decoded.includes('\uFFFD')) return [];
+  const password = decoded.slice(colon + 1);
+  return [decoded, ...(password.length >= MIN_FRAGMENT ? [password] : [])];
 }
 
 /** `value` (any JSON: an execution's output, log metadata) with maskText applied to every string in it. */
@@ -172,12 +243,29 @@ export function maskDeep<T>(value: T, secrets: readonly string[]): T {
  * previous value throws MaskedSecretError (422): storing the placeholder would lose the secret silently.
  */
 export function mergeMasked<T extends SpecLike>(next: T, previous: SpecLike | null | undefined): T {
-  return mapSecrets(next, (value, path) => {
+  const merged = mapSecrets(next, (value, path) => {
     if (value !== MASK) return value;
     const kept = previous ? lookup(previous, path) : undefined;
     if (kept === undefined || kept === null || kept === MASK) throw new MaskedSecretError(path);
     return kept;
   });
+  // A URL sent back masked keeps the previous URL's credential in each masked part.
+  return mapUrls(merged, (url, path) => {
+    if (!urlCredentials(url).some(({ written }) => isMaskedPart(written))) return url;
+    const previousUrl = previous ? get(previous, path) : undefined;
+    const kept = typeof previousUrl === 'string' ? urlCredentials(previousUrl) : [];
+    return rewriteUrlCredentials(url, (written, part) => {
+      if (!isMaskedPart(written)) return written;
+      const same = kept.find((candidate) => samePart(candidate.part, part, true)) ?? kept.find((candidate) => samePart(candidate.part, part, false));
+      if (!same || isMaskedPart(same.written)) throw new MaskedSecretError(path);
+      return same.written;
+    });
+  });
+}
+
+function samePart(a: UrlPart, b: UrlPart, exact: boolean): boolean {
+  if (a.kind === 'userinfo' || b.kind === 'userinfo') return a.kind === b.kind;
+  return exact ? a.name === b.name : a.name.toLowerCase() === b.name.toLowerCase();
 }
 
 function lookup(spec: SpecLike, path: SecretPath): unknown {

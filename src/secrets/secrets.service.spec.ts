@@ -89,12 +89,7 @@ describe('SecretsService', () => {
 
   it('derives its master key from CHRONOS_SECRETS_KEY when set', async () => {
     const stored = await secrets.sealForStorage(jobId, spec());
-    process.env.CHRONOS_SECRETS_KEY = randomBytes(32).toString('base64');
-    try {
-      const other = new SecretsService(config, table.dataSource as DataSource);
-      await expect(other.openForRun(jobId, stored)).rejects.toThrow(/master key changed/);
-    } finally {
-      delete process.env.CHRONOS_SECRETS_KEY;
-    }
+    const other = new SecretsService({ ...config, secrets: { secretsKey: randomBytes(32).toString('base64') } }, table.dataSource as DataSource);
+    await expect(other.openForRun(jobId, stored)).rejects.toThrow(/master key changed/);
   });
 });

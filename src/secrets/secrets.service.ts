@@ -1,11 +1,12 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import type { JobSpec } from '../domain/job/job-spec.js';
 import { configSecrets } from './config-secrets.js';
-import { deriveMasterKey, JobKeys } from './job-keys.js';
-import { maskDeep, maskEventData, maskSpec, maskText, mergeMasked, openSpec, sealSpec, secretPaths, secretValues } from './job-secrets.js';
+import { deriveMasterKey, JobKeys, legacyMasterKey } from './job-keys.js';
+import { hasSecrets, maskDeep, maskEventData, maskSpec, maskText, maskUrl, mergeMasked, openSpec, sealSpec, secretValues } from './job-secrets.js';
 import { isSealed } from './sealed.js';
+import { hasEmbeddedSealed } from './url-secrets.js';
 
 /** What the worker records when a run's secrets cannot be opened (the job was deleted: its key destroyed). */
 export const SECRETS_DESTROYED = "the job's secrets were destroyed";
@@ -15,24 +16,38 @@ export const SECRETS_DESTROYED = "the job's secrets were destroyed";
  * worker and the notifier (open for a run, mask what a run logs or reports).
  */
 @Injectable()
-export class SecretsService {
+export class SecretsService implements OnApplicationBootstrap {
   private readonly log = new Logger(SecretsService.name);
   private readonly keys: JobKeys;
   private readonly configValues: string[];
 
-  constructor(@Inject(CHRONOS_CONFIG) config: ChronosConfig, dataSource: DataSource) {
-    const secretsKey = process.env.CHRONOS_SECRETS_KEY;
-    if (!secretsKey && config.environment !== 'development' && config.environment !== 'test') {
-      this.log.warn('CHRONOS_SECRETS_KEY is not set: job secrets are sealed under a key derived from JWT_SECRET, and rotating JWT_SECRET makes them unreadable');
-    }
-    this.keys = new JobKeys(dataSource, deriveMasterKey({ secretsKey, jwtSecret: config.auth.jwtSecret }));
+  constructor(
+    @Inject(CHRONOS_CONFIG) private readonly config: ChronosConfig,
+    dataSource: DataSource,
+  ) {
+    const { secretsKey, legacyJwtSecret } = config.secrets;
+    this.keys = new JobKeys(dataSource, deriveMasterKey({ secretsKey, jwtSecret: config.auth.jwtSecret }), {
+      ...(legacyJwtSecret ? { previousMasterKey: legacyMasterKey(legacyJwtSecret) } : {}),
+    });
     this.configValues = configSecrets(config);
+  }
+
+  /** Says loudly when job secrets are not under a key of their own, and moves keys wrapped under JWT_SECRET to CHRONOS_SECRETS_KEY. */
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.secrets.secretsKey) {
+      // Development and test only (configuration refuses it elsewhere).
+      this.log.warn(
+        `CHRONOS_SECRETS_KEY is not set: job secrets are sealed under a key derived from JWT_SECRET${this.config.auth.jwtSecretGenerated ? ', itself random for this process: they will not open after a restart' : ''}; rotating JWT_SECRET makes them unreadable. Set CHRONOS_SECRETS_KEY (npm run up does).`,
+      );
+    }
+    if (!this.config.secrets.legacyJwtSecret) return;
+    const rewrapped = await this.keys.rewrapPrevious();
+    this.log.log({ msg: 'job keys wrapped under the legacy key moved to the current master key', rewrapped });
   }
 
   /** The spec as it may be stored (event log, read models): its secrets sealed under the job's key, created on first use. */
   async sealForStorage(jobId: string, spec: JobSpec): Promise<JobSpec> {
-    const paths = secretPaths(spec);
-    if (paths.length === 0) return spec;
+    if (!hasSecrets(spec)) return spec;
     const key = await this.keys.keyFor(jobId, { create: true });
     return sealSpec(spec, key!, jobId);
   }
@@ -73,6 +88,11 @@ export class SecretsService {
     return [...(openedSpec ? secretValues(openedSpec) : []), ...this.configValues];
   }
 
+  /** A URL as it may be recorded or shown (a notification's `to`): its credentials masked. */
+  maskUrl(url: string): string {
+    return maskUrl(url);
+  }
+
   /** `text` (a log message, an error) with the given secrets and the configuration's secrets masked. */
   maskText(text: string, secrets: readonly string[] = []): string {
     return maskText(text, [...secrets, ...this.configValues]);
@@ -85,7 +105,7 @@ export class SecretsService {
 }
 
 function hasSealed(value: unknown): boolean {
-  if (isSealed(value)) return true;
+  if (isSealed(value) || (typeof value === 'string' && hasEmbeddedSealed(value))) return true;
   if (Array.isArray(value)) return value.some(hasSealed);
   if (typeof value === 'object' && value !== null) return Object.values(value).some(hasSealed);
   return false;

@@ -3,22 +3,24 @@ import { PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AuthenticationError } from '../../auth/auth.errors.js';
-import { AuthService, type AccessClaims } from '../../auth/auth.service.js';
-import { UsersRepository, type Role } from '../../auth/users.repository.js';
+import type { AccessClaims } from '../../auth/auth.service.js';
+import { SessionCache } from '../../auth/session-cache.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../../config.js';
 import type { Caller } from '../caller.js';
 import type { RequestIds } from '../request-id.middleware.js';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);
+
 /**
- * Verifies the bearer access token (HS256, not expired, not revoked) and makes its claims the caller, with
- * the role the account has now: a role change holds from the next request on, not from the next token.
+ * Verifies the bearer access token (HS256, not expired) and that it means what it says: `sub` is the user
+ * of `sid`, a session that is live now. The caller's role is that user's current role, not the token's claim.
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   constructor(
     @Inject(CHRONOS_CONFIG) config: ChronosConfig,
-    private readonly auth: AuthService,
-    private readonly users: UsersRepository,
+    private readonly sessions: SessionCache,
   ) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
@@ -29,21 +31,13 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   }
 
   async validate(request: Request, claims: AccessClaims): Promise<Caller & { claims: AccessClaims }> {
-    if (!claims.sub || !claims.jti || !claims.sid || (claims.role !== 'admin' && claims.role !== 'user')) {
+    if (!isUuid(claims.sub) || !isUuid(claims.sid) || typeof claims.jti !== 'string' || !claims.jti || !Number.isInteger(claims.exp)) {
       throw new AuthenticationError('INVALID_TOKEN', 'the access token is malformed');
     }
-    const [revoked, role] = await Promise.all([this.auth.isRevoked(claims), this.currentRole(claims)]);
-    if (revoked) throw new AuthenticationError('TOKEN_REVOKED', 'the access token was revoked (logged out)');
-    if (!role) throw new AuthenticationError('UNAUTHENTICATED', 'the account no longer exists');
-    return { id: claims.sub, role, correlationId: (request as Request & Partial<RequestIds>).correlationId ?? '', claims };
-  }
-
-  /** The account's role now; the token's while PostgreSQL cannot answer (the request needs it anyway, or fails on its own). */
-  private async currentRole(claims: AccessClaims): Promise<Role | null> {
-    try {
-      return (await this.users.findById(claims.sub))?.role ?? null;
-    } catch {
-      return claims.role;
+    const session = await this.sessions.lookup(claims.sid);
+    if (session?.userId !== claims.sub.toLowerCase()) {
+      throw new AuthenticationError('TOKEN_REVOKED', "the access token's session has ended (logged out or revoked): sign in again");
     }
+    return { id: session.userId, role: session.role, correlationId: (request as Request & Partial<RequestIds>).correlationId ?? '', claims };
   }
 }
