@@ -22,6 +22,7 @@ import {
   type ValidationError as ClassValidationError,
 } from 'class-validator';
 import { builtInHandlers, handlerNames, hasHandler } from '../../executors/custom.executor.js';
+import { JSON_VALUE } from './json-value.schema.js';
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
@@ -48,7 +49,7 @@ export class HttpPayloadDto {
   @IsStringRecord()
   query?: Record<string, string>;
 
-  @ApiPropertyOptional({ description: 'sent as JSON, or as is when a string' })
+  @ApiPropertyOptional({ ...JSON_VALUE, description: 'sent as JSON, or as is when a string' })
   @IsOptional()
   body?: unknown;
 
@@ -66,7 +67,7 @@ export class CustomPayloadDto {
   @IsRegisteredHandler()
   handler!: string;
 
-  @ApiPropertyOptional({ description: 'given to the handler (sleep: { ms })' })
+  @ApiPropertyOptional({ ...JSON_VALUE, description: 'given to the handler (sleep: { ms })' })
   @IsOptional()
   data?: unknown;
 }
@@ -77,7 +78,7 @@ export class WebhookPayloadDto {
   @MaxLength(2048)
   url!: string;
 
-  @ApiProperty({ description: 'any JSON value: the body of the POST, sent as JSON', example: { event: 'nightly' } })
+  @ApiProperty({ ...JSON_VALUE, description: 'any JSON value: the body of the POST, sent as JSON', example: { event: 'nightly' } })
   @IsPresent()
   data!: unknown;
 

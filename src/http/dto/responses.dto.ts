@@ -1,7 +1,8 @@
-import { ApiExtraModels, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { BACKOFF_KINDS, CONCURRENCY_POLICIES, JOB_TYPES, MISFIRE_POLICIES } from '../../domain/job/job-spec.js';
 import { AtScheduleDto, CronScheduleDto, ImmediateScheduleDto, IntervalScheduleDto, type ScheduleDto } from './schedule.dto.js';
 import { scheduleSchema } from './job.dto.js';
+import { JSON_VALUE } from './json-value.schema.js';
 
 export class RetryPolicyResponseDto {
   @ApiProperty() maxAttempts!: number;
@@ -59,9 +60,34 @@ export class PageMetaDto {
 }
 
 export class JobListDto extends PageMetaDto {
-  @ApiProperty({ type: [JobDto] }) items!: JobDto[];
+  @ApiProperty({ type: 'array', items: { $ref: getSchemaPath('Job') } }) items!: JobDto[];
 }
 
+/** The output of an http or webhook run: the target's answer. */
+export class HttpOutputDto {
+  @ApiProperty() status!: number;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) headers!: Record<string, string>;
+  @ApiProperty({ description: 'the first 4096 characters of the body' }) body!: string;
+  @ApiProperty() bodyTruncated!: boolean;
+}
+
+/** The output of a script run. */
+export class ScriptOutputDto {
+  @ApiProperty({ nullable: true, type: Number }) exitCode!: number | null;
+  @ApiProperty({ nullable: true, type: String, example: 'SIGTERM' }) signal!: string | null;
+  @ApiProperty() stdoutBytes!: number;
+  @ApiProperty() stderrBytes!: number;
+  @ApiProperty({ description: 'more output than SCRIPT_OUTPUT_CAP_BYTES: the rest is counted, not logged' }) truncated!: boolean;
+}
+
+/** The output of an email run (or of a refused one: the rejected addresses). */
+export class EmailOutputDto {
+  @ApiPropertyOptional() messageId?: string;
+  @ApiPropertyOptional({ type: [String] }) accepted?: string[];
+  @ApiProperty({ type: [String] }) rejected!: string[];
+}
+
+@ApiExtraModels(HttpOutputDto, ScriptOutputDto, EmailOutputDto)
 export class ExecutionDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ format: 'uuid' }) jobId!: string;
@@ -73,7 +99,12 @@ export class ExecutionDto {
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) startedAt!: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) finishedAt!: string | null;
   @ApiProperty({ nullable: true, type: Number }) durationMs!: number | null;
-  @ApiProperty({ nullable: true, description: 'what the run returned (http: status, headers, truncated body)' }) output!: unknown;
+  @ApiProperty({
+    nullable: true,
+    anyOf: [{ $ref: getSchemaPath(HttpOutputDto) }, { $ref: getSchemaPath(ScriptOutputDto) }, { $ref: getSchemaPath(EmailOutputDto) }, ...JSON_VALUE.anyOf!],
+    description: "what the run returned, by the job's type: http and webhook the answer, script its exit, email the message id, custom what its handler returned",
+  })
+  output!: unknown;
   @ApiProperty({ nullable: true, type: String }) error!: string | null;
   @ApiProperty({ nullable: true, type: String }) workerId!: string | null;
 }
