@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { useNavigate, useParams } from 'react-router';
 import { api, problemText, type Job, type JobBody, type Problem, type Schedule, type Schemas } from '../api/client';
+import { ifUnchanged } from '../api/conditional';
 import { ProblemMessage, useLoad } from '../components/ui';
 import { when } from '../format';
 
@@ -245,7 +246,7 @@ function JobForm({ initial, editing }: { initial: Draft; editing?: Job }) {
     if (Object.keys(local).length) return setProblem('Some fields need a fix.');
     setBusy(true);
     const { data, error } = editing
-      ? await api.PUT('/api/v1/jobs/{id}', { params: { path: { id: editing.id }, header: { 'If-Match': `"${editing.version}"` } }, body })
+      ? await ifUnchanged(editing, (ifMatch) => api.PUT('/api/v1/jobs/{id}', { params: { path: { id: editing.id }, header: { 'If-Match': ifMatch } }, body }))
       : await api.POST('/api/v1/jobs', { body });
     setBusy(false);
     if (data) return navigate(`/jobs/${data.id}`);

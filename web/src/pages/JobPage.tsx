@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, problemText, type Job, type Problem, type Schemas } from '../api/client';
+import { ifUnchanged } from '../api/conditional';
 import { Notice, Pagination, ProblemMessage, StatusBadge, useLoad } from '../components/ui';
 import { duration, scheduleInWords, when } from '../format';
 import { useLiveReload } from '../live/lifecycle';
@@ -85,7 +86,7 @@ export function JobPage() {
   }, id);
 
   /** Answers of a write: a 412 means someone changed the job since this page read it. */
-  function outcome(current: Job, error: Problem | undefined, done: string): void {
+  function outcome(error: Problem | undefined, done: string): void {
     if (!error) {
       setProblem(undefined);
       setNotice(done);
@@ -93,36 +94,30 @@ export function JobPage() {
       return;
     }
     setNotice(undefined);
-    setProblem(
-      error.code === 'VERSION_CONFLICT'
-        ? `This job was changed meanwhile (this page showed version ${current.version}): it has been reloaded, check it and try again.`
-        : problemText(error),
-    );
+    setProblem(error.code === 'VERSION_CONFLICT' ? 'This job was changed meanwhile, after this page showed it: it has been reloaded, check it and try again.' : problemText(error));
     if (error.code === 'VERSION_CONFLICT') job.reload();
   }
 
   async function act(current: Job, action: keyof typeof ACTIONS) {
-    const ifMatch = { 'If-Match': `"${current.version}"` };
-    const options = { params: { path: { id }, header: ifMatch }, body: {} };
-    const { error } =
-      action === 'pause'
-        ? await api.POST('/api/v1/jobs/{id}/pause', options)
-        : action === 'resume'
-          ? await api.POST('/api/v1/jobs/{id}/resume', options)
-          : await api.POST('/api/v1/jobs/{id}/cancel', options);
-    outcome(current, error, `${ACTIONS[action]}.`);
+    const { error } = await ifUnchanged(current, (ifMatch) => {
+      const options = { params: { path: { id }, header: { 'If-Match': ifMatch } }, body: {} };
+      if (action === 'pause') return api.POST('/api/v1/jobs/{id}/pause', options);
+      if (action === 'resume') return api.POST('/api/v1/jobs/{id}/resume', options);
+      return api.POST('/api/v1/jobs/{id}/cancel', options);
+    });
+    outcome(error, `${ACTIONS[action]}.`);
   }
 
   async function trigger(current: Job) {
-    const { data, error } = await api.POST('/api/v1/jobs/{id}/trigger', { params: { path: { id }, header: { 'If-Match': `"${current.version}"` } }, body: {} });
-    outcome(current, error, data ? `Run started outside the schedule: execution ${data.executionId.slice(0, 8)}.` : '');
+    const { data, error } = await ifUnchanged(current, (ifMatch) => api.POST('/api/v1/jobs/{id}/trigger', { params: { path: { id }, header: { 'If-Match': ifMatch } }, body: {} }));
+    outcome(error, data ? `Run started outside the schedule: execution ${data.executionId.slice(0, 8)}.` : '');
     executions.reload();
   }
 
   async function remove(current: Job) {
     if (!window.confirm(`Delete the job "${current.name}"? Its history stays in the event log.`)) return;
-    const { error } = await api.DELETE('/api/v1/jobs/{id}', { params: { path: { id }, header: { 'If-Match': `"${current.version}"` } } });
-    if (error) outcome(current, error, '');
+    const { error } = await ifUnchanged(current, (ifMatch) => api.DELETE('/api/v1/jobs/{id}', { params: { path: { id }, header: { 'If-Match': ifMatch } } }));
+    if (error) outcome(error, '');
     else navigate('/jobs', { replace: true });
   }
 
