@@ -29,7 +29,8 @@ describe('the web dashboard', () => {
 
   beforeAll(async () => {
     await resetStack();
-    chronos = await startTestChronos({ CHRONOS_ADMIN_EMAIL: ADMIN.email, CHRONOS_ADMIN_PASSWORD: ADMIN.password });
+    // Access tokens of 62 s: the app refreshes them when less than a minute is left, so throughout these tests.
+    chronos = await startTestChronos({ CHRONOS_ADMIN_EMAIL: ADMIN.email, CHRONOS_ADMIN_PASSWORD: ADMIN.password, JWT_ACCESS_TTL: '62' });
     base = `http://127.0.0.1:${chronos.port}`;
     profile = await mkdtemp(join(tmpdir(), 'chronos-chromium-'));
     browser = await chromium.launch({
@@ -58,7 +59,13 @@ describe('the web dashboard', () => {
     return context;
   }
 
+  /** Statuses of the app's token refreshes. */
+  const refreshes: number[] = [];
+
   function watch(watched: Page): void {
+    watched.on('response', (response) => {
+      if (new URL(response.url()).pathname === '/api/v1/auth/refresh') refreshes.push(response.status());
+    });
     watched.on('pageerror', (error) => pageErrors.push(`page error: ${error.message}`));
     watched.on('console', (message) => {
       if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of (4\d\d)/.test(message.text())) pageErrors.push(`console: ${message.text()}`);
@@ -229,6 +236,30 @@ describe('the web dashboard', () => {
     await waitFor(async () => (await jobs.getByRole('link').allTextContents()).join('|') === 'Heartbeat, renamed|Sync|Weekday report', 10_000, 'jobs sorted by name');
   });
 
+  it('edits a job without losing what the form does not show', async () => {
+    const api = await apiAs(USER);
+    const created = await api.post('/api/v1/jobs', {
+      name: 'Ping partner',
+      type: 'http',
+      payload: { url: 'http://127.0.0.1:9/ping', headers: { 'X-Team': 'web', Authorization: 'Bearer partner-secret' }, query: { source: 'chronos' } },
+      schedule: { kind: 'cron', expression: '0 3 * * *' },
+      notifications: { onFailure: true, email: 'ops@example.com' },
+    });
+    expect(created.status).toBe(201);
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('table', { name: 'Jobs' }).getByRole('link', { name: 'Ping partner' }).click();
+    await page.getByRole('link', { name: 'Edit' }).click();
+    await page.getByLabel('Name').fill('Ping the partner');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('heading', { name: /Ping the partner/ }).waitFor();
+    const job = (await api.get(`/api/v1/jobs/${created.body.id}`)).body;
+    expect(job).toMatchObject({
+      name: 'Ping the partner',
+      payload: { url: 'http://127.0.0.1:9/ping', headers: { 'X-Team': 'web', Authorization: '••••••' }, query: { source: 'chronos' } },
+      notifications: { onFailure: true, email: 'ops@example.com' },
+    });
+  });
+
   it('retries a dead letter', async () => {
     const sink = await new HttpSink().start();
     sink.status = 500;
@@ -252,6 +283,9 @@ describe('the web dashboard', () => {
     } finally {
       await sink.stop();
     }
+    // Every page above ran on tokens the app refreshed (and rotated) before they expired.
+    expect(refreshes.length).toBeGreaterThan(3);
+    expect(refreshes.every((status) => status === 200)).toBe(true);
   });
 
   it('lets an admin rebuild a read model and watch its progress', async () => {

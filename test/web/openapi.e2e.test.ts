@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ChronosApp } from '../../src/app.js';
+import { startChronosProcess } from '../support/processes.js';
 import { resetStack, startTestChronos, TEST_ENV, waitFor, type Json } from '../support/stack.js';
 import { createAndReadBack, listHttpJobs } from './client-program.js';
 
@@ -69,6 +70,31 @@ describe('the OpenAPI document and the client generated from it', () => {
     expect(Object.keys(create.responses['201'].headers)).toEqual(expect.arrayContaining(['ETag', 'RateLimit-Remaining']));
     expect(document.paths['/health'].get.responses['429']).toBeUndefined();
     expect(document.components.schemas.Job.discriminator.mapping.http).toBe('#/components/schemas/HttpJobDto');
+  });
+
+  it('documents the rate limits each route has: their headers come exactly where it says', async () => {
+    // A Chronos of its own, with the limits on, in a process of its own (closing a second one in this process disconnected the first's database).
+    const limited = await startChronosProcess('limits', { CHRONOS_ROLES: 'api', RATE_LIMIT_PER_HOUR: '1000', AUTH_RATE_LIMIT_PER_IP: '1000', AUTH_RATE_LIMIT_PER_EMAIL: '1000' });
+    try {
+      const limitedBase = `http://127.0.0.1:${limited.logged('chronos started')!.json.port}`;
+      const register = await fetch(`${limitedBase}/api/v1/auth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: `limits-${Date.now()}@example.com`, password: 'Passw0rd!' }),
+      });
+      expect(document.paths['/api/v1/auth/register'].post['x-chronos-rate-limit']).toBe('auth');
+      expect(register.headers.get('ratelimit-limit')).toBe('1000');
+      const { accessToken }: Json = await register.json();
+      const reads = Object.entries(document.paths).filter(([path, item]: [string, Json]) => item.get && !path.includes('{') && !path.startsWith('/api/v1/admin') && !path.endsWith('/stream'));
+      expect(reads.length).toBeGreaterThan(5);
+      for (const [path, item] of reads as [string, Json][]) {
+        const response = await fetch(limitedBase + path, { headers: { authorization: `Bearer ${accessToken}` } });
+        await response.arrayBuffer();
+        expect({ path, limited: response.headers.has('ratelimit-limit') }).toEqual({ path, limited: item.get['x-chronos-rate-limit'] !== 'none' });
+      }
+    } finally {
+      await limited.stop();
+    }
   });
 
   it('serves a strict client program that creates a job and reads it back, with no cast', async () => {

@@ -148,7 +148,12 @@ function parseJson(text: string, field: string, errors: FieldErrors): JsonValue 
   return undefined;
 }
 
-function bodyOf(draft: Draft): { body: JobBody; errors: FieldErrors } {
+/**
+ * The body the form describes. Editing, the payload keeps what the form does not show (an http job's headers
+ * and query, a script's env and cwd, an email's html: masked secrets among them, which the server keeps), and
+ * the edit is a PATCH, so notifications the form does not show stay as they are too.
+ */
+function bodyOf(draft: Draft, previous?: Job): { body: JobBody; errors: FieldErrors } {
   const errors: FieldErrors = {};
   const labels = Object.fromEntries(
     draft.labels
@@ -159,7 +164,7 @@ function bodyOf(draft: Draft): { body: JobBody; errors: FieldErrors } {
   );
   const common = {
     name: draft.name,
-    ...(draft.description ? { description: draft.description } : {}),
+    ...(draft.description || previous?.description ? { description: draft.description } : {}),
     schedule: scheduleOf(draft),
     retryPolicy: { maxAttempts: Number(draft.maxAttempts), backoff: draft.backoff, delayMs: Number(draft.delayMs) },
     timeoutMs: Number(draft.timeoutMs),
@@ -170,21 +175,27 @@ function bodyOf(draft: Draft): { body: JobBody; errors: FieldErrors } {
   const data = parseJson(draft.data, 'payload.data', errors);
   switch (draft.type) {
     case 'http': {
-      const body = parseJson(draft.body, 'payload.body', errors);
-      return { body: { ...common, type: 'http', payload: { url: draft.url, method: draft.method, ...(body === undefined ? {} : { body }) } }, errors };
+      const kept = previous?.type === 'http' ? previous.payload : {};
+      return { body: { ...common, type: 'http', payload: { ...kept, url: draft.url, method: draft.method, body: parseJson(draft.body, 'payload.body', errors) } }, errors };
     }
-    case 'webhook':
-      return { body: { ...common, type: 'webhook', payload: { url: draft.url, data: data ?? null, ...(draft.secret ? { secret: draft.secret } : {}) } }, errors };
+    case 'webhook': {
+      const kept = previous?.type === 'webhook' ? previous.payload : {};
+      return { body: { ...common, type: 'webhook', payload: { ...kept, url: draft.url, data: data ?? null, secret: draft.secret || undefined } }, errors };
+    }
     case 'script': {
+      const kept = previous?.type === 'script' ? previous.payload : {};
       const args = draft.args.split('\n').filter((arg) => arg !== '');
-      return { body: { ...common, type: 'script', payload: { command: draft.command, ...(args.length ? { args } : {}) } }, errors };
+      return { body: { ...common, type: 'script', payload: { ...kept, command: draft.command, args: args.length ? args : undefined } }, errors };
     }
     case 'email': {
+      const kept = previous?.type === 'email' ? previous.payload : {};
       const to = draft.to.split(',').map((address) => address.trim()).filter(Boolean);
-      return { body: { ...common, type: 'email', payload: { to: to.length === 1 ? to[0]! : to, subject: draft.subject, text: draft.text } }, errors };
+      return { body: { ...common, type: 'email', payload: { ...kept, to: to.length === 1 ? to[0]! : to, subject: draft.subject, text: draft.text || undefined } }, errors };
     }
-    case 'custom':
-      return { body: { ...common, type: 'custom', payload: { handler: draft.handler, ...(data === undefined ? {} : { data }) } }, errors };
+    case 'custom': {
+      const kept = previous?.type === 'custom' ? previous.payload : {};
+      return { body: { ...common, type: 'custom', payload: { ...kept, handler: draft.handler, data } }, errors };
+    }
   }
 }
 
@@ -241,12 +252,12 @@ function JobForm({ initial, editing }: { initial: Draft; editing?: Job }) {
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    const { body, errors: local } = bodyOf(draft);
+    const { body, errors: local } = bodyOf(draft, editing);
     setErrors(local);
     if (Object.keys(local).length) return setProblem('Some fields need a fix.');
     setBusy(true);
     const { data, error } = editing
-      ? await ifUnchanged(editing, (ifMatch) => api.PUT('/api/v1/jobs/{id}', { params: { path: { id: editing.id }, header: { 'If-Match': ifMatch } }, body }))
+      ? await ifUnchanged(editing, (ifMatch) => api.PATCH('/api/v1/jobs/{id}', { params: { path: { id: editing.id }, header: { 'If-Match': ifMatch } }, body }))
       : await api.POST('/api/v1/jobs', { body });
     setBusy(false);
     if (data) return navigate(`/jobs/${data.id}`);
