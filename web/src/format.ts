@@ -36,6 +36,7 @@ export function when(iso: string | null | undefined): string {
 export function relative(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return '—';
   const delta = Date.parse(iso) - now;
+  if (Math.abs(delta) < 1000) return 'now';
   const words = duration(Math.abs(delta)).replace(/\.\d s$/, ' s');
   return delta >= 0 ? `in ${words}` : `${words} ago`;
 }
@@ -95,7 +96,7 @@ export function cronInWords(expression: string): { words: string; timeOfDay: boo
 export function scheduleInWords(schedule: Schedule): string {
   switch (schedule.kind) {
     case 'immediate':
-      return 'once, at once';
+      return 'once, right away';
     case 'at':
       return `once at ${when(schedule.runAt)}`;
     case 'interval':
