@@ -55,16 +55,17 @@ export interface ChronosThroughputResult {
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
-function benchConfig(conn: ChronosBenchConnections): ChronosConfig {
-  const env: NodeJS.ProcessEnv = {
+/** All roles on the given servers, HTTP on an ephemeral port; `env` adds or overrides settings. */
+export function benchConfig(conn: ChronosBenchConnections, env: Record<string, string> = {}): ChronosConfig {
+  return loadConfig({
     ...process.env,
     PORT: '0',
     CHRONOS_ROLES: 'api,scheduler,worker,projector',
     ...(conn.natsUrl ? { NATS_URL: conn.natsUrl } : {}),
     ...(conn.databaseUrl ? { DATABASE_URL: conn.databaseUrl } : {}),
     ...(conn.redisUrl ? { REDIS_URL: conn.redisUrl } : {}),
-  };
-  return loadConfig(env);
+    ...env,
+  });
 }
 
 /** Deletes Chronos' streams and lease bucket, and rebuilds the read-model schema from the migrations. */

@@ -5,6 +5,7 @@
 # with the JetStream file store, as in production: the comparison is honest, not tuned.
 # Results: printed as a table and written to bench/results/latest.json.
 # Quick runs: BENCH_THROUGHPUT_JOBS=2000 BENCH_LATENESS_JOBS=500 npm run bench
+# Only what read-your-writes adds to a write (bench/results/write-latency.json): BENCH_ONLY=write-latency npm run bench
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
 cd "$STACK_ROOT"

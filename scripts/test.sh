@@ -19,6 +19,8 @@ if (($# == 0)) || [[ " $* " == *test/web/* ]]; then stack_ensure_system_packages
 # fsync off: test data is thrown away anyway.
 stack_fresh "$DIR" "$NATS_PORT" "$PG_PORT" "$REDIS_PORT" fast
 export CHRONOS_TEST=1
+# Tests that kill and restart a service find its data here (test/support/services.ts).
+export CHRONOS_TEST_STACK_DIR="$DIR"
 
 # Some tests spawn real processes from dist/, so build first.
 stack_log "building (npm run build)"

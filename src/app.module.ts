@@ -47,6 +47,7 @@ import { JobStatsHandler } from './projections/jobs/job-stats.query.js';
 import { ListJobsHandler } from './projections/jobs/list-jobs.query.js';
 import { UpcomingJobsHandler } from './projections/jobs/upcoming-jobs.query.js';
 import { ReadModelConsumers } from './projections/read-model.consumers.js';
+import { ReadModelPositions } from './projections/read-model-positions.js';
 import { ProjectionRebuilds } from './projections/rebuild/projection-rebuilds.js';
 import { LifecycleTranslator } from './lifecycle/lifecycle-translator.js';
 import { ExecutionLogsProjection } from './projections/logs/execution-logs.projection.js';
@@ -99,6 +100,7 @@ export class AppModule implements NestModule {
         DashboardStatsHandler,
         ProjectionRebuilds,
         GetDeadLetterHandler,
+        ReadModelPositions,
         AuthService,
         JwtStrategy,
         // Global guards run in this order: the rate limiter needs the caller the access guard sets.

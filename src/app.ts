@@ -16,6 +16,7 @@ import { refuseDeepJson } from './http/json-depth.js';
 import { createOpenApiDocument } from './http/openapi.js';
 import { webApp } from './http/web-app.js';
 import { validationPipe } from './http/validation.js';
+import { READ_MODELS_HEADER } from './http/read-your-writes/read-your-writes.interceptor.js';
 
 export const API_PREFIX = 'api/v1';
 const BODY_LIMIT = '256kb';
@@ -43,7 +44,7 @@ export async function startChronos(config: ChronosConfig, logger: LoggerService 
   const swaggerUiHeaders = helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'", 'https:'] } } });
   const strictHeaders = helmet();
   app.use((req: express.Request, res: express.Response, next: express.NextFunction) => (/^\/docs(?:\/|$)/.test(req.path) ? swaggerUiHeaders : strictHeaders)(req, res, next));
-  app.enableCors({ origin: config.corsOrigins.length ? config.corsOrigins : false, exposedHeaders: ['ETag', 'X-Request-Id', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'] });
+  app.enableCors({ origin: config.corsOrigins.length ? config.corsOrigins : false, exposedHeaders: ['ETag', 'X-Request-Id', READ_MODELS_HEADER, 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'] });
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/live', 'health/ready', 'metrics', 'asyncapi.json'] });
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(validationPipe());

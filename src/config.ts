@@ -50,6 +50,11 @@ export interface ChronosConfig {
   fireAheadMs: number;
   /** How long an active scheduler or projector keeps its role without renewing it. */
   leaseTtlMs: number;
+  /**
+   * READ_YOUR_WRITES_WAIT_MS: how long a write waits for every read model to pass its log position before it
+   * answers anyway, saying the read models lag (X-Chronos-Read-Models); 0 does not wait.
+   */
+  readYourWritesWaitMs: number;
   /** Identifies this process in leases and executions. */
   instanceId: string;
   /** Events per transaction when a read model is rebuilt from the event log (src/projections/rebuild). */
@@ -146,6 +151,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
     retryDefaults: { maxAttempts: integer(env, 'MAX_RETRY_ATTEMPTS', 3, 1), delayMs: integer(env, 'RETRY_DELAY_MS', 1000, 0) },
     defaultTimeoutMs: integer(env, 'DEFAULT_TIMEOUT_MS', 30_000, 1),
     leaseTtlMs: integer(env, 'CHRONOS_LEASE_TTL_MS', 5000, 600),
+    // Bounded well below the time-outs of HTTP clients and proxies: a write must answer.
+    readYourWritesWaitMs: atMost(integer(env, 'READ_YOUR_WRITES_WAIT_MS', 2000, 0), 'READ_YOUR_WRITES_WAIT_MS', 30_000),
     misfireThresholdMs: integer(env, 'MISFIRE_THRESHOLD_MS', 60_000, 0),
     fireAllCap: integer(env, 'MISFIRE_FIRE_ALL_CAP', 100, 1),
     fireAheadMs: atMost(integer(env, 'FIRE_AHEAD_MS', 2000, 0), 'FIRE_AHEAD_MS', 5000),

@@ -108,8 +108,11 @@ describe('authentication, roles and ownership', () => {
 
       const promoted = await admin.request('PATCH', `/api/v1/admin/users/${user.user.id}`, { role: 'admin' });
       expect(promoted.body).toMatchObject({ id: user.user.id, role: 'admin' });
-      await user.signIn(user.user.email, 'Passw0rd!');
+      // In effect from the user's next request, with the access token it already holds.
       expect((await user.get('/api/v1/admin/users')).status).toBe(200);
+      await admin.request('PATCH', `/api/v1/admin/users/${user.user.id}`, { role: 'user' });
+      expect((await user.get('/api/v1/admin/users')).status).toBe(403);
+      await admin.request('PATCH', `/api/v1/admin/users/${user.user.id}`, { role: 'admin' });
       expect((await admin.request('PATCH', `/api/v1/admin/users/${user.user.id}`, { role: 'root' })).status).toBe(400);
       expect((await admin.request('PATCH', '/api/v1/admin/users/00000000-0000-4000-8000-000000000000', { role: 'user' })).status).toBe(404);
     });

@@ -59,7 +59,7 @@ describe('CLI rebuild progress', () => {
   });
 
   it("judges a rebuild by the read model's status and the id of its last rebuild", () => {
-    const entry = (fields: Partial<ProjectionStatus>): ProjectionStatus => ({ name: 'jobs', position: 1, lagEvents: 0, status: 'live', ...fields });
+    const entry = (fields: Partial<ProjectionStatus>): ProjectionStatus => ({ name: 'jobs', position: 1, lagEvents: 0, status: 'live', stalledJobs: 0, ...fields });
     const outcome = { rebuildId: 'r1', startedAt: 'a', finishedAt: 'b' };
     expect(rebuildStateOf(entry({ status: 'rebuilding', progress: progress() }), 'r1')).toEqual({ state: 'running', progress: progress() });
     expect(rebuildStateOf(entry({ lastRebuild: { ...outcome, status: 'succeeded' } }), 'r1')).toEqual({ state: 'succeeded', outcome: { ...outcome, status: 'succeeded' } });

@@ -68,6 +68,37 @@ describe('event store on JetStream', () => {
     expect((await a.load(jobId)).version).toBe(3);
   });
 
+  it('a command its cached state would refuse is decided again on the state the log has now', async () => {
+    const jobId = randomUUID();
+    const a = new JobRepository(store);
+    const b = new JobRepository(store);
+    await a.execute(jobId, { type: 'CreateJob', now: new Date(), data: { jobId, ownerId: randomUUID(), spec, executionId: randomUUID() } }, meta());
+    await b.load(jobId); // b caches the job active
+    await a.execute(jobId, { type: 'PauseJob', now: new Date(), data: {} }, meta());
+    // On b's cached state a resume is refused (the job is active there); the log says paused, so it lands.
+    const resumed = await b.execute(jobId, { type: 'ResumeJob', now: new Date(), data: {} }, meta());
+    expect(resumed.state.status).toBe('active');
+    // When the log agrees with the refusal, it stands.
+    await expect(b.execute(jobId, { type: 'ResumeJob', now: new Date(), data: {} }, meta())).rejects.toThrow('cannot resume');
+    expect((await a.load(jobId)).version).toBe(3);
+  });
+
+  it('names the log position of what a command did: its message, or for a command applied before, that message', async () => {
+    const jobId = randomUUID();
+    const a = new JobRepository(store);
+    const b = new JobRepository(store);
+    const created = await a.execute(jobId, { type: 'CreateJob', now: new Date(), data: { jobId, ownerId: randomUUID(), spec, executionId: randomUUID() } }, meta());
+    expect(created.position).toBe((await store.load('job', jobId)).lastSequence);
+    await b.load(jobId); // b caches the job as created
+    const pause = meta();
+    const paused = await a.execute(jobId, { type: 'PauseJob', now: new Date(), data: {} }, pause);
+    expect(paused.position).toBeGreaterThan(created.position);
+    // b, a step behind, sends the same command again: JetStream knows its id and names the original message.
+    const again = await b.execute(jobId, { type: 'PauseJob', now: new Date(), data: {} }, pause);
+    expect(again).toMatchObject({ duplicate: true, position: paused.position, state: { status: 'paused' } });
+    expect((await store.load('job', jobId)).lastSequence).toBe(paused.position);
+  });
+
   it('answers a stale If-Match version with a precondition failure', async () => {
     const jobId = randomUUID();
     const repo = new JobRepository(store);

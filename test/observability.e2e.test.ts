@@ -74,7 +74,7 @@ describe('metrics and dashboard', () => {
       const ready = await new ApiClient(`http://127.0.0.1:${withoutRedis.logged('chronos started')!.json.port}`).get('/health/ready');
       expect(ready.status).toBe(200);
       // Up or down and nothing else: the failed check's error stays in the log.
-      expect(ready.body).toEqual({ status: 'degraded', checks: { postgres: 'up', nats: 'up', redis: 'down' } });
+      expect(ready.body).toEqual({ status: 'degraded', checks: { postgres: 'up', nats: 'up', redis: 'down' }, readModels: 'live' });
     } finally {
       await withoutRedis.stop();
     }

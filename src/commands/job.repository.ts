@@ -18,6 +18,11 @@ export interface JobCommandResult {
   events: JobEvent[];
   /** The command id had been applied before: `events` are empty and `state` is the current one. */
   duplicate: boolean;
+  /**
+   * The log position (stream sequence) that read models must have passed to show what the command did: its
+   * message (the earlier one, for a duplicate), or the last message of `state` when nothing was appended.
+   */
+  position: number;
 }
 
 interface Loaded {
@@ -64,7 +69,8 @@ export class JobRepository {
 
   async execute(jobId: string, command: JobCommand, metadata: CommandMetadata, expectedVersion?: number): Promise<JobCommandResult> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const loaded = await this.loadCached(jobId);
+      const cached = this.cache.get(jobId);
+      const loaded = cached ?? (await this.catchUp(jobId));
       if (expectedVersion !== undefined && loaded.state.exists && loaded.state.version !== expectedVersion) {
         // The cache may be behind the log; only a fresh read can say the caller's version is stale.
         const fresh = attempt === 1 ? await this.catchUp(jobId) : loaded;
@@ -73,8 +79,16 @@ export class JobRepository {
         }
         continue;
       }
-      const events = decide(command, loaded.state);
-      if (events.length === 0) return { state: loaded.state, events, duplicate: false };
+      let events: JobEvent[];
+      try {
+        events = decide(command, loaded.state);
+      } catch (error) {
+        // Another process may have moved the job past the cached state (a worker dead-lettered a run): only
+        // the state the log has now may refuse a command.
+        if (!cached || (await this.catchUp(jobId)).lastSequence === loaded.lastSequence) throw error;
+        continue;
+      }
+      if (events.length === 0) return { state: loaded.state, events, duplicate: false, position: loaded.lastSequence };
       try {
         const result = await this.store.append(
           JOB_AGGREGATE,
@@ -84,22 +98,18 @@ export class JobRepository {
           metadata,
         );
         if (result.duplicate) {
-          return { state: (await this.catchUp(jobId)).state, events: [], duplicate: true };
+          return { state: (await this.catchUp(jobId)).state, events: [], duplicate: true, position: result.sequence };
         }
         this.log.debug({ msg: 'events appended', jobId, command: command.type, events: events.map((e) => e.type), sequence: result.sequence, ...metadata });
         const state = events.reduce(evolve, loaded.state);
         this.remember(jobId, { state, lastSequence: result.sequence });
-        return { state, events, duplicate: false };
+        return { state, events, duplicate: false, position: result.sequence };
       } catch (error) {
         if (!(error instanceof WrongExpectedSequenceError)) throw error;
         await this.catchUp(jobId);
       }
     }
     throw new ConcurrencyError(`job ${jobId} kept changing; gave up after ${MAX_ATTEMPTS} attempts`, false);
-  }
-
-  private async loadCached(jobId: string): Promise<Loaded> {
-    return this.cache.get(jobId) ?? this.catchUp(jobId);
   }
 
   /** Reads what was appended after the cached state (everything, when nothing is cached) and folds it in. */

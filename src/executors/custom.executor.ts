@@ -1,4 +1,5 @@
 import { ExecutionFailure, type ExecutionContext, type Executor } from './executor.js';
+import { abortable } from './abortable.js';
 
 /** A handler registered in code for `custom` jobs: gets the job's `data`, returns the execution output. */
 export type CustomHandler = (data: unknown, context: ExecutionContext) => Promise<unknown>;
@@ -38,7 +39,10 @@ const HANDLER_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
  * it). The handler gets the job's `payload.data` (unvalidated: check it yourself and throw
  * `new ExecutionFailure(message, output, false)` for input that can never work) and the execution
  * context: honour `context.signal` (aborted on timeout or cancellation; reject with `signal.reason`) and
- * write progress with `context.log`. Its resolved value becomes the execution's `output` (JSON).
+ * write progress with `context.log`. Its resolved value becomes the execution's `output`, as `recordableValue`
+ * (recordable.ts) makes it: JSON, strings well-formed, a Buffer as text or base64, a BigInt as a string, a cycle
+ * "[circular]", at most 64 KiB (else `{ truncated, limitBytes, preview }`); undefined records no output. Whatever
+ * it returns or throws is recorded, never a crash.
  *
  * Names: a letter then up to 63 letters, digits, `_`, `.` or `-`. Registering a name twice throws.
  */
@@ -70,6 +74,7 @@ export class CustomExecutor implements Executor {
     const { handler, data } = context.payload as { handler: string; data?: unknown };
     const run = this.handlers ? (Object.hasOwn(this.handlers, handler) ? this.handlers[handler] : undefined) : registry.get(handler);
     if (!run) throw new ExecutionFailure(`no custom handler named "${handler}"`, undefined, false);
-    return run(data, context);
+    // A handler that ignores the signal (or throws before returning a promise) still ends the run on time.
+    return abortable(Promise.resolve().then(() => run(data, context)), context.signal);
   }
 }

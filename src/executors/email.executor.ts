@@ -1,6 +1,7 @@
 import nodemailer from 'nodemailer';
 import { ExecutionFailure, type ExecutionContext, type Executor } from './executor.js';
 import { abortable } from './abortable.js';
+import { recordableText } from './recordable.js';
 
 export interface EmailPayload {
   /** One address or a list (at most 50). */
@@ -101,6 +102,7 @@ export class EmailExecutor implements Executor {
   }
 }
 
+/** The first line of an SMTP server's answer, at most 300 bytes (what it says is its text: made recordable). */
 function firstLine(text: string): string {
-  return text.split(/\r?\n/, 1)[0]!.slice(0, 300);
+  return recordableText(text.split(/\r?\n/, 1)[0]!, 300);
 }

@@ -149,6 +149,29 @@ describe('ScriptExecutor', () => {
     expect(lines(ctx.logged, 'stdout').map((l) => l.length)).toEqual([8192, 8192, 20000 - 2 * 8192]);
   });
 
+  it('logs a binary line as text with U+FFFD and its exact bytes as base64; a text line as it is', async () => {
+    // stdout: "a NUL b", then invalid UTF-8; stderr: a NUL, then a clean line; exit 2.
+    const ctx = executionContext({ command: '/bin/sh', args: ['-c', "printf 'a\\000b\\n\\377\\376x\\n'; printf 'err\\000or\\nplain é\\n' >&2; exit 2"] });
+    const failure = (await executor.run(ctx).catch((e: unknown) => e)) as ExecutionFailure;
+    expect(ctx.logged.filter((l) => l.metadata?.stream)).toEqual([
+      { level: 'info', message: 'a\u0000b', metadata: { stream: 'stdout', line: 1, encoding: 'base64', data: Buffer.from('a\u0000b').toString('base64') } },
+      { level: 'info', message: '\uFFFD\uFFFDx', metadata: { stream: 'stdout', line: 2, encoding: 'base64', data: Buffer.from([0xff, 0xfe, 0x78]).toString('base64') } },
+      { level: 'warn', message: 'err\u0000or', metadata: { stream: 'stderr', line: 1, encoding: 'base64', data: Buffer.from('err\u0000or').toString('base64') } },
+      { level: 'warn', message: 'plain é', metadata: { stream: 'stderr', line: 2 } },
+    ]);
+    expect(failure.message).toBe('exited with code 2: plain é');
+  });
+
+  it('cuts a long line between characters, never inside one', async () => {
+    // 8191 bytes of "a" then "é" (2 bytes): a cut at 8192 bytes would split it.
+    const ctx = executionContext({ command: '/bin/sh', args: ['-c', "head -c 8191 /dev/zero | tr '\\0' a; printf '\\303\\251tail'"] });
+    await executor.run(ctx);
+    expect(ctx.logged.filter((l) => l.metadata?.stream)).toEqual([
+      { level: 'info', message: 'a'.repeat(8191), metadata: { stream: 'stdout', line: 1 } },
+      { level: 'info', message: 'étail', metadata: { stream: 'stdout', line: 2 } },
+    ]);
+  });
+
   it('on timeout kills the whole process group, the command\'s children included, and rejects with the reason', async () => {
     const controller = new AbortController();
     const ctx = executionContext({ command: '/bin/sh', args: ['-c', 'sleep 30 & echo $!; wait'] }, { signal: controller.signal });

@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ValidationError } from '../domain/errors.js';
 import { ExecutionFailure, type ExecutionContext, type ExecutionLog, type Executor } from './executor.js';
+import { isRecordableText, recordableText, utf8Boundary } from './recordable.js';
 
 /**
  * `script` jobs: `{ command, args?, cwd?, env? }`, for admins only (checked at submit by the API).
@@ -13,7 +14,9 @@ import { ExecutionFailure, type ExecutionContext, type ExecutionLog, type Execut
  * - The environment is clean: only `PATH=/usr/local/bin:/usr/bin:/bin` plus the job's `env`; nothing of the
  *   Chronos process (JWT_SECRET, DATABASE_URL, …) leaks in.
  * - stdout and stderr are written line by line into the execution's log (stdout `info`, stderr `warn`; metadata
- *   `{ stream, line }`, `line` counting from 1 within each stream), up to
+ *   `{ stream, line }`, `line` counting from 1 within each stream). A line that is not valid UTF-8, or holds a
+ *   NUL, is logged as text with U+FFFD in place of what is not text, and its exact bytes in the metadata
+ *   (`encoding: "base64"`, `data`). Lines longer than 8 KiB are logged in pieces cut between characters. Up to
  *   SCRIPT_OUTPUT_CAP_BYTES in all; past it one `warn` line says so and the rest is counted but not logged
  *   (the pipes keep being drained, so the command never blocks on a full pipe).
  * - It runs in its own process group (`detached`). On abort (timeout, cancellation) the whole group gets
@@ -51,7 +54,7 @@ export const SCRIPT_PATH = '/usr/local/bin:/usr/bin:/bin';
 export const DEFAULT_SCRIPT_OUTPUT_CAP_BYTES = 1024 * 1024;
 /** Between SIGTERM and SIGKILL of the process group. */
 export const KILL_GRACE_MS = 2000;
-/** A line longer than this is logged in pieces (the execution log keeps messages of up to 8192 characters). */
+/** A line longer than this is logged in pieces (the execution log keeps messages of up to 8192 bytes). */
 const MAX_LINE_BYTES = 8192;
 
 /**
@@ -229,7 +232,7 @@ export class ScriptExecutor implements Executor {
           return resolve(output);
         }
         const why = exitSignal ? `killed by ${exitSignal}` : `exited with code ${code}`;
-        const hint = capture.lastStderrLine ? `: ${capture.lastStderrLine.slice(0, 200)}` : '';
+        const hint = capture.lastStderrLine ? `: ${recordableText(capture.lastStderrLine, 200)}` : '';
         reject(new ExecutionFailure(`${why}${hint}`, output, true));
       });
     });
@@ -283,8 +286,11 @@ class OutputCapture {
       if (this.truncated) return;
     }
     while (data.length - start >= MAX_LINE_BYTES) {
-      this.line(stream, data.subarray(start, start + MAX_LINE_BYTES));
-      start += MAX_LINE_BYTES;
+      // A piece never ends inside a UTF-8 sequence: both pieces stay text.
+      const end = utf8Boundary(data, start + MAX_LINE_BYTES);
+      const cut = end > start ? end : start + MAX_LINE_BYTES;
+      this.line(stream, data.subarray(start, cut));
+      start = cut;
       if (this.truncated) return;
     }
     // A copy: the rest of a large chunk is not kept alive by a short partial line.
@@ -310,8 +316,11 @@ class OutputCapture {
       return;
     }
     this.logged += size;
-    const text = bytes.toString('utf8').replace(/\r$/, '');
+    const content = bytes.at(-1) === 13 ? bytes.subarray(0, -1) : bytes;
+    // Invalid sequences decode to U+FFFD; the log makes NUL one too. The exact bytes go along when the text is not them.
+    const text = content.toString('utf8');
+    const exact = isRecordableText(content) ? {} : { encoding: 'base64', data: content.toString('base64') };
     if (stream === 'stderr' && text.trim()) this.lastStderrLine = text;
-    this.log(stream === 'stdout' ? 'info' : 'warn', text, { stream, line: ++this.lines[stream] });
+    this.log(stream === 'stdout' ? 'info' : 'warn', text, { stream, line: ++this.lines[stream], ...exact });
   }
 }

@@ -20,7 +20,7 @@ import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import { BlockList, isIP, isIPv4 } from 'node:net';
-import { Readable } from 'node:stream';
+import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { ValidationError } from '../domain/errors.js';
 import { ExecutionFailure } from './executor.js';
@@ -190,6 +190,24 @@ export function parseAllowlist(value: string | undefined): TargetAllowlist {
 // Guard
 // ---------------------------------------------------------------------------------------------------
 
+/** What `TargetGuard.fetch` takes: fetch's init, always with a signal, and an optional bound on the body's bytes on the wire. */
+export type GuardedRequestInit = RequestInit & {
+  signal: AbortSignal;
+  /**
+   * Bytes of the response body as received (before Content-Encoding is undone) past which reading stops: the
+   * body stream then errors with BodyWireLimitError and the connection is closed. Unbounded when unset.
+   */
+  maxBodyWireBytes?: number;
+};
+
+/** The response body passed `maxBodyWireBytes` on the wire: what was decoded before stays valid, the rest is not read. */
+export class BodyWireLimitError extends Error {
+  override name = 'BodyWireLimitError';
+  constructor(readonly limitBytes: number) {
+    super(`the response body passed ${limitBytes} bytes on the wire`);
+  }
+}
+
 export interface TargetGuardOptions {
   /** Extra trusted CA certificates for HTTPS targets (tests, private CAs). System CAs are used by default. */
   ca?: string | Buffer | (string | Buffer)[];
@@ -241,7 +259,7 @@ export class TargetGuard {
    * on a redirect. A refused target throws ExecutionFailure('target not allowed: …'); network errors throw
    * TypeError('fetch failed', { cause }) like fetch; an abort rejects with the signal's reason.
    */
-  async fetch(url: string | URL, init: RequestInit & { signal: AbortSignal }, maxRedirects = 5): Promise<Response> {
+  async fetch(url: string | URL, init: GuardedRequestInit, maxRedirects = 5): Promise<Response> {
     const { signal } = init;
     let current = new URL(url);
     let method = (init.method ?? 'GET').toUpperCase();
@@ -260,7 +278,7 @@ export class TargetGuard {
           ? new ExecutionFailure(`cannot resolve target: ${verdict.reason}`)
           : new ExecutionFailure(`target not allowed: ${verdict.reason}`, undefined, false);
       }
-      const response = await this.request(current, method, headers, body, verdict.addresses, signal);
+      const response = await this.request(current, method, headers, body, verdict.addresses, signal, init.maxBodyWireBytes);
       const location = response.headers.get('location');
       if (!REDIRECT_STATUSES.has(response.status) || location === null || redirectMode === 'manual') {
         return withUrl(response, current, hop > 0);
@@ -327,7 +345,7 @@ export class TargetGuard {
   }
 
   /** One HTTP exchange, connecting only to `addresses`. */
-  private request(url: URL, method: string, headers: Headers, body: Buffer | undefined, addresses: Resolved[], signal: AbortSignal): Promise<Response> {
+  private request(url: URL, method: string, headers: Headers, body: Buffer | undefined, addresses: Resolved[], signal: AbortSignal, maxBodyWireBytes?: number): Promise<Response> {
     const hostname = stripBrackets(url.hostname);
     const secure = url.protocol === 'https:';
     const outgoing: http.OutgoingHttpHeaders = {};
@@ -372,7 +390,7 @@ export class TargetGuard {
       const fail = (error: unknown) => reject(signal.aborted ? signal.reason : new TypeError('fetch failed', { cause: error }));
       const req = (secure ? https : http).request(requestOptions, (res) => {
         try {
-          resolve(toResponse(res, method));
+          resolve(toResponse(res, method, maxBodyWireBytes));
         } catch (error) {
           res.destroy();
           fail(error);
@@ -397,7 +415,13 @@ function toBuffer(body: RequestInit['body']): Buffer | undefined {
   throw new TypeError('TargetGuard.fetch: body must be a string, URLSearchParams, ArrayBuffer or typed array');
 }
 
-function toResponse(res: http.IncomingMessage, method: string): Response {
+/**
+ * The response with its body as a stream: decoded (gzip, x-gzip, deflate, br; any other Content-Encoding, or
+ * several, leaves the bytes as sent) and, with `maxBodyWireBytes`, metered. The stages are one pipeline, so
+ * a reader that cancels, a decoding error or the meter tearing down any stage closes the connection: nothing
+ * is read past what the reader takes (the decoder honours backpressure), and nothing is left open.
+ */
+function toResponse(res: http.IncomingMessage, method: string, maxBodyWireBytes?: number): Response {
   const status = res.statusCode ?? 0;
   if (status < 200 || status > 599) throw new Error(`invalid HTTP status ${status}`);
   const headers = new Headers();
@@ -412,7 +436,6 @@ function toResponse(res: http.IncomingMessage, method: string): Response {
     res.resume();
     return new Response(null, { status, statusText: res.statusMessage ?? '', headers });
   }
-  let stream: Readable = res;
   const encoding = (res.headers['content-encoding'] ?? '').trim().toLowerCase();
   const decoder =
     encoding === 'gzip' || encoding === 'x-gzip'
@@ -422,12 +445,33 @@ function toResponse(res: http.IncomingMessage, method: string): Response {
         : encoding === 'br'
           ? zlib.createBrotliDecompress({ flush: zlib.constants.BROTLI_OPERATION_FLUSH, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH })
           : undefined;
-  if (decoder) {
-    res.on('error', (error) => decoder.destroy(error));
-    stream = res.pipe(decoder);
-  }
+  const stages: NodeJS.ReadWriteStream[] = [];
+  if (maxBodyWireBytes !== undefined) stages.push(new WireMeter(maxBodyWireBytes));
+  if (decoder) stages.push(decoder);
+  // pipeline reports its outcome through the last stage (an error ends the body stream with it).
+  const stream: Readable = stages.length ? (pipeline([res, ...stages], () => undefined) as unknown as Readable) : res;
   const webStream = Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>;
   return new Response(webStream, { status, statusText: res.statusMessage ?? '', headers });
+}
+
+/** Whether a body stream's error came from undoing its Content-Encoding (zlib's `Z_*` codes, brotli's `ERR__ERROR_*`). */
+export function isDecodingError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('Z_') || code.startsWith('ERR__ERROR_') || code.startsWith('ERR_BROTLI'));
+}
+
+/** Passes the body through until more than `limit` bytes came, then fails with BodyWireLimitError. */
+class WireMeter extends Transform {
+  private bytes = 0;
+
+  constructor(private readonly limit: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    callback(this.bytes <= this.limit ? null : new BodyWireLimitError(this.limit), chunk);
+  }
 }
 
 /** Sets `url` and `redirected` as fetch would (a constructed Response has neither). */

@@ -40,7 +40,7 @@ export class WebhookExecutor implements Executor {
     context.log('info', `POST ${loggableUrl(url)}`, { method: 'POST', url: loggableUrl(url), bytes: Buffer.byteLength(body), signed: Boolean(payload.secret) });
     const started = Date.now();
     const response = await guardedFetch(this.guard, url, { method: 'POST', headers, body, signal: context.signal, redirect: 'manual' });
-    const output = await responseOutput(response);
+    const output = await responseOutput(response, context.signal);
     const ms = Date.now() - started;
     context.log('info', `response ${output.status} in ${ms} ms`, { status: output.status, durationMs: ms });
     if (output.status < 200 || output.status > 299) {

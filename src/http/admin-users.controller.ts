@@ -7,6 +7,7 @@ import { ChangeRoleDto, UserDto, UserListDto } from './dto/auth.dto.js';
 import { PageQueryDto } from './dto/list-query.dto.js';
 import { ProblemDto } from './dto/responses.dto.js';
 import { uuidParam } from './validation.js';
+import { ReadYourWrites } from './read-your-writes/read-your-writes.decorator.js';
 
 @ApiTags('admin')
 @ApiBearerAuth()
@@ -24,8 +25,9 @@ export class AdminUsersController {
     return { items, page: query.page, limit: query.limit, total, totalPages: Math.ceil(total / query.limit) };
   }
 
+  @ReadYourWrites()
   @Patch(':id')
-  @ApiOperation({ summary: "Change a user's role (takes effect with their next access token)" })
+  @ApiOperation({ summary: "Change a user's role (in effect from their next request, with the access token they hold)" })
   @ApiOkResponse({ type: UserDto })
   @ApiNotFoundResponse({ type: ProblemDto })
   async changeRole(@Param('id', uuidParam()) id: string, @Body() body: ChangeRoleDto): Promise<UserDto> {

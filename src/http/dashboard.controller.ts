@@ -9,6 +9,7 @@ import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import { REDIS } from '../infra/redis.js';
 import { LIFECYCLE_STREAM } from '../lifecycle/lifecycle-event.js';
 import { DashboardStatsQuery, type DashboardStats } from '../projections/dashboard/dashboard-stats.query.js';
+import { listStalls } from '../projections/stalls.js';
 import { CurrentCaller, type Caller } from './caller.js';
 import { DashboardHealthDto, DashboardStatsDto } from './dto/dashboard.dto.js';
 
@@ -44,7 +45,7 @@ export class DashboardController {
   }
 
   @Get('health')
-  @ApiOperation({ summary: 'Services, streams and read models, with latencies and lag; 503 when a service is down' })
+  @ApiOperation({ summary: 'Services, streams and read models, with latencies and lag; degraded when a service is down (503) or a read model is stalled (200)' })
   @ApiOkResponse({ type: DashboardHealthDto })
   @ApiServiceUnavailableResponse({ type: DashboardHealthDto, description: 'a service is down' })
   async health(@Res({ passthrough: true }) res: Response): Promise<DashboardHealthDto> {
@@ -60,13 +61,21 @@ export class DashboardController {
     }
     const last = streams[EVENTS_STREAM]?.lastSequence ?? 0;
     const checkpoints: { name: string; position: string }[] = postgres.status === 'up' ? await this.dataSource.query(`SELECT name, position FROM projection_checkpoints ORDER BY name`) : [];
-    const status = [postgres, redis, nats].every((s) => s.status === 'up') ? 'ok' : 'degraded';
-    res.status(status === 'ok' ? 200 : 503);
-    return {
-      status,
-      services: { postgres, redis, nats },
-      streams,
-      projections: checkpoints.map((row) => ({ name: row.name, position: Number(row.position), lagEvents: Math.max(0, last - Number(row.position)) })),
-    };
+    const stalls = postgres.status === 'up' ? await listStalls(this.dataSource) : [];
+    const projections = checkpoints.map((row) => {
+      const stalled = stalls.filter((stall) => stall.projection === row.name);
+      return {
+        name: row.name,
+        position: Number(row.position),
+        lagEvents: Math.max(0, last - Number(row.position)),
+        status: stalled.length ? ('stalled' as const) : ('live' as const),
+        stalledJobs: stalled.length,
+        ...(stalled[0] ? { stalledAt: { sequence: stalled[0].sequence, code: stalled[0].code, since: stalled[0].since } } : {}),
+      };
+    });
+    const servicesUp = [postgres, redis, nats].every((s) => s.status === 'up');
+    // A stalled read model degrades the answer but is no outage: 503 only when a service is down.
+    res.status(servicesUp ? 200 : 503);
+    return { status: servicesUp && stalls.length === 0 ? 'ok' : 'degraded', services: { postgres, redis, nats }, streams, projections };
   }
 }

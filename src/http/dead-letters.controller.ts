@@ -11,6 +11,7 @@ import { CurrentCaller, type Caller } from './caller.js';
 import { PageQueryDto } from './dto/list-query.dto.js';
 import { DeadLetterListDto, ProblemDto, TriggerResultDto } from './dto/responses.dto.js';
 import { uuidParam } from './validation.js';
+import { ReadYourWrites } from './read-your-writes/read-your-writes.decorator.js';
 
 /** Fires whose attempts are exhausted, for an operator to retry (a new execution, attempts counted afresh) or discard. */
 @ApiTags('dead letters')
@@ -32,6 +33,7 @@ export class DeadLettersController {
     return { items, page: query.page, limit: query.limit, total, totalPages: Math.ceil(total / query.limit) };
   }
 
+  @ReadYourWrites()
   @Post(':id/retry')
   @HttpCode(202)
   @ApiOperation({ summary: 'Run the fire again: a new execution with a fresh count of attempts' })
@@ -43,6 +45,7 @@ export class DeadLettersController {
     return { executionId: (fired!.data as { executionId: string }).executionId };
   }
 
+  @ReadYourWrites()
   @Delete(':id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Discard a dead letter' })

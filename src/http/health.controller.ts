@@ -14,10 +14,15 @@ class LivenessDto {
 }
 
 class HealthDto {
-  @ApiProperty({ enum: ['ok', 'degraded', 'unavailable'], description: 'degraded: Redis is down (rate limits off, revocation checked in PostgreSQL)' })
+  @ApiProperty({
+    enum: ['ok', 'degraded', 'unavailable'],
+    description: 'degraded: Redis is down (rate limits off, revocation checked in PostgreSQL), or a read model is stalled (GET /api/v1/admin/projections)',
+  })
   status!: 'ok' | 'degraded' | 'unavailable';
   @ApiProperty({ description: 'each dependency: up or down', example: { postgres: 'up', nats: 'up', redis: 'up' } })
   checks!: Record<string, 'up' | 'down'>;
+  @ApiProperty({ enum: ['live', 'stalled', 'unknown'], description: 'stalled: a read model holds back the events of some jobs it cannot apply; unknown: PostgreSQL is down' })
+  readModels!: 'live' | 'stalled' | 'unknown';
 }
 
 const within = <T>(ms: number, work: Promise<T>) =>
@@ -59,7 +64,7 @@ export class HealthController {
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: PostgreSQL and NATS answer (send traffic only when this is 200)' })
+  @ApiOperation({ summary: 'Readiness: PostgreSQL and NATS answer (send traffic only when this is 200); degraded when Redis is down or a read model is stalled' })
   @ApiOkResponse({ type: HealthDto })
   @ApiServiceUnavailableResponse({ type: HealthDto })
   async ready(@Res({ passthrough: true }) res: Response): Promise<HealthDto> {
@@ -80,8 +85,19 @@ export class HealthController {
     const status = (key: 'postgres' | 'nats' | 'redis') => (details[key]?.status === 'up' ? ('up' as const) : ('down' as const));
     const checks = { postgres: status('postgres'), nats: status('nats'), redis: status('redis') };
     const ready = checks.postgres === 'up' && checks.nats === 'up';
+    const readModels = checks.postgres === 'up' ? await this.readModels() : 'unknown';
     res.status(ready ? 200 : 503);
-    return { status: !ready ? 'unavailable' : checks.redis === 'up' ? 'ok' : 'degraded', checks };
+    return { status: !ready ? 'unavailable' : checks.redis === 'up' && readModels === 'live' ? 'ok' : 'degraded', checks, readModels };
+  }
+
+  /** A stalled read model still serves and still moves for every other job: degraded, not unready. */
+  private async readModels(): Promise<'live' | 'stalled' | 'unknown'> {
+    try {
+      const rows: unknown[] = await within(1000, this.dataSource.query(`SELECT 1 FROM projection_stalls LIMIT 1`));
+      return rows.length ? 'stalled' : 'live';
+    } catch {
+      return 'unknown';
+    }
   }
 
   private async probe(key: string, check: () => Promise<unknown>): Promise<HealthIndicatorResult> {

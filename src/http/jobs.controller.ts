@@ -52,6 +52,7 @@ import type { ScheduleDto } from './dto/schedule.dto.js';
 import { toJobDto } from './job.mapper.js';
 import { RequestValidationError } from './problem-details.filter.js';
 import { toProblemFields, uuidParam } from './validation.js';
+import { ReadYourWrites } from './read-your-writes/read-your-writes.decorator.js';
 
 const IF_MATCH = { name: 'If-Match', required: false, description: 'the ETag of the job as last read; 412 if it changed since' };
 
@@ -62,6 +63,7 @@ const ApiJobResponse = (status: 200 | 201) =>
 /** The OpenAPI description shared by the actions that answer the changed job. */
 const JobAction = (summary: string) =>
   applyDecorators(
+    ReadYourWrites(),
     HttpCode(200),
     ApiOperation({ summary }),
     ApiHeader(IF_MATCH),
@@ -86,6 +88,7 @@ export class JobsController {
     private readonly secrets: SecretsService,
   ) {}
 
+  @ReadYourWrites()
   @Post()
   @ApiOperation({ summary: 'Create a job' })
   @ApiBody({ schema: CREATE_JOB_BODY })
@@ -187,6 +190,7 @@ export class JobsController {
     };
   }
 
+  @ReadYourWrites()
   @Patch(':id')
   @ApiOperation({ summary: 'Change some fields of a job; a schedule change recomputes nextRunAt' })
   @ApiHeader(IF_MATCH)
@@ -216,6 +220,7 @@ export class JobsController {
     return this.change(id, caller, { type: 'UpdateJob', now: new Date(), data: { spec: await this.secrets.sealForStorage(id, await this.toSpec(dto, caller)) } }, ifMatch, res);
   }
 
+  @ReadYourWrites()
   @Put(':id')
   @ApiOperation({ summary: 'Replace a job: omitted optional fields return to their defaults' })
   @ApiBody({ schema: CREATE_JOB_BODY })
@@ -236,6 +241,7 @@ export class JobsController {
     return this.change(id, caller, { type: 'UpdateJob', now: new Date(), data: { spec } }, ifMatch, res);
   }
 
+  @ReadYourWrites()
   @Delete(':id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a job (its history stays in the event log)' })
@@ -268,6 +274,7 @@ export class JobsController {
     return this.act(id, caller, { type: 'CancelJob', now: new Date(), data: {} }, ifMatch, res);
   }
 
+  @ReadYourWrites()
   @Post(':id/trigger')
   @HttpCode(202)
   @ApiOperation({ summary: 'Run now, outside the schedule' })

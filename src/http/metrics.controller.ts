@@ -28,17 +28,22 @@ export class MetricsController {
   }
 
   private async readModels(): Promise<void> {
-    const [jobs, executions, checkpoints]: [{ status: string; n: number }[], { status: string; type: string; n: number }[], { name: string; position: string }[]] = await Promise.all([
+    const [jobs, executions, checkpoints]: [{ status: string; n: number }[], { status: string; type: string; n: number }[], { name: string; position: string; stalled: number }[]] = await Promise.all([
       this.dataSource.query(`SELECT status, count(*)::int AS n FROM jobs GROUP BY status`),
       this.dataSource.query(`SELECT e.status, j.type, count(*)::int AS n FROM executions e JOIN jobs j ON j.id = e.job_id GROUP BY e.status, j.type`),
-      this.dataSource.query(`SELECT name, position FROM projection_checkpoints`),
+      this.dataSource.query(
+        `SELECT c.name, c.position, (SELECT count(*)::int FROM projection_stalls s WHERE s.projection = c.name) AS stalled FROM projection_checkpoints c`,
+      ),
     ]);
     this.metrics.jobs.reset();
     for (const row of jobs) this.metrics.jobs.set({ status: row.status }, row.n);
     this.metrics.executions.reset();
     for (const row of executions) this.metrics.executions.set({ status: row.status, type: row.type }, row.n);
     const last = (await this.nats.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
-    for (const row of checkpoints) this.metrics.projectionLag.set({ projection: row.name }, Math.max(0, last - Number(row.position)));
+    for (const row of checkpoints) {
+      this.metrics.projectionLag.set({ projection: row.name }, Math.max(0, last - Number(row.position)));
+      this.metrics.projectionStalledJobs.set({ projection: row.name }, row.stalled);
+    }
   }
 
   private async streams(): Promise<void> {

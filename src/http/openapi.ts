@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type HeaderObject, type OpenAPIObject, type OperationObject, type ResponseObject } from '@nestjs/swagger';
 import { CREATE_JOB_VARIANTS, JOB_UNION_SCHEMAS, JOB_VARIANTS } from './dto/job-variants.dto.js';
 import { ProblemDto } from './dto/responses.dto.js';
+import { documentReadYourWrites } from './read-your-writes/read-your-writes.decorator.js';
 import { RATE_LIMIT_EXTENSION } from './rate-limit/rate-limit.guard.js';
 
 const PROBLEM_REF = '#/components/schemas/ProblemDto';
@@ -27,7 +28,8 @@ const RETRY_AFTER: Record<string, HeaderObject> = { 'Retry-After': integerHeader
  * - a route without a bearer requirement is public (`security: []`); a secured one can answer 401;
  * - a route is rate-limited unless its RateLimit decorator says `none` (x-chronos-rate-limit): its answers
  *   carry RateLimit-*, and it can answer 429 with Retry-After;
- * - a route that takes input can answer 400 VALIDATION_FAILED.
+ * - a route that takes input can answer 400 VALIDATION_FAILED;
+ * - a write marked @ReadYourWrites says in X-Chronos-Read-Models whether the read models caught up.
  */
 export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -45,7 +47,7 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
       if (operation) completeOperation(operation);
     }
   }
-  return document;
+  return documentReadYourWrites(document);
 }
 
 function completeOperation(operation: OperationObject): void {

@@ -22,11 +22,14 @@ import {
 } from './notification.js';
 import { EmailSender, PermanentNotificationError, WebhookSender } from './senders.js';
 import { SECRETS_DESTROYED, SecretsService } from '../secrets/secrets.service.js';
+import { errorMessage, recordableText } from '../executors/recordable.js';
 
 export const NOTIFIER_CONSUMER = 'notifier';
 /** Notifications sent at once by one process. */
 const CONCURRENCY = 32;
 const HEARTBEAT_MS = 10_000;
+/** What a notification record holds of an error, an address or a message id, in UTF-8 bytes. */
+const MAX_RECORDED_TEXT_BYTES = 1000;
 
 /** The redelivery delay after the `deliveryCount`-th delivery failed: backoff, 2×backoff, 4×backoff, … capped. */
 export function redeliveryDelayMs(deliveryCount: number, backoffMs: number, maxBackoffMs: number): number {
@@ -169,7 +172,9 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
       await this.webhooks.send({ url: to, body, notificationId: item.notificationId, ...(secret ? { secret } : {}) }, controller.signal);
       return { outcome: 'sent', to };
     } catch (error) {
-      return { outcome: 'failed', to, error: truncate(this.secrets.maskText((error as Error).message, this.secrets.secretsOf(spec))), permanent: error instanceof PermanentNotificationError };
+      // What an SMTP server or a webhook target answered: text of theirs, made recordable (and masked) before it enters an event.
+      const message = recordableText(this.secrets.maskText(errorMessage(error), this.secrets.secretsOf(spec)), MAX_RECORDED_TEXT_BYTES);
+      return { outcome: 'failed', to, error: message, permanent: error instanceof PermanentNotificationError };
     } finally {
       clearTimeout(timer);
     }
@@ -184,10 +189,10 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
         channel: item.channel,
         trigger: item.trigger,
         executionId: item.executionId,
-        to: result.to,
+        to: recordableText(result.to, MAX_RECORDED_TEXT_BYTES),
         attempts: result.attempts,
         outcome: result.outcome,
-        ...(result.outcome === 'sent' && result.messageId ? { messageId: result.messageId } : {}),
+        ...(result.outcome === 'sent' && result.messageId ? { messageId: recordableText(String(result.messageId), MAX_RECORDED_TEXT_BYTES) } : {}),
         ...(result.outcome === 'failed' ? { error: result.error } : {}),
       },
     };
@@ -206,5 +211,3 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
     }
   }
 }
-
-const truncate = (text: string, max = 1000) => (text.length > max ? `${text.slice(0, max)}…` : text);

@@ -55,6 +55,18 @@ export class ChronosMetrics {
     labelNames: ['projection'] as const,
     registers: [this.registry],
   });
+  readonly projectionStalls = new Counter({
+    name: 'chronos_projection_stalls_total',
+    help: 'jobs a read model began to hold back because it could not apply one of their events (this process)',
+    labelNames: ['projection', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly projectionStalledJobs = new Gauge({
+    name: 'chronos_projection_stalled_jobs',
+    help: 'jobs each read model holds back now (0: live)',
+    labelNames: ['projection'] as const,
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'chronos_process_' });

@@ -1,12 +1,12 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import type { PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { ExecuteJobCommand } from '../commands/job-command.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import type { JobCommand } from '../domain/job/job.commands.js';
 import { FireRefusedError } from '../domain/job/job.decide.js';
 import { NotFoundError } from '../domain/errors.js';
+import { NotificationListener } from '../infra/database/notification-listener.js';
 import { Lease } from '../infra/lease.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import { METRICS, type ChronosMetrics } from '../observability/metrics.js';
@@ -33,7 +33,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private readonly log = new Logger(SchedulerService.name);
   private lease: Lease | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
-  private listener: PoolClient | undefined;
+  private listener: NotificationListener | undefined;
   /** Timers armed in memory, by fire key. */
   private readonly armed = new Map<string, NodeJS.Timeout>();
   private firing = 0;
@@ -65,7 +65,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     this.active = false;
     this.disarmAll();
     await this.polling;
-    this.listener?.release();
+    await this.listener?.stop();
     await this.lease?.release();
   }
 
@@ -75,10 +75,12 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
 
   /** The timers projection notifies on commit, so a job due in under a poll interval is not late. */
   private async listenForNewTimers(): Promise<void> {
-    const driver = this.dataSource.driver as unknown as { master: { connect(): Promise<PoolClient> } };
-    this.listener = await driver.master.connect();
-    this.listener.on('notification', () => void this.poll());
-    await this.listener.query(`LISTEN ${TIMERS_CHANNEL}`);
+    this.listener = new NotificationListener(this.config.databaseUrl, TIMERS_CHANNEL, 'chronos-timers', {
+      notification: () => void this.poll(),
+      // Back after a lost connection: what was announced meanwhile is in the table.
+      listening: async () => void this.poll(),
+    });
+    await this.listener.start();
   }
 
   private poll(): Promise<void> {

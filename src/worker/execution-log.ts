@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ExecutionLog, LogLevel } from '../executors/executor.js';
+import { recordableText, recordableValue } from '../executors/recordable.js';
 
 export interface LogEntry {
   id: string;
@@ -16,7 +17,26 @@ export interface LogEntry {
 /** What one execution may log: entries past either cap are dropped, and the log says so once. */
 export const MAX_LOG_ENTRIES = 1000;
 export const MAX_LOG_BYTES = 1024 * 1024;
-const MAX_MESSAGE_CHARS = 8192;
+/** One entry's message and its metadata (as JSON), in UTF-8 bytes. */
+export const MAX_MESSAGE_BYTES = 8192;
+export const MAX_METADATA_BYTES = 16 * 1024;
+const LEVELS: ReadonlySet<string> = new Set<LogLevel>(['debug', 'info', 'warn', 'error']);
+
+/**
+ * An entry as it is stored: the message well-formed text (U+0000 and unpaired surrogates as U+FFFD) of at
+ * most MAX_MESSAGE_BYTES, the metadata a JSON object of at most MAX_METADATA_BYTES (recordableValue), an
+ * unknown level as `info`. Whatever an executor or a custom handler passes (binary text, a circular object,
+ * not even a string), the entry can be shipped and stored.
+ */
+export function recordableEntry(level: unknown, message: unknown, metadata: unknown, mask?: (text: string) => string): Pick<LogEntry, 'level' | 'message' | 'metadata'> {
+  const text = typeof message === 'string' ? message : (JSON.stringify(recordableValue(message, { maxBytes: MAX_MESSAGE_BYTES, mask })) ?? String(message));
+  const meta = metadata === undefined || metadata === null ? {} : recordableValue(metadata, { maxBytes: MAX_METADATA_BYTES, mask });
+  return {
+    level: typeof level === 'string' && LEVELS.has(level) ? (level as LogLevel) : 'info',
+    message: recordableText(mask ? mask(text) : text, MAX_MESSAGE_BYTES),
+    metadata: typeof meta === 'object' && meta !== null && !Array.isArray(meta) ? (meta as Record<string, unknown>) : { value: meta ?? null },
+  };
+}
 
 /**
  * The bounded log of one execution, collected by the worker and shipped in batches on the side channel
@@ -28,22 +48,24 @@ export class ExecutionLogBuffer {
   private bytes = 0;
   private truncated = false;
 
+  /** `mask`: applied to every string of an entry before it is cut (the run's secrets). */
   constructor(
     private readonly jobId: string,
     private readonly executionId: string,
+    private readonly mask?: (text: string) => string,
   ) {}
 
-  readonly log: ExecutionLog = (level, message, metadata = {}) => {
+  readonly log: ExecutionLog = (level, message, metadata) => {
     if (this.truncated) return;
-    const text = message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}…` : message;
-    const size = Buffer.byteLength(text) + Buffer.byteLength(JSON.stringify(metadata));
+    const entry = recordableEntry(level, message, metadata, this.mask);
+    const size = Buffer.byteLength(entry.message) + Buffer.byteLength(JSON.stringify(entry.metadata));
     if (this.entries >= MAX_LOG_ENTRIES - 1 || this.bytes + size > MAX_LOG_BYTES) {
       this.truncated = true;
       this.push('warn', `log truncated: an execution keeps at most ${MAX_LOG_ENTRIES} entries and ${MAX_LOG_BYTES} bytes`, {});
       return;
     }
     this.bytes += size;
-    this.push(level, text, metadata);
+    this.push(entry.level, entry.message, entry.metadata);
   };
 
   private push(level: LogLevel, message: string, metadata: Record<string, unknown>): void {

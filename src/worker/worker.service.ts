@@ -12,6 +12,7 @@ import { CANCEL_SUBJECT_PREFIX, ensureDurableConsumer, LOGS_SUBJECT, WORK_STREAM
 import { ExecutionLogBuffer, LogShipper } from './execution-log.js';
 import { METRICS, type ChronosMetrics } from '../observability/metrics.js';
 import { EXECUTORS, ExecutionFailure, type Executor } from '../executors/executor.js';
+import { errorMessage, recordableResult } from '../executors/recordable.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import { workLogContext, type WorkItem } from '../sagas/dispatch-work.saga.js';
 import { withLogContext } from '../observability/log-context.js';
@@ -26,6 +27,8 @@ const REPORT_START_AFTER_MS = 500;
 
 /** A worker holds at most this many runs fired ahead of their instant per slot of WORKER_CONCURRENCY. */
 const HELD_PER_SLOT = 25;
+/** A pull request for work lives this long on the server; a graceful shutdown waits it out before handing runs back. */
+const PULL_EXPIRES_MS = 2000;
 /** The longest a run fired ahead is held (FIRE_AHEAD_MS is at most 5 s; the rest absorbs clock skew). */
 const MAX_HOLD_MS = 6000;
 
@@ -90,7 +93,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       callback: (_error, message) => this.cancel(message.subject.slice(CANCEL_SUBJECT_PREFIX.length + 1)),
     });
     const consumer = await this.nats.js.consumers.get(WORK_STREAM, WORKERS_CONSUMER);
-    this.messages = await consumer.consume({ max_messages: this.config.workerConcurrency });
+    this.messages = await consumer.consume({ max_messages: this.config.workerConcurrency, expires: PULL_EXPIRES_MS });
     this.loop = this.run(this.messages);
   }
 
@@ -101,7 +104,13 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     await this.messages?.close();
     this.wakeIntake();
     await this.loop;
-    for (const run of [...this.held.values()]) run.release('nak');
+    if (this.held.size > 0) {
+      // The server still routes messages to this worker's last pull request until it expires, the ones handed
+      // back too: a nak now would send them to an inbox nobody reads (until ack_wait) and, on 2.9.10, deliver
+      // another one twice. Handed back once that request has expired, they reach the next worker.
+      await new Promise((resolve) => setTimeout(resolve, PULL_EXPIRES_MS + 200));
+      for (const run of [...this.held.values()]) run.release('nak');
+    }
     await Promise.allSettled([...this.inHand]);
   }
 
@@ -259,7 +268,10 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     const send = (command: JobCommand) =>
       this.commands.execute<ExecuteJobCommand, JobCommandResult>(new ExecuteJobCommand(item.jobId, command, metadata(command.type)));
 
-    const logs = new ExecutionLogBuffer(item.jobId, item.executionId);
+    /** The run's secret values: masked in everything it logs and reports. */
+    let secrets = this.secrets.secretsOf(null);
+    const mask = (text: string) => this.secrets.maskText(text, secrets);
+    const logs = new ExecutionLogBuffer(item.jobId, item.executionId, mask);
     const shipLogs = () => this.shipLogs(logs);
     logs.log('info', `attempt ${item.attempt} started on worker ${this.config.instanceId}`, { attempt: item.attempt, scheduledAt: item.scheduledAt });
     this.log.debug({ msg: 'execution started', type: jobSpec.type, scheduledAt: item.scheduledAt });
@@ -278,8 +290,6 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     let output: unknown;
     let error: string | undefined;
     let retryable = true;
-    /** The run's secret values: masked in everything it logs and reports. */
-    let secrets = this.secrets.secretsOf(null);
     try {
       if (!executor) throw new ExecutionFailure(`no executor for job type "${jobSpec.type}"`);
       const spec = await this.secrets.openForRun(item.jobId, jobSpec).catch((failure: Error) => {
@@ -294,12 +304,12 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
         attempt: item.attempt,
         payload: spec.payload,
         signal: controller.signal,
-        log: (level, text, meta) => logs.log(level, this.secrets.maskText(text, secrets), meta && this.secrets.maskDeep(meta, secrets)),
+        log: logs.log,
       });
     } catch (failure) {
       outcome = controller.signal.aborted && controller.signal.reason instanceof TimeoutError ? 'timed_out' : 'failed';
-      error = this.secrets.maskText(outcome === 'timed_out' ? (controller.signal.reason as Error).message : (failure as Error).message, secrets);
-      output = failure instanceof ExecutionFailure ? this.secrets.maskDeep(failure.output, secrets) : undefined;
+      error = outcome === 'timed_out' ? (controller.signal.reason as Error).message : errorMessage(failure);
+      output = failure instanceof ExecutionFailure ? failure.output : undefined;
       retryable = !(failure instanceof ExecutionFailure) || failure.retryable;
     } finally {
       this.running.delete(item.executionId);
@@ -314,7 +324,8 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       // Reporting waits for the next turn of the event loop: a burst of runs due together all start first.
       await new Promise<void>((resolve) => setImmediate(resolve));
       await startReported?.catch(() => undefined);
-      if (outcome === 'succeeded') output = this.secrets.maskDeep(output, secrets);
+      // Made safe at one place before anything enters an event: masked, well-formed, JSON, bounded.
+      ({ output, error } = recordableResult(output, error, mask));
       logs.log(outcome === 'succeeded' ? 'info' : 'error', outcome === 'succeeded' ? `succeeded in ${Date.now() - startedAt.getTime()} ms` : `${outcome}: ${error}`);
       // The log is durable before the result is: an execution's record never lacks its log.
       await shipLogs();

@@ -79,8 +79,8 @@ export class ProjectionHealthDto {
   @ApiProperty() name!: string;
   @ApiProperty({ description: 'the last event-log sequence applied' }) position!: number;
   @ApiProperty({ description: 'messages in the event log not applied yet' }) lagEvents!: number;
-  @ApiPropertyOptional({ enum: ['live', 'stalled'], description: 'stalled: it could not apply an event and holds back that job' }) status?: 'live' | 'stalled';
-  @ApiPropertyOptional({ description: 'jobs held back' }) stalledJobs?: number;
+  @ApiProperty({ enum: ['live', 'stalled'], description: 'stalled: it could not apply an event and holds back that job (GET /api/v1/admin/projections)' }) status!: 'live' | 'stalled';
+  @ApiProperty({ description: 'jobs held back (0 unless stalled)' }) stalledJobs!: number;
   @ApiPropertyOptional({ type: ProjectionStallDto, description: 'while stalled: the oldest failure' }) stalledAt?: ProjectionStallDto;
 }
 

@@ -66,9 +66,13 @@ export class JobListDto extends PageMetaDto {
 /** The output of an http or webhook run: the target's answer. */
 export class HttpOutputDto {
   @ApiProperty() status!: number;
-  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) headers!: Record<string, string>;
-  @ApiProperty({ description: 'the first 4096 characters of the body' }) body!: string;
-  @ApiProperty() bodyTruncated!: boolean;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, description: 'lower-case names; a value as UTF-8 text when its bytes are UTF-8, else as Latin-1' })
+  headers!: Record<string, string>;
+  @ApiProperty({ description: 'the first 4 KiB of the body (after Content-Encoding is undone): its text, or its base64 (bodyEncoding)' }) body!: string;
+  @ApiProperty({ enum: ['utf8', 'base64'], description: 'base64 when the bytes are not UTF-8 text without NUL' }) bodyEncoding!: 'utf8' | 'base64';
+  @ApiProperty({ description: 'bytes of the body read (decoded): its size, unless bodyIncomplete says reading stopped early' }) bodyBytes!: number;
+  @ApiProperty({ description: 'body holds less than the whole body' }) bodyTruncated!: boolean;
+  @ApiPropertyOptional({ description: 'why reading stopped before the end of the body: a read cap, a decoding error, the connection closing' }) bodyIncomplete?: string;
 }
 
 /** The output of a script run. */
@@ -101,8 +105,9 @@ export class ExecutionDto {
   @ApiProperty({ nullable: true, type: Number }) durationMs!: number | null;
   @ApiProperty({
     nullable: true,
-    anyOf: [{ $ref: getSchemaPath(HttpOutputDto) }, { $ref: getSchemaPath(ScriptOutputDto) }, { $ref: getSchemaPath(EmailOutputDto) }, ...JSON_VALUE.anyOf!],
-    description: "what the run returned, by the job's type: http and webhook the answer, script its exit, email the message id, custom what its handler returned",
+    anyOf: [{ $ref: getSchemaPath(HttpOutputDto) }, { $ref: getSchemaPath(ScriptOutputDto) }, { $ref: getSchemaPath(EmailOutputDto) }, ...JSON_VALUE.anyOf],
+    description:
+      "what the run returned, always JSON of at most 64 KiB, by the job's type: http and webhook the answer, script its exit, email the message id; custom: the handler's value as JSON (strings without U+0000 or lone surrogates, a BigInt as a string, bytes as { encoding, data, bytes, truncated }, \"[circular]\"), or { truncated, limitBytes, preview } when larger",
   })
   output!: unknown;
   @ApiProperty({ nullable: true, type: String }) error!: string | null;

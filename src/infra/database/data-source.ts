@@ -6,16 +6,19 @@ import { ExecutionLogs1764050000000 } from './migrations/1764050000000-execution
 import { JobKeys1764100000000 } from './migrations/1764100000000-job-keys.js';
 import { ProjectionRebuilds1764200000000 } from './migrations/1764200000000-projection-rebuilds.js';
 import { RetryCorrelation1764300000000 } from './migrations/1764300000000-retry-correlation.js';
+import { ProjectionStalls1764400000000 } from './migrations/1764400000000-projection-stalls.js';
 
 /** The PostgreSQL read-model database. Schema changes go through migrations, never `synchronize`. */
 export function createDataSource(url: string): DataSource {
   return new DataSource({
     type: 'postgres',
     url,
-    migrations: [InitialReadModels1763800000000, UsersAndSessions1763900000000, RetriesAndDeadLetters1764000000000, ExecutionLogs1764050000000, JobKeys1764100000000, ProjectionRebuilds1764200000000, RetryCorrelation1764300000000],
+    migrations: [InitialReadModels1763800000000, UsersAndSessions1763900000000, RetriesAndDeadLetters1764000000000, ExecutionLogs1764050000000, JobKeys1764100000000, ProjectionRebuilds1764200000000, RetryCorrelation1764300000000, ProjectionStalls1764400000000],
     migrationsTableName: 'chronos_migrations',
     synchronize: false,
-    logging: ['error'],
+    // Failed queries surface as errors where they are handled; TypeORM's own log would print every
+    // parameter (job specs, outputs) of each one.
+    logging: false,
     extra: { max: 20 },
   });
 }

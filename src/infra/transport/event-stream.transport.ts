@@ -179,11 +179,12 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
         continue;
       }
       const batch = arrived.splice(0, MAX_BATCH);
+      const events = batch.flatMap((message) => this.decode(name, message));
       // A slow batch (or a retried one) is still ours: tell the server, so it does not redeliver it.
       const heartbeat = setInterval(() => batch.forEach((message) => message.working()), ACK_WAIT_MS / 3);
       while (!isStopped()) {
         try {
-          await handle(batch.flatMap((m) => toStoredEvents(m.seq, m.json<EventMessage>())));
+          await handle(events);
           batch[batch.length - 1]!.ack();
           break;
         } catch (error) {
@@ -194,5 +195,20 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
       clearInterval(heartbeat);
     }
     await pump;
+  }
+
+  /**
+   * The events of one message. Only the event store writes these subjects, but anyone allowed to publish on
+   * NATS could: a message that is not an event message is skipped with an error line, never retried forever.
+   */
+  private decode(name: string, message: JsMsg): StoredEvent[] {
+    try {
+      const body = message.json<EventMessage>();
+      if (typeof body?.aggregateId !== 'string' || typeof body.aggregateType !== 'string' || !Array.isArray(body.events)) throw new Error('not an event message');
+      return toStoredEvents(message.seq, body);
+    } catch (error) {
+      this.log.error(`${name}: message ${message.seq} on ${message.subject} is not an event message, skipped: ${(error as Error).message}`);
+      return [];
+    }
   }
 }

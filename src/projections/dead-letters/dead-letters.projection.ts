@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { JobEvent } from '../../domain/job/job.events.js';
 import type { StoredEvent } from '../../events/stored-event.js';
 import type { Projection } from '../checkpointed-projection.js';
+import { storableInstant, storableText } from '../storable.js';
 
 /** The `dead_letters` read model: open dead letters; retried and discarded ones leave it. */
 export class DeadLettersProjection implements Projection {
@@ -16,7 +17,7 @@ export class DeadLettersProjection implements Projection {
           await db.query(
             `INSERT INTO dead_letters (id, job_id, execution_id, scheduled_at, attempts, last_error, reason, dead_lettered_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
-            [d.deadLetterId, d.jobId, d.executionId, d.scheduledAt, d.attempts, d.lastError, d.reason, d.deadLetteredAt],
+            [d.deadLetterId, d.jobId, d.executionId, storableInstant(d.scheduledAt), d.attempts, storableText(d.lastError), d.reason, storableInstant(d.deadLetteredAt)],
           );
           break;
         }

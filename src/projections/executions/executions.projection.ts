@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { JobEvent } from '../../domain/job/job.events.js';
 import type { StoredEvent } from '../../events/stored-event.js';
 import type { Projection } from '../checkpointed-projection.js';
+import { storableInstant, storableJson } from '../storable.js';
 
 export interface ExecutionRow {
   id: string;
@@ -113,7 +114,17 @@ export class ExecutionsProjection implements Projection {
        ON CONFLICT (id) DO UPDATE SET
          status = EXCLUDED.status, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at,
          duration_ms = EXCLUDED.duration_ms, output = EXCLUDED.output, error = EXCLUDED.error, worker_id = EXCLUDED.worker_id`,
-      [JSON.stringify([...rows.values()])],
+      [
+        storableJson(
+          [...rows.values()].map((row) => ({
+            ...row,
+            scheduledAt: storableInstant(row.scheduledAt),
+            queuedAt: storableInstant(row.queuedAt),
+            startedAt: storableInstant(row.startedAt),
+            finishedAt: storableInstant(row.finishedAt),
+          })),
+        ),
+      ],
     );
   }
 }

@@ -3,6 +3,7 @@ import type { JobEvent } from '../../domain/job/job.events.js';
 import { evolve, initialState, type JobState } from '../../domain/job/job.state.js';
 import type { StoredEvent } from '../../events/stored-event.js';
 import type { Projection } from '../checkpointed-projection.js';
+import { storableInstant, storableJson } from '../storable.js';
 
 export interface JobStats {
   totalExecutions: number;
@@ -51,16 +52,27 @@ export class JobsProjection implements Projection {
                          version, created_at, updated_at, state, stats)
        SELECT (j.state->>'jobId')::uuid, (j.state->>'ownerId')::uuid, j.state->'spec'->>'name', j.state->'spec'->>'description',
               j.state->'spec'->>'type', j.state->'spec'->'schedule'->>'kind', j.state->>'status',
-              (j.state->>'nextRunAt')::timestamptz, (j.state->>'lastRunAt')::timestamptz, j.state->'spec'->'labels',
-              (j.state->>'version')::int, (j.state->>'createdAt')::timestamptz, (j.state->>'updatedAt')::timestamptz,
+              j."nextRunAt", j."lastRunAt", j.state->'spec'->'labels', (j.state->>'version')::int, j."createdAt", j."updatedAt",
               j.state, j.stats
-       FROM jsonb_to_recordset($1::jsonb) AS j(state jsonb, stats jsonb)
+       FROM jsonb_to_recordset($1::jsonb)
+            AS j(state jsonb, stats jsonb, "nextRunAt" timestamptz, "lastRunAt" timestamptz, "createdAt" timestamptz, "updatedAt" timestamptz)
        ON CONFLICT (id) DO UPDATE SET
          name = EXCLUDED.name, description = EXCLUDED.description, type = EXCLUDED.type,
          schedule_kind = EXCLUDED.schedule_kind, status = EXCLUDED.status, next_run_at = EXCLUDED.next_run_at,
          last_run_at = EXCLUDED.last_run_at, labels = EXCLUDED.labels, version = EXCLUDED.version,
          updated_at = EXCLUDED.updated_at, state = EXCLUDED.state, stats = EXCLUDED.stats`,
-      [JSON.stringify(live)],
+      [
+        storableJson(
+          live.map(({ state, stats }) => ({
+            state,
+            stats,
+            nextRunAt: storableInstant(state.nextRunAt),
+            lastRunAt: storableInstant(state.lastRunAt),
+            createdAt: storableInstant(state.createdAt),
+            updatedAt: storableInstant(state.updatedAt),
+          })),
+        ),
+      ],
     );
   }
 }

@@ -3,9 +3,18 @@ import type { ConsumerMessages } from '@nats-io/jetstream';
 import { DataSource } from 'typeorm';
 import { ensureDurableConsumer, LOGS_STREAM } from '../../events/streams.js';
 import { NATS_CLIENTS, type NatsClients } from '../../infra/nats.js';
-import type { LogEntry } from '../../worker/execution-log.js';
+import { recordableEntry, type LogEntry } from '../../worker/execution-log.js';
 
 const CONSUMER = 'projection-execution-logs';
+
+/**
+ * An entry as the table holds it. Workers ship recordable entries; this makes those shipped before they did
+ * (a NUL from a script's stderr) storable too, so one batch cannot hold back every other execution's logs.
+ */
+const storedEntry = (entry: LogEntry) => {
+  const recorded = recordableEntry(entry.level, entry.message, entry.metadata);
+  return { ...entry, ...recorded, severity: LOG_SEVERITY[recorded.level] };
+};
 export const LOG_SEVERITY = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 
 /**
@@ -52,7 +61,7 @@ export class ExecutionLogsProjection implements OnApplicationBootstrap, OnApplic
        SELECT id, "executionId", "jobId", seq, level, severity, message, metadata, timestamp
        FROM jsonb_to_recordset($1::jsonb) AS e(id uuid, "executionId" uuid, "jobId" uuid, seq integer, level text, severity smallint, message text, metadata jsonb, timestamp timestamptz)
        ON CONFLICT (id) DO NOTHING`,
-      [JSON.stringify(entries.map((entry) => ({ ...entry, severity: LOG_SEVERITY[entry.level] })))],
+      [JSON.stringify(entries.map(storedEntry))],
     );
   }
 }

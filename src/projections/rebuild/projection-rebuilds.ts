@@ -10,6 +10,8 @@ import type { StoredEvent } from '../../events/stored-event.js';
 import { EVENTS_STREAM } from '../../events/streams.js';
 import { NATS_CLIENTS, type NatsClients } from '../../infra/nats.js';
 import { READ_MODELS, type ReadModel } from '../read-models.js';
+import { announceCheckpoints } from '../read-model-positions.js';
+import { clearStalls, listStalls, type ProjectionStall } from '../stalls.js';
 
 export interface RebuildProgress {
   rebuildId: string;
@@ -31,11 +33,24 @@ export interface RebuildOutcome {
   error?: string;
 }
 
+/** Where a stalled read model first failed: the oldest of the jobs it holds back. */
+export interface StalledAt {
+  sequence: number;
+  code: string;
+  since: string;
+  jobId: string;
+  eventType: string;
+  error: string;
+}
+
 export interface ReadModelStatus {
   name: string;
   position: number;
   lagEvents: number;
-  status: 'live' | 'rebuilding';
+  /** `stalled`: it holds back the events of some jobs (`stalledJobs`) and applies everyone else's. */
+  status: 'live' | 'rebuilding' | 'stalled';
+  stalledJobs: number;
+  stalledAt?: StalledAt;
   progress?: RebuildProgress;
   lastRebuild?: RebuildOutcome;
 }
@@ -117,7 +132,7 @@ export class ProjectionRebuilds implements OnApplicationShutdown {
   async statuses(): Promise<ReadModelStatus[]> {
     await this.expireAbandoned();
     const names = READ_MODELS.map((model) => model.projection.name);
-    const [checkpoints, rebuilds, last]: [{ name: string; position: string }[], RebuildRow[], number] = await Promise.all([
+    const [checkpoints, rebuilds, last, stalls]: [{ name: string; position: string }[], RebuildRow[], number, ProjectionStall[]] = await Promise.all([
       this.dataSource.query(`SELECT name, position FROM projection_checkpoints WHERE name = ANY($1::text[])`, [names]),
       this.dataSource.query(
         `SELECT DISTINCT ON (name, status = 'running') * FROM projection_rebuilds WHERE name = ANY($1::text[])
@@ -125,16 +140,23 @@ export class ProjectionRebuilds implements OnApplicationShutdown {
         [names],
       ),
       this.endOfLog(),
+      listStalls(this.dataSource),
     ]);
     return names.map((name) => {
       const position = Number(checkpoints.find((row) => row.name === name)?.position ?? 0);
       const running = rebuilds.find((row) => row.name === name && row.status === 'running');
       const finished = rebuilds.find((row) => row.name === name && row.status !== 'running');
+      const stalled = stalls.filter((stall) => stall.projection === name);
+      const first = stalled[0];
       return {
         name,
         position,
         lagEvents: Math.max(0, last - position),
-        status: running ? 'rebuilding' : 'live',
+        status: running ? 'rebuilding' : first ? 'stalled' : 'live',
+        stalledJobs: stalled.length,
+        ...(first
+          ? { stalledAt: { sequence: first.sequence, code: first.code, since: first.since, jobId: first.aggregateId, eventType: first.eventType, error: first.error } }
+          : {}),
         ...(running ? { progress: progressOf(running, last) } : {}),
         ...(finished ? { lastRebuild: outcomeOf(finished) } : {}),
       };
@@ -195,6 +217,7 @@ export class ProjectionRebuilds implements OnApplicationShutdown {
         // The live consumer goes on from here; if the rebuild read past it, it skips what is applied already.
         const swappedAt = Math.max(livePosition, position);
         await db.query(`UPDATE projection_checkpoints SET position = $2, updated_at = now() WHERE name = $1`, [name, swappedAt]);
+        await announceCheckpoints(db, [name]);
         const retired = quote(`retired_${name}`);
         await db.query(`DROP SCHEMA IF EXISTS ${retired} CASCADE`);
         await db.query(`CREATE SCHEMA ${retired}`);
@@ -204,6 +227,8 @@ export class ProjectionRebuilds implements OnApplicationShutdown {
         }
         await db.query(`DROP SCHEMA ${retired} CASCADE`);
         await db.query(`DROP SCHEMA ${quote(shadow)} CASCADE`);
+        // The new tables hold every event, the stalled jobs' too.
+        await clearStalls(db, name);
         await db.query(`UPDATE projection_rebuilds SET position = $2, target = GREATEST(target, $2) WHERE id = $1`, [rebuildId, swappedAt]);
         await this.finish(rebuildId, 'succeeded', null, db);
         return true;

@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { JobEvent } from '../../domain/job/job.events.js';
 import type { StoredEvent } from '../../events/stored-event.js';
 import type { Projection } from '../checkpointed-projection.js';
+import { storableInstant, storableJson } from '../storable.js';
 
 interface RetryTimer {
   jobId: string;
@@ -71,7 +72,7 @@ export class TimersProjection implements Projection {
     }
     await this.applyRetries(db, retries, deletedJobs);
     if (next.size === 0) return;
-    const due = [...next].filter(([, at]) => at !== null).map(([jobId, scheduledAt]) => ({ jobId, scheduledAt }));
+    const due = [...next].filter(([, at]) => at !== null).map(([jobId, scheduledAt]) => ({ jobId, scheduledAt: storableInstant(scheduledAt) }));
     const cleared = [...next].filter(([, at]) => at === null).map(([jobId]) => jobId);
     if (cleared.length) await db.query(`DELETE FROM timers WHERE job_id = ANY($1::uuid[])`, [cleared]);
     if (due.length) {
@@ -79,7 +80,7 @@ export class TimersProjection implements Projection {
         `INSERT INTO timers (job_id, scheduled_at)
          SELECT "jobId", "scheduledAt" FROM jsonb_to_recordset($1::jsonb) AS t("jobId" uuid, "scheduledAt" timestamptz)
          ON CONFLICT (job_id) DO UPDATE SET scheduled_at = EXCLUDED.scheduled_at`,
-        [JSON.stringify(due)],
+        [storableJson(due)],
       );
       // Delivered when the transaction commits, never for a rolled-back batch.
       await db.query(`SELECT pg_notify($1, $2)`, [TIMERS_CHANNEL, String(due.length)]);
@@ -87,7 +88,9 @@ export class TimersProjection implements Projection {
   }
 
   private async applyRetries(db: EntityManager, retries: Map<string, RetryTimer | null>, deletedJobs: string[]): Promise<void> {
-    const scheduled = [...retries].filter(([, timer]) => timer !== null).map(([executionId, timer]) => ({ executionId, ...timer! }));
+    const scheduled = [...retries]
+      .filter(([, timer]) => timer !== null)
+      .map(([executionId, timer]) => ({ executionId, ...timer!, retryAt: storableInstant(timer!.retryAt) }));
     const done = [...retries].filter(([, timer]) => timer === null).map(([executionId]) => executionId);
     if (done.length) await db.query(`DELETE FROM retry_timers WHERE execution_id = ANY($1::uuid[])`, [done]);
     if (deletedJobs.length) await db.query(`DELETE FROM retry_timers WHERE job_id = ANY($1::uuid[])`, [deletedJobs]);
@@ -97,7 +100,7 @@ export class TimersProjection implements Projection {
          SELECT "executionId", "jobId", "retryAt", "correlationId"
          FROM jsonb_to_recordset($1::jsonb) AS t("executionId" uuid, "jobId" uuid, "retryAt" timestamptz, "correlationId" text)
          ON CONFLICT (execution_id) DO UPDATE SET retry_at = EXCLUDED.retry_at, correlation_id = EXCLUDED.correlation_id`,
-        [JSON.stringify(scheduled)],
+        [storableJson(scheduled)],
       );
       await db.query(`SELECT pg_notify($1, $2)`, [TIMERS_CHANNEL, String(scheduled.length)]);
     }

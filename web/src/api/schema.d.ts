@@ -45,7 +45,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: PostgreSQL and NATS answer (send traffic only when this is 200) */
+        /** Readiness: PostgreSQL and NATS answer (send traffic only when this is 200); degraded when Redis is down or a read model is stalled */
         get: operations["HealthController_ready"];
         put?: never;
         post?: never;
@@ -170,7 +170,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change a user's role (takes effect with their next access token) */
+        /** Change a user's role (in effect from their next request, with the access token they hold) */
         patch: operations["AdminUsersController_changeRole"];
         trace?: never;
     };
@@ -555,6 +555,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/projections/{name}/stalls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The jobs a stalled read model holds back, each with the message it could not apply and why */
+        get: operations["AdminProjectionsController_stalls"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/projections/{name}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply a stalled read model's held-back jobs again, from the event that failed, once its cause is fixed
+         * @description Each held-back job is applied again from the message that failed up to the live position, in one transaction that holds the live checkpoint; a job that fails again stays held back with the new error. Nothing is skipped: the read model stays a replay of the log. A blue/green rebuild (POST /admin/projections/:name/rebuild) also clears the stalls when it is swapped in.
+         */
+        post: operations["AdminProjectionsController_resume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/dashboard/stats": {
         parameters: {
             query?: never;
@@ -579,7 +616,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Services, streams and read models, with latencies and lag; 503 when a service is down */
+        /** Services, streams and read models, with latencies and lag; degraded when a service is down (503) or a read model is stalled (200) */
         get: operations["DashboardController_health"];
         put?: never;
         post?: never;
@@ -612,7 +649,7 @@ export interface components {
     schemas: {
         HealthDto: {
             /**
-             * @description degraded: Redis is down (rate limits off, revocation checked in PostgreSQL)
+             * @description degraded: Redis is down (rate limits off, revocation checked in PostgreSQL), or a read model is stalled (GET /api/v1/admin/projections)
              * @enum {string}
              */
             status: "ok" | "degraded" | "unavailable";
@@ -625,6 +662,11 @@ export interface components {
              *     }
              */
             checks: Record<string, never>;
+            /**
+             * @description stalled: a read model holds back the events of some jobs it cannot apply; unknown: PostgreSQL is down
+             * @enum {string}
+             */
+            readModels: "live" | "stalled" | "unknown";
         };
         LivenessDto: {
             /** @enum {string} */
@@ -910,12 +952,23 @@ export interface components {
         };
         HttpOutputDto: {
             status: number;
+            /** @description lower-case names; a value as UTF-8 text when its bytes are UTF-8, else as Latin-1 */
             headers: {
                 [key: string]: string;
             };
-            /** @description the first 4096 characters of the body */
+            /** @description the first 4 KiB of the body (after Content-Encoding is undone): its text, or its base64 (bodyEncoding) */
             body: string;
+            /**
+             * @description base64 when the bytes are not UTF-8 text without NUL
+             * @enum {string}
+             */
+            bodyEncoding: "utf8" | "base64";
+            /** @description bytes of the body read (decoded): its size, unless bodyIncomplete says reading stopped early */
+            bodyBytes: number;
+            /** @description body holds less than the whole body */
             bodyTruncated: boolean;
+            /** @description why reading stopped before the end of the body: a read cap, a decoding error, the connection closing */
+            bodyIncomplete?: string;
         };
         ScriptOutputDto: {
             exitCode: number | null;
@@ -950,7 +1003,7 @@ export interface components {
             /** Format: date-time */
             finishedAt: string | null;
             durationMs: number | null;
-            /** @description what the run returned, by the job's type: http and webhook the answer, script its exit, email the message id, custom what its handler returned */
+            /** @description what the run returned, always JSON of at most 64 KiB, by the job's type: http and webhook the answer, script its exit, email the message id; custom: the handler's value as JSON (strings without U+0000 or lone surrogates, a BigInt as a string, bytes as { encoding, data, bytes, truncated }, "[circular]"), or { truncated, limitBytes, preview } when larger */
             output: (components["schemas"]["HttpOutputDto"] | components["schemas"]["ScriptOutputDto"] | components["schemas"]["EmailOutputDto"] | {
                 [key: string]: unknown;
             } | unknown[] | string | number | boolean) | null;
@@ -1031,6 +1084,26 @@ export interface components {
             finishedAt: string;
             error?: string;
         };
+        StalledAtDto: {
+            /** @description the event-log sequence of the first message the read model could not apply */
+            sequence: number;
+            /** @enum {string} */
+            code: "UNSTORABLE_VALUE" | "CONSTRAINT_VIOLATION" | "REFUSED_BY_DATABASE" | "PROJECTION_ERROR";
+            /** Format: date-time */
+            since: string;
+            /**
+             * Format: uuid
+             * @description the job whose events are held back
+             */
+            jobId: string;
+            /**
+             * @description the failing message's event types
+             * @example ExecutionStarted+ExecutionFinished
+             */
+            eventType: string;
+            /** @description the database's or the projection's error */
+            error: string;
+        };
         ProjectionStatusDto: {
             /**
              * @example jobs
@@ -1041,12 +1114,47 @@ export interface components {
             position: number;
             /** @description messages in the event log not applied yet */
             lagEvents: number;
-            /** @enum {string} */
-            status: "live" | "rebuilding";
+            /**
+             * @description stalled: the read model could not apply an event; it holds back that job (and any other such) and applies every other job's events
+             * @enum {string}
+             */
+            status: "live" | "rebuilding" | "stalled";
+            /** @description jobs held back (0 unless stalled) */
+            stalledJobs: number;
+            /** @description while stalled: the oldest failure */
+            stalledAt?: components["schemas"]["StalledAtDto"];
             /** @description while rebuilding */
             progress?: components["schemas"]["RebuildProgressDto"];
             /** @description the last finished rebuild */
             lastRebuild?: components["schemas"]["RebuildOutcomeDto"];
+        };
+        StallDto: {
+            /** @description the event-log sequence of the first message the read model could not apply */
+            sequence: number;
+            /** @enum {string} */
+            code: "UNSTORABLE_VALUE" | "CONSTRAINT_VIOLATION" | "REFUSED_BY_DATABASE" | "PROJECTION_ERROR";
+            /** Format: date-time */
+            since: string;
+            /**
+             * Format: uuid
+             * @description the job whose events are held back
+             */
+            jobId: string;
+            /**
+             * @description the failing message's event types
+             * @example ExecutionStarted+ExecutionFinished
+             */
+            eventType: string;
+            /** @description the database's or the projection's error */
+            error: string;
+            /** @enum {string} */
+            projection: "jobs" | "executions" | "timers" | "dead_letters";
+        };
+        ResumeOutcomeDto: {
+            /** @description jobs whose held-back events are now applied */
+            resumed: string[];
+            /** @description jobs that still fail, with the error of this attempt */
+            stillStalled: components["schemas"]["StallDto"][];
         };
         JobCountsDto: {
             total: number;
@@ -1142,12 +1250,12 @@ export interface components {
             /** @description messages in the event log not applied yet */
             lagEvents: number;
             /**
-             * @description stalled: it could not apply an event and holds back that job
+             * @description stalled: it could not apply an event and holds back that job (GET /api/v1/admin/projections)
              * @enum {string}
              */
-            status?: "live" | "stalled";
-            /** @description jobs held back */
-            stalledJobs?: number;
+            status: "live" | "stalled";
+            /** @description jobs held back (0 unless stalled) */
+            stalledJobs: number;
             /** @description while stalled: the oldest failure */
             stalledAt?: components["schemas"]["ProjectionStallDto"];
         };
@@ -2166,6 +2274,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description seconds until the quota is whole again */
                     "RateLimit-Reset"?: number;
+                    /** @description `current`: every read model had applied this write before it answered, so your next reads (lists, filters, upcoming, executions, dead letters, dashboard) reflect it on any API instance. `lagging`: they had not within READ_YOUR_WRITES_WAIT_MS; the write is stored, and reads may not show it yet. */
+                    "X-Chronos-Read-Models": "current" | "lagging";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2357,6 +2467,8 @@ export interface operations {
                     "RateLimit-Reset"?: number;
                     /** @description the job's version, quoted: "3" */
                     ETag?: string;
+                    /** @description `current`: every read model had applied this write before it answered, so your next reads (lists, filters, upcoming, executions, dead letters, dashboard) reflect it on any API instance. `lagging`: they had not within READ_YOUR_WRITES_WAIT_MS; the write is stored, and reads may not show it yet. */
+                    "X-Chronos-Read-Models": "current" | "lagging";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2729,6 +2841,8 @@ export interface operations {
                     "RateLimit-Reset"?: number;
                     /** @description the job's version, quoted: "3" */
                     ETag?: string;
+                    /** @description `current`: every read model had applied this write before it answered, so your next reads (lists, filters, upcoming, executions, dead letters, dashboard) reflect it on any API instance. `lagging`: they had not within READ_YOUR_WRITES_WAIT_MS; the write is stored, and reads may not show it yet. */
+                    "X-Chronos-Read-Models": "current" | "lagging";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2851,6 +2965,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description seconds until the quota is whole again */
                     "RateLimit-Reset"?: number;
+                    /** @description `current`: every read model had applied this write before it answered, so your next reads (lists, filters, upcoming, executions, dead letters, dashboard) reflect it on any API instance. `lagging`: they had not within READ_YOUR_WRITES_WAIT_MS; the write is stored, and reads may not show it yet. */
+                    "X-Chronos-Read-Models": "current" | "lagging";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2962,6 +3078,8 @@ export interface operations {
                     "RateLimit-Reset"?: number;
                     /** @description the job's version, quoted: "3" */
                     ETag?: string;
+                    /** @description `current`: every read model had applied this write before it answered, so your next reads (lists, filters, upcoming, executions, dead letters, dashboard) reflect it on any API instance. `lagging`: they had not within READ_YOUR_WRITES_WAIT_MS; the write is stored, and reads may not show it yet. */
+                    "X-Chronos-Read-Models": "current" | "lagging";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3364,6 +3482,8 @@ export interface operations {
                     "RateLimit-Reset"?: number;
                     /** @description the job's version, quoted: "3" */
                     ETag?: string;
+                    /** @description `current`: every read model had applied this write before it answered, so your next reads (lists, filters, upcoming, executions, dead letters, dashboard) reflect it on any API instance. `lagging`: they had not within READ_YOUR_WRITES_WAIT_MS; the write is stored, and reads may not show it yet. */
+                    "X-Chronos-Read-Models": "current" | "lagging";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3491,6 +3611,8 @@ export interface operations {
                     "RateLimit-Reset"?: number;
                     /** @description the job's version, quoted: "3" */
                     ETag?: string;
+                    /** @description `current`: every read model had applied this write before it answered, so your next reads (lists, filters, upcoming, executions, dead letters, dashboard) reflect it on any API instance. `lagging`: they had not within READ_YOUR_WRITES_WAIT_MS; the write is stored, and reads may not show it yet. */
+                    "X-Chronos-Read-Models": "current" | "lagging";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3618,6 +3740,8 @@ export interface operations {
                     "RateLimit-Reset"?: number;
                     /** @description the job's version, quoted: "3" */
                     ETag?: string;
+                    /** @description `current`: every read model had applied this write before it answered, so your next reads (lists, filters, upcoming, executions, dead letters, dashboard) reflect it on any API instance. `lagging`: they had not within READ_YOUR_WRITES_WAIT_MS; the write is stored, and reads may not show it yet. */
+                    "X-Chronos-Read-Models": "current" | "lagging";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3743,6 +3867,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description seconds until the quota is whole again */
                     "RateLimit-Reset"?: number;
+                    /** @description `current`: every read model had applied this write before it answered, so your next reads (lists, filters, upcoming, executions, dead letters, dashboard) reflect it on any API instance. `lagging`: they had not within READ_YOUR_WRITES_WAIT_MS; the write is stored, and reads may not show it yet. */
+                    "X-Chronos-Read-Models": "current" | "lagging";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3871,6 +3997,8 @@ export interface operations {
                     "RateLimit-Reset"?: number;
                     /** @description the job's version, quoted: "3" */
                     ETag?: string;
+                    /** @description `current`: every read model had applied this write before it answered, so your next reads (lists, filters, upcoming, executions, dead letters, dashboard) reflect it on any API instance. `lagging`: they had not within READ_YOUR_WRITES_WAIT_MS; the write is stored, and reads may not show it yet. */
+                    "X-Chronos-Read-Models": "current" | "lagging";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4352,6 +4480,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description seconds until the quota is whole again */
                     "RateLimit-Reset"?: number;
+                    /** @description `current`: every read model had applied this write before it answered, so your next reads (lists, filters, upcoming, executions, dead letters, dashboard) reflect it on any API instance. `lagging`: they had not within READ_YOUR_WRITES_WAIT_MS; the write is stored, and reads may not show it yet. */
+                    "X-Chronos-Read-Models": "current" | "lagging";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4440,6 +4570,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description seconds until the quota is whole again */
                     "RateLimit-Reset"?: number;
+                    /** @description `current`: every read model had applied this write before it answered, so your next reads (lists, filters, upcoming, executions, dead letters, dashboard) reflect it on any API instance. `lagging`: they had not within READ_YOUR_WRITES_WAIT_MS; the write is stored, and reads may not show it yet. */
+                    "X-Chronos-Read-Models": "current" | "lagging";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4823,6 +4955,173 @@ export interface operations {
             };
             /** @description REBUILD_IN_PROGRESS */
             409: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description RATE_LIMITED: this user made too many requests */
+            429: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    AdminProjectionsController_stalls: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: "jobs" | "executions" | "timers" | "dead_letters";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StallDto"][];
+                };
+            };
+            /** @description VALIDATION_FAILED: the offending fields are listed in `errors` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description UNAUTHENTICATED, TOKEN_EXPIRED: no valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description ADMIN_ONLY */
+            403: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description PROJECTION_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    AdminProjectionsController_resume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: "jobs" | "executions" | "timers" | "dead_letters";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResumeOutcomeDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the offending fields are listed in `errors` */
+            400: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description UNAUTHENTICATED, TOKEN_EXPIRED: no valid access token */
+            401: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description ADMIN_ONLY */
+            403: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description PROJECTION_NOT_FOUND */
+            404: {
                 headers: {
                     /** @description requests allowed in the window of the tightest rule that applies */
                     "RateLimit-Limit"?: number;

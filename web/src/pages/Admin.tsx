@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { Link } from 'react-router';
 import { api, currentUser, problemText, type Schemas } from '../api/client';
 import { Notice, Pagination, ProblemMessage, StatusBadge, useLoad } from '../components/ui';
 import { when } from '../format';
@@ -32,7 +33,6 @@ export function ReadModels() {
     models.reload();
   }
 
-  const stallOf = (name: string) => health.data?.projections.find((projection) => projection.name === name);
   return (
     <section>
       <h1>Read models</h1>
@@ -61,19 +61,24 @@ export function ReadModels() {
         </thead>
         <tbody>
           {models.data?.map((model) => {
-            const stall = stallOf(model.name);
+            const stall = model.stalledAt;
             return (
               <tr key={model.name}>
                 <th scope="row">{model.name}</th>
                 <td>
-                  <StatusBadge status={stall?.status === 'stalled' ? 'stalled' : model.status} />
+                  <StatusBadge status={model.status} />
                 </td>
                 <td>{model.position}</td>
                 <td>{model.lagEvents}</td>
                 <td>
-                  {stall?.stalledAt
-                    ? `${stall.stalledJobs ?? 1} job(s) held back since ${when(stall.stalledAt.since)}: ${stall.stalledAt.code} at event ${stall.stalledAt.sequence}`
-                    : '—'}
+                  {stall ? (
+                    <>
+                      {model.stalledJobs} job(s) held back since {when(stall.since)}: {stall.code} at event {stall.sequence} ({stall.eventType}) of{' '}
+                      <Link to={`/jobs/${stall.jobId}`}>job {stall.jobId.slice(0, 8)}</Link>: <span className="error-cell">{stall.error}</span>
+                    </>
+                  ) : (
+                    '—'
+                  )}
                 </td>
                 <td>
                   {model.progress ? (
