@@ -153,8 +153,8 @@ stack_ensure_node_deps() {
 stack_nats_bin() { command -v nats-server || { [[ -x /usr/sbin/nats-server ]] && echo /usr/sbin/nats-server; }; }
 stack_redis_bin() { command -v redis-server || { [[ -x /usr/bin/redis-server ]] && echo /usr/bin/redis-server; }; }
 
-# stack_ensure_system_packages [nats] [redis] [postgres] — apt-get install only the
-# Debian packages whose binaries are missing (default: all three services).
+# stack_ensure_system_packages [nats] [redis] [postgres] [chromium] — apt-get install only the
+# Debian packages whose binaries are missing (default: the three services).
 stack_ensure_system_packages() {
   local want=("$@") pkgs=() s
   ((${#want[@]})) || want=(nats redis postgres)
@@ -163,6 +163,7 @@ stack_ensure_system_packages() {
       nats) stack_nats_bin >/dev/null || pkgs+=(nats-server) ;;
       redis) stack_redis_bin >/dev/null || pkgs+=(redis-server) ;;
       postgres) [[ -x $PG_BIN/postgres ]] || pkgs+=(postgresql) ;;
+      chromium) [[ -x /usr/bin/chromium ]] || pkgs+=(chromium) ;; # the web dashboard's browser tests only
     esac
   done
   ((${#pkgs[@]})) || return 0

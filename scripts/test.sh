@@ -13,6 +13,9 @@ NATS_PORT="${CHRONOS_TEST_NATS_PORT:-14222}"
 PG_PORT="${CHRONOS_TEST_PG_PORT:-15433}"
 REDIS_PORT="${CHRONOS_TEST_REDIS_PORT:-16380}"
 
+# The web dashboard's browser tests (test/web/) drive Debian's Chromium: installed only when they run.
+if (($# == 0)) || [[ " $* " == *test/web/* ]]; then stack_ensure_system_packages chromium; fi
+
 # fsync off: test data is thrown away anyway.
 stack_fresh "$DIR" "$NATS_PORT" "$PG_PORT" "$REDIS_PORT" fast
 export CHRONOS_TEST=1

@@ -1,7 +1,7 @@
 import type { INestApplication, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
 import helmet from 'helmet';
 import { AppModule, type Infrastructure } from './app.module.js';
@@ -13,8 +13,9 @@ import { EventLogTransport } from './infra/transport/event-stream.transport.js';
 import { createLogger } from './observability/logger.js';
 import { ProblemDetailsFilter } from './http/problem-details.filter.js';
 import { refuseDeepJson } from './http/json-depth.js';
+import { createOpenApiDocument } from './http/openapi.js';
+import { webApp } from './http/web-app.js';
 import { validationPipe } from './http/validation.js';
-import { documentReadYourWrites } from './http/read-your-writes/read-your-writes.decorator.js';
 import { READ_MODELS_HEADER } from './http/read-your-writes/read-your-writes.interceptor.js';
 
 export const API_PREFIX = 'api/v1';
@@ -39,15 +40,19 @@ export async function startChronos(config: ChronosConfig, logger: LoggerService 
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, infra), { logger, bodyParser: false });
   // express.json directly: Nest reserves body-parser's `verify`, which refuses over-deep JSON before parsing.
   app.use(express.json({ limit: BODY_LIMIT, verify: refuseDeepJson }));
-  // Swagger UI needs inline scripts and styles; everything else gets helmet's strict defaults.
-  app.use(helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'", 'https:'] } } }));
+  // Swagger UI needs inline scripts and styles; everything else, the web dashboard included, gets helmet's strict defaults.
+  const swaggerUiHeaders = helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'", 'https:'] } } });
+  const strictHeaders = helmet();
+  app.use((req: express.Request, res: express.Response, next: express.NextFunction) => (/^\/docs(?:\/|$)/.test(req.path) ? swaggerUiHeaders : strictHeaders)(req, res, next));
   app.enableCors({ origin: config.corsOrigins.length ? config.corsOrigins : false, exposedHeaders: ['ETag', 'X-Request-Id', READ_MODELS_HEADER, 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'] });
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/live', 'health/ready', 'metrics', 'asyncapi.json'] });
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(validationPipe());
   app.enableShutdownHooks();
   app.disable('x-powered-by');
-  SwaggerModule.setup('docs', app, () => documentReadYourWrites(SwaggerModule.createDocument(app, openApiConfig())), { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, () => createOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
+  const dashboard = config.roles.has('api') ? webApp() : undefined;
+  if (dashboard) app.use(dashboard);
 
   if (config.roles.has('projector')) {
     app.connectMicroservice({ strategy: new EventLogTransport(nats, config.instanceId, config.leaseTtlMs) }, { inheritAppConfig: true });
@@ -70,13 +75,4 @@ export async function startChronos(config: ChronosConfig, logger: LoggerService 
         redis.disconnect();
       })()),
   };
-}
-
-function openApiConfig() {
-  return new DocumentBuilder()
-    .setTitle('Chronos')
-    .setDescription('Distributed, event-sourced job scheduler: jobs fire on time, once, with a history you can replay.')
-    .setVersion('0.1.0')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'the accessToken of POST /api/v1/auth/login' })
-    .build();
 }

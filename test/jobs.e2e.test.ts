@@ -192,7 +192,7 @@ describe('jobs over HTTP', () => {
     expect(await api('GET', '/health')).toMatchObject({ status: 200, body: { status: 'ok' } });
     const doc = (await api('GET', '/docs-json')).body;
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/jobs', '/api/v1/jobs/{id}', '/api/v1/jobs/{id}/executions', '/api/v1/executions/{id}', '/health']));
-    expect(doc.components.schemas.CreateJobDto.required).toEqual(expect.arrayContaining(['name', 'type', 'payload', 'schedule']));
+    expect(doc.components.schemas.CreateHttpJobDto.required).toEqual(expect.arrayContaining(['name', 'type', 'payload', 'schedule']));
     expect(doc.components.schemas.CronScheduleDto).toBeDefined();
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, { security?: unknown[] }>>)) {

@@ -11,6 +11,7 @@ import { LIFECYCLE_STREAM } from '../lifecycle/lifecycle-event.js';
 import { DashboardStatsQuery, type DashboardStats } from '../projections/dashboard/dashboard-stats.query.js';
 import { listStalls } from '../projections/stalls.js';
 import { CurrentCaller, type Caller } from './caller.js';
+import { DashboardHealthDto, DashboardStatsDto } from './dto/dashboard.dto.js';
 
 type ServiceStatus = { status: 'up' | 'down'; latencyMs: number | null };
 
@@ -38,16 +39,16 @@ export class DashboardController {
 
   @Get('stats')
   @ApiOperation({ summary: 'Your jobs at a glance (admins: all jobs)' })
-  @ApiOkResponse({ description: '{ jobs, executions: { last24h }, upcoming, recentFailures }' })
+  @ApiOkResponse({ type: DashboardStatsDto })
   stats(@CurrentCaller() caller: Caller): Promise<DashboardStats> {
     return this.queries.execute(new DashboardStatsQuery(caller.role === 'admin' ? undefined : caller.id, new Date()));
   }
 
   @Get('health')
   @ApiOperation({ summary: 'Services, streams and read models, with latencies and lag; degraded when a service is down (503) or a read model is stalled (200)' })
-  @ApiOkResponse({ description: '{ status, services, streams, projections }' })
-  @ApiServiceUnavailableResponse({ description: 'a service is down' })
-  async health(@Res({ passthrough: true }) res: Response) {
+  @ApiOkResponse({ type: DashboardHealthDto })
+  @ApiServiceUnavailableResponse({ type: DashboardHealthDto, description: 'a service is down' })
+  async health(@Res({ passthrough: true }) res: Response): Promise<DashboardHealthDto> {
     const [postgres, redis, nats] = await Promise.all([
       timed(() => this.dataSource.query('SELECT 1')),
       timed(() => this.redis.ping()),

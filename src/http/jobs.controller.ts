@@ -7,14 +7,15 @@ import {
   ApiForbiddenResponse,
   ApiUnauthorizedResponse,
   ApiBadRequestResponse,
+  ApiBody,
   ApiConflictResponse,
-  ApiCreatedResponse,
   ApiHeader,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiPreconditionFailedResponse,
+  ApiResponse,
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
@@ -45,6 +46,7 @@ import { CurrentCaller, type Caller } from './caller.js';
 import { CreateJobDto, EmptyBodyDto, PauseJobDto, PreviewScheduleDto, RescheduleJobDto, UpdateJobDto } from './dto/job.dto.js';
 import { JobAsOfQueryDto, ListExecutionsQueryDto, ListJobsQueryDto, ListLogsQueryDto, PageQueryDto, PreviewQueryDto, UpcomingQueryDto } from './dto/list-query.dto.js';
 import { PAYLOAD_DTOS } from './dto/payload.dto.js';
+import { CREATE_JOB_BODY, JOB } from './dto/job-variants.dto.js';
 import { ExecutionListDto, JobDto, JobListDto, LogEntryListDto, PreviewDto, ProblemDto, StoredEventListDto, TriggerResultDto, UpcomingJobsDto } from './dto/responses.dto.js';
 import { ListLogsQuery, type LogEntryRow } from '../projections/logs/log.queries.js';
 import type { ScheduleDto } from './dto/schedule.dto.js';
@@ -55,6 +57,10 @@ import { ReadYourWrites } from './read-your-writes/read-your-writes.decorator.js
 
 const IF_MATCH = { name: 'If-Match', required: false, description: 'the ETag of the job as last read (`"3"`); 412 if it changed since; anything else is 400 INVALID_IF_MATCH' };
 
+/** An answer that is the job, with its version as the ETag to send back as If-Match. */
+const ApiJobResponse = (status: 200 | 201) =>
+  ApiResponse({ status, schema: JOB, headers: { ETag: { description: 'the job\'s version, quoted: "3"', schema: { type: 'string', example: '"3"' } } } });
+
 /** The OpenAPI description shared by the actions that answer the changed job. */
 const JobAction = (summary: string) =>
   applyDecorators(
@@ -62,7 +68,7 @@ const JobAction = (summary: string) =>
     HttpCode(200),
     ApiOperation({ summary }),
     ApiHeader(IF_MATCH),
-    ApiOkResponse({ type: JobDto }),
+    ApiJobResponse(200),
     ApiNotFoundResponse({ type: ProblemDto }),
     ApiConflictResponse({ type: ProblemDto, description: 'INVALID_STATE' }),
     ApiPreconditionFailedResponse({ type: ProblemDto, description: 'VERSION_CONFLICT' }),
@@ -86,7 +92,8 @@ export class JobsController {
   @ReadYourWrites()
   @Post()
   @ApiOperation({ summary: 'Create a job' })
-  @ApiCreatedResponse({ type: JobDto })
+  @ApiBody({ schema: CREATE_JOB_BODY })
+  @ApiJobResponse(201)
   @ApiUnprocessableEntityResponse({ type: ProblemDto, description: 'VALIDATION_FAILED (a value no store can hold), INVALID_CRON (also a cron with no instant within the search budget), INVALID_TIMEZONE, INVALID_SCHEDULE, TARGET_NOT_ALLOWED, TARGET_UNRESOLVABLE, SCRIPT_NOT_ALLOWED, SECRET_MASKED' })
   @ApiForbiddenResponse({ type: ProblemDto, description: 'SCRIPT_ADMIN_ONLY: script jobs are for admins' })
   async create(@Body() body: CreateJobDto, @CurrentCaller() caller: Caller, @Res({ passthrough: true }) res: Response): Promise<JobDto> {
@@ -129,7 +136,7 @@ export class JobsController {
 
   @Get(':id')
   @ApiOperation({ summary: 'Read a job (folded from the event log: always current); ?asOf= answers it as it stood then' })
-  @ApiOkResponse({ type: JobDto })
+  @ApiJobResponse(200)
   @ApiNotFoundResponse({ type: ProblemDto, description: 'JOB_NOT_FOUND (also for an asOf before the job existed)' })
   async get(
     @Param('id', uuidParam()) id: string,
@@ -189,8 +196,10 @@ export class JobsController {
   @Patch(':id')
   @ApiOperation({ summary: 'Change some fields of a job; a schedule change recomputes nextRunAt' })
   @ApiHeader(IF_MATCH)
-  @ApiOkResponse({ type: JobDto })
-  @ApiPreconditionFailedResponse({ type: ProblemDto })
+  @ApiJobResponse(200)
+  @ApiNotFoundResponse({ type: ProblemDto, description: 'JOB_NOT_FOUND' })
+  @ApiPreconditionFailedResponse({ type: ProblemDto, description: 'VERSION_CONFLICT' })
+  @ApiUnprocessableEntityResponse({ type: ProblemDto, description: 'INVALID_CRON, INVALID_TIMEZONE, INVALID_SCHEDULE, TARGET_NOT_ALLOWED, TARGET_UNRESOLVABLE, SCRIPT_NOT_ALLOWED' })
   async patch(
     @Param('id', uuidParam()) id: string,
     @Body() body: UpdateJobDto,
@@ -216,9 +225,12 @@ export class JobsController {
   @ReadYourWrites()
   @Put(':id')
   @ApiOperation({ summary: 'Replace a job: omitted optional fields return to their defaults' })
+  @ApiBody({ schema: CREATE_JOB_BODY })
   @ApiHeader(IF_MATCH)
-  @ApiOkResponse({ type: JobDto })
-  @ApiPreconditionFailedResponse({ type: ProblemDto })
+  @ApiJobResponse(200)
+  @ApiNotFoundResponse({ type: ProblemDto, description: 'JOB_NOT_FOUND' })
+  @ApiPreconditionFailedResponse({ type: ProblemDto, description: 'VERSION_CONFLICT' })
+  @ApiUnprocessableEntityResponse({ type: ProblemDto, description: 'INVALID_CRON, INVALID_TIMEZONE, INVALID_SCHEDULE, TARGET_NOT_ALLOWED, TARGET_UNRESOLVABLE, SCRIPT_NOT_ALLOWED' })
   async replace(
     @Param('id', uuidParam()) id: string,
     @Body() body: CreateJobDto,
@@ -237,7 +249,8 @@ export class JobsController {
   @ApiOperation({ summary: 'Delete a job (its history stays in the event log)' })
   @ApiHeader(IF_MATCH)
   @ApiNoContentResponse()
-  @ApiNotFoundResponse({ type: ProblemDto })
+  @ApiNotFoundResponse({ type: ProblemDto, description: 'JOB_NOT_FOUND' })
+  @ApiPreconditionFailedResponse({ type: ProblemDto, description: 'VERSION_CONFLICT' })
   async remove(@Param('id', uuidParam()) id: string, @CurrentCaller() caller: Caller, @Headers('if-match') ifMatch: string | undefined): Promise<void> {
     await this.visibleJob(id, caller);
     await this.send(id, caller, { type: 'DeleteJob', now: new Date(), data: {} }, parseIfMatch(ifMatch));
@@ -269,7 +282,9 @@ export class JobsController {
   @ApiOperation({ summary: 'Run now, outside the schedule' })
   @ApiHeader(IF_MATCH)
   @ApiAcceptedResponse({ type: TriggerResultDto })
+  @ApiNotFoundResponse({ type: ProblemDto, description: 'JOB_NOT_FOUND' })
   @ApiConflictResponse({ type: ProblemDto, description: 'INVALID_STATE' })
+  @ApiPreconditionFailedResponse({ type: ProblemDto, description: 'VERSION_CONFLICT' })
   async trigger(
     @Param('id', uuidParam()) id: string,
     @Body() _body: EmptyBodyDto,

@@ -18,7 +18,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { BACKOFF_KINDS, CONCURRENCY_POLICIES, JOB_TYPES, MISFIRE_POLICIES } from '../../domain/job/job-spec.js';
-import { AsSent, IsPayloadOfType } from './payload.dto.js';
+import { AsSent, IsPayloadOfType, PAYLOAD_DTOS } from './payload.dto.js';
 import {
   AtScheduleDto,
   CronScheduleDto,
@@ -37,7 +37,15 @@ export const scheduleSchema = {
     { $ref: getSchemaPath(CronScheduleDto) },
     { $ref: getSchemaPath(IntervalScheduleDto) },
   ],
-  discriminator: { propertyName: 'kind' },
+  discriminator: {
+    propertyName: 'kind',
+    mapping: {
+      immediate: getSchemaPath(ImmediateScheduleDto),
+      at: getSchemaPath(AtScheduleDto),
+      cron: getSchemaPath(CronScheduleDto),
+      interval: getSchemaPath(IntervalScheduleDto),
+    },
+  },
 };
 
 export class RetryPolicyDto {
@@ -131,8 +139,8 @@ function IsLabels() {
     });
 }
 
-/** The body of POST /jobs and PUT /jobs/:id. */
-@ApiExtraModels(ImmediateScheduleDto, AtScheduleDto, CronScheduleDto, IntervalScheduleDto)
+/** The body of POST /jobs and PUT /jobs/:id (documented per type by CreateJobBody, dto/job-variants.dto.ts). */
+@ApiExtraModels(ImmediateScheduleDto, AtScheduleDto, CronScheduleDto, IntervalScheduleDto, ...Object.values(PAYLOAD_DTOS))
 export class CreateJobDto {
   @ApiProperty({ example: 'Nightly backup', maxLength: 200, description: 'any Unicode text but U+0000 and unpaired surrogates (as every string of the API), shown back unchanged' })
   @IsString()
@@ -150,7 +158,7 @@ export class CreateJobDto {
   @IsIn(JOB_TYPES)
   type!: (typeof JOB_TYPES)[number];
 
-  @ApiProperty({ type: 'object', additionalProperties: true, description: 'per type: see the job types in the API guide' })
+  @ApiProperty({ oneOf: Object.values(PAYLOAD_DTOS).map((dto) => ({ $ref: getSchemaPath(dto) })), description: 'the payload of the job\'s type' })
   @IsObject()
   @IsPayloadOfType()
   @AsSent()

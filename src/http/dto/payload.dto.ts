@@ -25,6 +25,7 @@ import { MASK } from '../../secrets/job-secrets.js';
 import type { ProblemField } from '../problem-details.filter.js';
 import { printableKey } from '../request-values.js';
 import { nestedFieldsMessage, toProblemFields } from '../validation.js';
+import { JSON_VALUE } from './json-value.schema.js';
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
@@ -75,7 +76,7 @@ export class HttpPayloadDto {
   @AsSent()
   query?: Record<string, string>;
 
-  @ApiPropertyOptional({ description: 'sent as JSON, or as is when a string' })
+  @ApiPropertyOptional({ ...JSON_VALUE, description: 'sent as JSON, or as is when a string' })
   @IsOptional()
   @AsSent()
   body?: unknown;
@@ -94,7 +95,7 @@ export class CustomPayloadDto {
   @IsRegisteredHandler()
   handler!: string;
 
-  @ApiPropertyOptional({ description: 'given to the handler (sleep: { ms })' })
+  @ApiPropertyOptional({ ...JSON_VALUE, description: 'given to the handler (sleep: { ms })' })
   @IsOptional()
   @AsSent()
   data?: unknown;
@@ -106,7 +107,7 @@ export class WebhookPayloadDto {
   @MaxLength(2048)
   url!: string;
 
-  @ApiProperty({ description: 'any JSON value: the body of the POST, sent as JSON', example: { event: 'nightly' } })
+  @ApiProperty({ ...JSON_VALUE, description: 'any JSON value: the body of the POST, sent as JSON', example: { event: 'nightly' } })
   @IsPresent()
   @AsSent()
   data!: unknown;

@@ -1,7 +1,8 @@
-import { ApiExtraModels, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { BACKOFF_KINDS, CONCURRENCY_POLICIES, JOB_TYPES, MISFIRE_POLICIES } from '../../domain/job/job-spec.js';
 import { AtScheduleDto, CronScheduleDto, ImmediateScheduleDto, IntervalScheduleDto, type ScheduleDto } from './schedule.dto.js';
 import { scheduleSchema } from './job.dto.js';
+import { JSON_VALUE } from './json-value.schema.js';
 
 export class RetryPolicyResponseDto {
   @ApiProperty() maxAttempts!: number;
@@ -59,9 +60,38 @@ export class PageMetaDto {
 }
 
 export class JobListDto extends PageMetaDto {
-  @ApiProperty({ type: [JobDto] }) items!: JobDto[];
+  @ApiProperty({ type: 'array', items: { $ref: getSchemaPath('Job') } }) items!: JobDto[];
 }
 
+/** The output of an http or webhook run: the target's answer. */
+export class HttpOutputDto {
+  @ApiProperty() status!: number;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, description: 'lower-case names; a value as UTF-8 text when its bytes are UTF-8, else as Latin-1' })
+  headers!: Record<string, string>;
+  @ApiProperty({ description: 'the first 4 KiB of the body (after Content-Encoding is undone): its text, or its base64 (bodyEncoding)' }) body!: string;
+  @ApiProperty({ enum: ['utf8', 'base64'], description: 'base64 when the bytes are not UTF-8 text without NUL' }) bodyEncoding!: 'utf8' | 'base64';
+  @ApiProperty({ description: 'bytes of the body read (decoded): its size, unless bodyIncomplete says reading stopped early' }) bodyBytes!: number;
+  @ApiProperty({ description: 'body holds less than the whole body' }) bodyTruncated!: boolean;
+  @ApiPropertyOptional({ description: 'why reading stopped before the end of the body: a read cap, a decoding error, the connection closing' }) bodyIncomplete?: string;
+}
+
+/** The output of a script run. */
+export class ScriptOutputDto {
+  @ApiProperty({ nullable: true, type: Number }) exitCode!: number | null;
+  @ApiProperty({ nullable: true, type: String, example: 'SIGTERM' }) signal!: string | null;
+  @ApiProperty() stdoutBytes!: number;
+  @ApiProperty() stderrBytes!: number;
+  @ApiProperty({ description: 'more output than SCRIPT_OUTPUT_CAP_BYTES: the rest is counted, not logged' }) truncated!: boolean;
+}
+
+/** The output of an email run (or of a refused one: the rejected addresses). */
+export class EmailOutputDto {
+  @ApiPropertyOptional() messageId?: string;
+  @ApiPropertyOptional({ type: [String] }) accepted?: string[];
+  @ApiProperty({ type: [String] }) rejected!: string[];
+}
+
+@ApiExtraModels(HttpOutputDto, ScriptOutputDto, EmailOutputDto)
 export class ExecutionDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ format: 'uuid' }) jobId!: string;
@@ -75,8 +105,9 @@ export class ExecutionDto {
   @ApiProperty({ nullable: true, type: Number }) durationMs!: number | null;
   @ApiProperty({
     nullable: true,
+    anyOf: [{ $ref: getSchemaPath(HttpOutputDto) }, { $ref: getSchemaPath(ScriptOutputDto) }, { $ref: getSchemaPath(EmailOutputDto) }, ...JSON_VALUE.anyOf],
     description:
-      'what the run returned, always JSON of at most 64 KiB. http/webhook: { status, headers, body (first 4 KiB), bodyEncoding ("utf8" or "base64" when the bytes are not UTF-8 text without NUL), bodyBytes, bodyTruncated, bodyIncomplete? }; script: { exitCode, signal, stdoutBytes, stderrBytes, truncated }; email: { messageId, accepted, rejected }; custom: the handler\'s value as JSON (strings without U+0000 or lone surrogates, a BigInt as a string, bytes as { encoding, data, bytes, truncated }, "[circular]"), or { truncated, limitBytes, preview } when larger',
+      "what the run returned, always JSON of at most 64 KiB, by the job's type: http and webhook the answer, script its exit, email the message id; custom: the handler's value as JSON (strings without U+0000 or lone surrogates, a BigInt as a string, bytes as { encoding, data, bytes, truncated }, \"[circular]\"), or { truncated, limitBytes, preview } when larger",
   })
   output!: unknown;
   @ApiProperty({ nullable: true, type: String }) error!: string | null;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import { Inject, Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { applyDecorators, Inject, Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { ApiExtension } from '@nestjs/swagger';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import type { Redis } from 'ioredis';
@@ -31,14 +32,16 @@ const RATE_LIMIT_KIND = 'chronos:rate-limit';
 const HOUR_MS = 3_600_000;
 const FIFTEEN_MINUTES_MS = 900_000;
 export const RATE_LIMIT_KEY_PREFIX = 'chronos:rl:';
+/** Tells the OpenAPI document which limits a route has (src/http/openapi.ts documents their headers and 429). */
+export const RATE_LIMIT_EXTENSION = 'x-chronos-rate-limit';
 
 /**
  * Chooses the limits of a route or controller. `api` (the default, no decorator needed): per authenticated caller.
  * `auth` (login, register, refresh): per client IP and per e-mail in the body, both must admit the request.
  */
-export const RateLimit = (kind: RateLimitKind) => SetMetadata(RATE_LIMIT_KIND, kind);
+export const RateLimit = (kind: RateLimitKind) => applyDecorators(SetMetadata(RATE_LIMIT_KIND, kind), ApiExtension(RATE_LIMIT_EXTENSION, kind));
 /** No rate limit on this route or controller (health, docs). A method's decorator overrides its controller's. */
-export const SkipRateLimit = () => SetMetadata(RATE_LIMIT_KIND, 'skip');
+export const SkipRateLimit = () => applyDecorators(SetMetadata(RATE_LIMIT_KIND, 'skip'), ApiExtension(RATE_LIMIT_EXTENSION, 'none'));
 
 type LimitedRequest = Request & { caller?: { id: string } };
 

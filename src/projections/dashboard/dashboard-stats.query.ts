@@ -6,6 +6,7 @@ export interface DashboardStats {
   jobs: { total: number; byStatus: Record<string, number>; byType: Record<string, number> };
   executions: {
     last24h: { total: number; succeeded: number; failed: number; successRate: number | null; p50DurationMs: number | null; p95DurationMs: number | null };
+    perHour: { hour: string; succeeded: number; failed: number }[];
   };
   upcoming: { id: string; name: string; nextRunAt: string; scheduleKind: string }[];
   recentFailures: { executionId: string; jobId: string; jobName: string; status: string; error: string | null; finishedAt: string }[];
@@ -26,7 +27,9 @@ export class DashboardStatsHandler implements IQueryHandler<DashboardStatsQuery,
   async execute({ ownerId, now }: DashboardStatsQuery): Promise<DashboardStats> {
     const owner = ownerId ?? null;
     const since = new Date(now.getTime() - 24 * 3_600_000);
-    const [byStatus, byType, [last24h], upcoming, failures] = await Promise.all([
+    // 24 whole hours, the current one last: the chart's buckets, empty ones included.
+    const hours = Array.from({ length: 24 }, (_, i) => Math.floor(now.getTime() / 3_600_000) * 3_600_000 - (23 - i) * 3_600_000);
+    const [byStatus, byType, [last24h], upcoming, failures, perHour] = await Promise.all([
       this.dataSource.query(`SELECT status, count(*)::int AS n FROM jobs WHERE ($1::uuid IS NULL OR owner_id = $1) GROUP BY status`, [owner]),
       this.dataSource.query(`SELECT type, count(*)::int AS n FROM jobs WHERE ($1::uuid IS NULL OR owner_id = $1) GROUP BY type`, [owner]),
       this.dataSource.query(
@@ -50,7 +53,17 @@ export class DashboardStatsHandler implements IQueryHandler<DashboardStatsQuery,
          WHERE ($1::uuid IS NULL OR j.owner_id = $1) AND e.status IN ('failed', 'timed_out') ORDER BY e.finished_at DESC LIMIT 10`,
         [owner],
       ),
+      this.dataSource.query(
+        `SELECT to_timestamp(floor(extract(epoch FROM e.finished_at) / 3600) * 3600) AS hour, -- UTC hours, whatever the session's zone
+                count(*) FILTER (WHERE e.status = 'succeeded')::int AS succeeded,
+                count(*) FILTER (WHERE e.status IN ('failed', 'timed_out'))::int AS failed
+         FROM executions e JOIN jobs j ON j.id = e.job_id
+         WHERE ($1::uuid IS NULL OR j.owner_id = $1) AND e.finished_at >= $2 AND e.status IN ('succeeded', 'failed', 'timed_out')
+         GROUP BY 1`,
+        [owner, new Date(hours[0]!)],
+      ),
     ]);
+    const byHour = new Map<number, { succeeded: number; failed: number }>(perHour.map((row: { hour: Date; succeeded: number; failed: number }) => [row.hour.getTime(), row]));
     const count = (rows: { n: number }[]) => rows.reduce((sum, row) => sum + row.n, 0);
     const toMap = (rows: { n: number }[], key: string) => Object.fromEntries(rows.map((row) => [(row as unknown as Record<string, string>)[key], row.n]));
     const done = last24h.succeeded + last24h.failed;
@@ -66,6 +79,7 @@ export class DashboardStatsHandler implements IQueryHandler<DashboardStatsQuery,
           p50DurationMs: ms(last24h.p50),
           p95DurationMs: ms(last24h.p95),
         },
+        perHour: hours.map((hour) => ({ hour: new Date(hour).toISOString(), succeeded: byHour.get(hour)?.succeeded ?? 0, failed: byHour.get(hour)?.failed ?? 0 })),
       },
       upcoming: upcoming.map((row: { nextRunAt: Date }) => ({ ...row, nextRunAt: row.nextRunAt.toISOString() })),
       recentFailures: failures.map((row: { finishedAt: Date }) => ({ ...row, finishedAt: row.finishedAt.toISOString() })),
