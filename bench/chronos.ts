@@ -24,8 +24,7 @@ import type { CreateJob } from '../src/domain/job/job.commands.js';
 import type { Schedule } from '../src/domain/job/schedule.js';
 import { runMigrations } from '../src/infra/database/data-source.js';
 import { LEASE_BUCKET } from '../src/infra/lease.js';
-import { EVENTS_STREAM, WORK_BACKLOG_STREAM, WORK_STREAM } from '../src/events/streams.js';
-import { WORKERS_CONSUMER } from '../src/worker/worker.service.js';
+import { EVENTS_STREAM, WORK_BACKLOG_STREAM, WORK_STREAM, WORKERS_CONSUMER } from '../src/events/streams.js';
 import { latenessStats, type LatenessStats } from './stats.js';
 
 /** Commands in flight while submitting (the REST API would see this many concurrent requests). */

@@ -10,7 +10,8 @@ import { ExecuteJobCommandHandler } from './commands/job-command.handler.js';
 import { JobRepository } from './commands/job.repository.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from './config.js';
 import { EVENT_STORE } from './events/event-store.js';
-import { JetStreamEventStore } from './events/jetstream-event-store.js';
+import { JetStreamEventStore } from './infra/jetstream-event-store.js';
+import { LifecycleReplay } from './sagas/lifecycle-replay.js';
 import { CustomExecutor } from './executors/custom.executor.js';
 import { EXECUTORS } from './executors/executor.js';
 import { EmailExecutor } from './executors/email.executor.js';
@@ -51,15 +52,15 @@ import { UpcomingJobsHandler } from './projections/jobs/upcoming-jobs.query.js';
 import { ReadModelConsumers } from './projections/read-model.consumers.js';
 import { ReadModelPositions } from './projections/read-model-positions.js';
 import { ProjectionRebuilds } from './projections/rebuild/projection-rebuilds.js';
-import { LifecycleTranslator } from './lifecycle/lifecycle-translator.js';
 import { ExecutionLogsProjection } from './projections/logs/execution-logs.projection.js';
 import { ListLogsHandler } from './projections/logs/log.queries.js';
-import { NotificationsSaga } from './sagas/notifications.saga.js';
+import { NotificationsReaction } from './sagas/notifications.reaction.js';
+import { LifecycleReaction } from './sagas/lifecycle.reaction.js';
 import { ReactorConsumer } from './sagas/reactor.consumer.js';
 import { NotifierService } from './notifications/notifier.service.js';
 import { EmailSender, WebhookSender } from './notifications/senders.js';
 import { UndeliverableWorkSaga } from './sagas/undeliverable-work.saga.js';
-import { DispatchWork } from './sagas/dispatch-work.saga.js';
+import { DispatchWorkReaction } from './sagas/dispatch-work.reaction.js';
 import { JobOwners } from './sagas/job-owners.js';
 import { WorkBacklogReleaser } from './sagas/work-backlog.releaser.js';
 import { SchedulerService } from './scheduler/scheduler.service.js';
@@ -87,6 +88,7 @@ export class AppModule implements NestModule {
       { provide: REDIS, useValue: infra.redis },
       { provide: EVENT_STORE, useValue: new JetStreamEventStore(infra.nats.publisher, infra.nats.jsm) },
       JobRepository,
+      JobOwners,
       ExecuteJobCommandHandler,
       SecretsService,
     ];
@@ -106,6 +108,7 @@ export class AppModule implements NestModule {
         ProjectionRebuilds,
         GetDeadLetterHandler,
         ReadModelPositions,
+        LifecycleReplay,
         AuthService,
         SessionCache,
         JwtStrategy,
@@ -119,7 +122,7 @@ export class AppModule implements NestModule {
     }
     if (config.roles.has('projector')) {
       controllers.push(ReadModelConsumers, ReactorConsumer);
-      providers.push(JobOwners, DispatchWork, WorkBacklogReleaser, NotificationsSaga, LifecycleTranslator, UndeliverableWorkSaga, ExecutionLogsProjection);
+      providers.push(DispatchWorkReaction, WorkBacklogReleaser, NotificationsReaction, LifecycleReaction, UndeliverableWorkSaga, ExecutionLogsProjection);
     }
     if (config.roles.has('scheduler')) providers.push(SchedulerService);
     if (config.roles.has('api') || config.roles.has('worker')) providers.push(UsersRepository);

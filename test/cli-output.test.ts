@@ -7,7 +7,7 @@ import { etaSecondsOf, progressBar, rebuildStateOf, renderProgressLine, type Pro
 import { ServerSentEventParser } from '../src/cli/server-sent-events.js';
 import { renderFields, renderTable, truncate } from '../src/cli/table.js';
 import { inline, terminalSafe } from '../src/cli/terminal.js';
-import type { LifecycleType } from '../src/lifecycle/lifecycle-event.js';
+import type { LifecycleType } from '../src/events/lifecycle-event.js';
 import { formatDuration, formatMs, formatTime } from '../src/cli/time.js';
 
 const JOB = '0b6a2f3e-8c1d-4e5f-9a7b-123456789abc';

@@ -3,7 +3,7 @@ import { JobRepository } from '../src/commands/job.repository.js';
 import { ConcurrencyError } from '../src/domain/errors.js';
 import { defaultRetryPolicy, withDefaults } from '../src/domain/job/job-spec.js';
 import { WrongExpectedSequenceError } from '../src/events/event-store.js';
-import { JetStreamEventStore } from '../src/events/jetstream-event-store.js';
+import { JetStreamEventStore } from '../src/infra/jetstream-event-store.js';
 import { NatsClients } from '../src/infra/nats.js';
 import { resetStack, urls } from './support/stack.js';
 

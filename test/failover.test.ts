@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { JobRepository } from '../src/commands/job.repository.js';
 import { defaultRetryPolicy, withDefaults } from '../src/domain/job/job-spec.js';
-import { JetStreamEventStore } from '../src/events/jetstream-event-store.js';
+import { JetStreamEventStore } from '../src/infra/jetstream-event-store.js';
 import { NatsClients } from '../src/infra/nats.js';
 import { LEASE_BUCKET } from '../src/infra/lease.js';
 import { startChronosProcess, stopAllProcesses } from './support/processes.js';

@@ -1,8 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { ChronosApp } from '../src/app.js';
-import { WORK_STREAM } from '../src/events/streams.js';
-import { WORKERS_CONSUMER } from '../src/worker/worker.service.js';
+import { WORK_STREAM, WORKERS_CONSUMER } from '../src/events/streams.js';
 import { HttpSink } from './support/http-sink.js';
 import { startChronosProcess, stopAllProcesses, type ChronosProcess } from './support/processes.js';
 import { sleep, startWithUser, urls, waitFor, type ApiClient, type Json } from './support/stack.js';

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { startChronos, type ChronosApp } from '../src/app.js';
 import { JobRepository } from '../src/commands/job.repository.js';
 import { defaultRetryPolicy, withDefaults, type JobSpec } from '../src/domain/job/job-spec.js';
-import { JetStreamEventStore } from '../src/events/jetstream-event-store.js';
+import { JetStreamEventStore } from '../src/infra/jetstream-event-store.js';
 import { NatsClients } from '../src/infra/nats.js';
 import { ApiClient, resetStack, startTestChronos, testConfig, urls, waitFor, type Json } from './support/stack.js';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ChronosApp } from '../src/app.js';
 import { JobRepository } from '../src/commands/job.repository.js';
 import { defaultRetryPolicy, withDefaults } from '../src/domain/job/job-spec.js';
-import { JetStreamEventStore } from '../src/events/jetstream-event-store.js';
+import { JetStreamEventStore } from '../src/infra/jetstream-event-store.js';
 import { createDataSource } from '../src/infra/database/data-source.js';
 import { NatsClients } from '../src/infra/nats.js';
 import { applyCheckpointed, checkpointOf } from '../src/projections/checkpointed-projection.js';

@@ -1,8 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { ChronosApp } from '../src/app.js';
-import { EVENTS_STREAM } from '../src/events/streams.js';
-import { REACTOR_PREDECESSORS } from '../src/sagas/reactor.consumer.js';
+import { EVENTS_STREAM, REACTOR_PREDECESSORS } from '../src/events/streams.js';
 import { ApiClient, resetStack, startTestChronos, urls, waitFor } from './support/stack.js';
 
 /**

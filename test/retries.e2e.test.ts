@@ -1,7 +1,6 @@
 import { AckPolicy } from '@nats-io/jetstream';
 import type { ChronosApp } from '../src/app.js';
-import { WORK_STREAM } from '../src/events/streams.js';
-import { WORKERS_CONSUMER } from '../src/worker/worker.service.js';
+import { WORK_STREAM, WORKERS_CONSUMER } from '../src/events/streams.js';
 import { HttpSink } from './support/http-sink.js';
 import { ApiClient, resetStack, sleep, startTestChronos, startWithUser, waitFor } from './support/stack.js';
 

@@ -3,7 +3,7 @@ import type { ChronosApp } from '../src/app.js';
 import { JobRepository } from '../src/commands/job.repository.js';
 import { defaultRetryPolicy, withDefaults } from '../src/domain/job/job-spec.js';
 import type { Schedule } from '../src/domain/job/schedule.js';
-import { JetStreamEventStore } from '../src/events/jetstream-event-store.js';
+import { JetStreamEventStore } from '../src/infra/jetstream-event-store.js';
 import { NatsClients } from '../src/infra/nats.js';
 import { SchedulerService } from '../src/scheduler/scheduler.service.js';
 import { resetStack, sleep, startTestChronos, urls, waitFor } from './support/stack.js';

@@ -4,7 +4,7 @@ import { startChronos, type ChronosApp } from '../src/app.js';
 import { EVENTS_STREAM } from '../src/events/streams.js';
 import type { EventMessage } from '../src/events/stored-event.js';
 import type { JobSpec } from '../src/domain/job/job-spec.js';
-import { SIGNATURE_HEADER, verifyWebhook } from '../src/notifications/webhook-signature.js';
+import { SIGNATURE_HEADER, verifyWebhook } from '../src/executors/webhook-signature.js';
 import { deriveMasterKey, JobKeys } from '../src/secrets/job-keys.js';
 import { MASK } from '../src/secrets/job-secrets.js';
 import { isSealed, open, SEALED_PREFIX } from '../src/secrets/sealed.js';

@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@ne
 import type { Subscription } from '@nats-io/transport-node';
 import { DataSource } from 'typeorm';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
+import { decodeAuthChange, type AuthChange } from '../events/messages.js';
 import { AUTH_CHANGES_SUBJECT } from '../events/streams.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import type { Role } from './users.repository.js';
@@ -54,7 +55,7 @@ export class SessionCache implements OnModuleInit, OnModuleDestroy {
         if (error) return;
         const announced = parseAnnouncement(message.data);
         // Its own announcements were applied when made.
-        if (announced && announced.origin !== this.config.instanceId) this.apply(announced.change);
+        if (announced && announced.origin !== this.config.instanceId) this.apply('sessionId' in announced ? { sessionId: announced.sessionId } : { userId: announced.userId });
       },
     });
     void this.followConnection();
@@ -88,7 +89,8 @@ export class SessionCache implements OnModuleInit, OnModuleDestroy {
   async changed(change: SessionChange): Promise<void> {
     this.apply(change);
     try {
-      this.nats.connection.publish(AUTH_CHANGES_SUBJECT, JSON.stringify({ ...change, origin: this.config.instanceId }));
+      const announcement: AuthChange = { ...change, origin: this.config.instanceId };
+      this.nats.connection.publish(AUTH_CHANGES_SUBJECT, JSON.stringify(announcement));
     } catch {
       return; // the connection is closed: this process is shutting down
     }
@@ -137,13 +139,10 @@ export class SessionCache implements OnModuleInit, OnModuleDestroy {
   }
 }
 
-function parseAnnouncement(data: Uint8Array): { change: SessionChange; origin: unknown } | null {
+function parseAnnouncement(data: Uint8Array): AuthChange | null {
   try {
-    const message = JSON.parse(new TextDecoder().decode(data)) as Record<string, unknown>;
-    if (typeof message.sessionId === 'string') return { change: { sessionId: message.sessionId }, origin: message.origin };
-    if (typeof message.userId === 'string') return { change: { userId: message.userId }, origin: message.origin };
+    return decodeAuthChange(JSON.parse(new TextDecoder().decode(data)));
   } catch {
-    // not one of ours
+    return null; // not one of ours
   }
-  return null;
 }

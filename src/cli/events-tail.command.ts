@@ -1,5 +1,5 @@
 import type { JobDto } from '../http/dto/responses.dto.js';
-import { LIFECYCLE_TYPES, type LifecycleCloudEvent } from '../lifecycle/lifecycle-event.js';
+import { LIFECYCLE_TYPES, type LifecycleCloudEvent } from '../events/lifecycle-event.js';
 import { ProblemError, type ChronosClient } from './chronos-client.js';
 import { jsonOption, stringOption, timeOption, UsageError, type Command } from './command.js';
 import { ServerSentEventParser } from './server-sent-events.js';

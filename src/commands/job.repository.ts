@@ -5,11 +5,7 @@ import { decide } from '../domain/job/job.decide.js';
 import { JOB_EVENT_VERSIONS, type JobEvent } from '../domain/job/job.events.js';
 import { evolve, fold, initialState, type JobState } from '../domain/job/job.state.js';
 import { EVENT_STORE, WrongExpectedSequenceError, type EventStore } from '../events/event-store.js';
-import type { CommandMetadata, StoredEvent } from '../events/stored-event.js';
-
-const toJobEvents = (events: StoredEvent[]): JobEvent[] => events.map((e) => ({ type: e.type, data: e.data }) as JobEvent);
-
-export const JOB_AGGREGATE = 'job';
+import { JOB_AGGREGATE, jobEventsOf, type CommandMetadata, type StoredEvent } from '../events/stored-event.js';
 const MAX_ATTEMPTS = 5;
 const CACHE_LIMIT = 100_000;
 
@@ -64,7 +60,7 @@ export class JobRepository {
   /** Folds the job from its events up to `asOf` (inclusive), from the log, bypassing the cache. */
   async loadAsOf(jobId: string, asOf: Date): Promise<JobState> {
     const { events } = await this.store.load(JOB_AGGREGATE, jobId);
-    return fold(toJobEvents(events.filter((e) => Date.parse(e.occurredAt) <= asOf.getTime())));
+    return fold(jobEventsOf(events.filter((e) => Date.parse(e.occurredAt) <= asOf.getTime())));
   }
 
   async execute(jobId: string, command: JobCommand, metadata: CommandMetadata, expectedVersion?: number): Promise<JobCommandResult> {
@@ -117,7 +113,7 @@ export class JobRepository {
     const cached = this.cache.get(jobId) ?? { state: initialState(), lastSequence: 0 };
     const { events, lastSequence } = await this.store.load(JOB_AGGREGATE, jobId, cached.lastSequence);
     if (events.length === 0) return cached;
-    const loaded = { state: fold(toJobEvents(events), cached.state), lastSequence };
+    const loaded = { state: fold(jobEventsOf(events), cached.state), lastSequence };
     this.remember(jobId, loaded);
     return loaded;
   }

@@ -1,4 +1,6 @@
-/** An event as it is stored and read back: the public `StoredEvent` of API.md. */
+import { JOB_EVENT_VERSIONS, type JobEvent } from '../domain/job/job.events.js';
+
+/** An event as it is stored and read back: the public `StoredEvent` of the API (GET /jobs/:id/events). */
 export interface StoredEvent<Data = unknown> {
   /** Stream sequence of the message that carried the event (one message per command). */
   sequence: number;
@@ -53,7 +55,20 @@ export function upcast(type: string, version: number, data: unknown): { version:
   return current;
 }
 
-export function toStoredEvents(sequence: number, message: EventMessage): StoredEvent[] {
+/** What is on an event-log subject is not an event message (only the event store writes there, but anyone allowed to publish on NATS could). */
+export class NotAnEventMessageError extends Error {
+  override name = 'NotAnEventMessageError';
+}
+
+/**
+ * The events of one event-log message (`body`: its parsed JSON), upcast, each addressed by the message's
+ * stream sequence and its index in it. Throws NotAnEventMessageError for anything that is not an EventMessage.
+ */
+export function decodeEventMessage(sequence: number, body: unknown): StoredEvent[] {
+  const message = body as EventMessage | null;
+  if (typeof message?.aggregateId !== 'string' || typeof message.aggregateType !== 'string' || !Array.isArray(message.events)) {
+    throw new NotAnEventMessageError(`message ${sequence} is not an event message`);
+  }
   return message.events.map((event, index) => {
     const { version, data } = upcast(event.type, event.version, event.data);
     return {
@@ -72,3 +87,26 @@ export function toStoredEvents(sequence: number, message: EventMessage): StoredE
     };
   });
 }
+
+/** A stored event of the job aggregate, typed by its `type` like the domain's JobEvent. */
+export type StoredJobEvent<E extends JobEvent = JobEvent> = E extends JobEvent ? Omit<StoredEvent, 'type' | 'data'> & E : never;
+
+/**
+ * The one way from a stored event to a job event: the stored event itself, typed, when it is an event of
+ * the job aggregate of a type and version this code knows (after upcasting) with its data an object naming
+ * a job; otherwise undefined, and every consumer passes it by (another aggregate, or an event a newer
+ * version of Chronos wrote).
+ */
+export function asJobEvent(stored: StoredEvent): StoredJobEvent | undefined {
+  if (stored.aggregateType !== JOB_AGGREGATE) return undefined;
+  if (!Object.hasOwn(JOB_EVENT_VERSIONS, stored.type) || JOB_EVENT_VERSIONS[stored.type as JobEvent['type']] !== stored.version) return undefined;
+  const data = stored.data as { jobId?: unknown } | null;
+  if (typeof data !== 'object' || data === null || Array.isArray(data) || typeof data.jobId !== 'string') return undefined;
+  return stored as StoredJobEvent;
+}
+
+/** The job events among `events`, in order (see asJobEvent). */
+export const jobEventsOf = (events: StoredEvent[]): StoredJobEvent[] => events.flatMap((event) => asJobEvent(event) ?? []);
+
+/** The aggregate type of jobs: `chronos.es.job.<jobId>`. */
+export const JOB_AGGREGATE = 'job';

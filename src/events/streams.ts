@@ -1,49 +1,97 @@
-import {
-  AckPolicy,
-  DeliverPolicy,
-  DiscardPolicy,
-  JetStreamApiCodes,
-  RetentionPolicy,
-  StorageType,
-  type JetStreamManager,
-  type StreamConfig,
-} from '@nats-io/jetstream';
-import { subjectToken } from './subject-token.js';
+import { DiscardPolicy, RetentionPolicy, StorageType, type StreamConfig } from '@nats-io/jetstream';
+import type { LifecycleType } from './lifecycle-event.js';
+import { fromSubjectToken, subjectToken } from './subject-token.js';
 
+/**
+ * Where everything travels: every JetStream stream, every subject (each value in a subject goes through
+ * subjectToken, so no id can widen a subscription or add a level) and every durable consumer's name. The
+ * shapes of what travels are in messages.ts, lifecycle-event.ts and stored-event.ts, beside this file.
+ */
+
+// --- The event log: the only source of truth (src/infra/jetstream-event-store.ts). Nothing is ever removed.
 export const EVENTS_STREAM = 'CHRONOS_EVENTS';
 export const EVENTS_SUBJECT_PREFIX = 'chronos.es';
+export const EVENTS_SUBJECTS = `${EVENTS_SUBJECT_PREFIX}.>`;
+/** One subject per aggregate. */
+export const eventSubject = (aggregateType: string, aggregateId: string) => `${EVENTS_SUBJECT_PREFIX}.${subjectToken(aggregateType)}.${subjectToken(aggregateId)}`;
+/** Header of every event-log message: its events' `type@version`, comma-separated. */
+export const EVENT_TYPES_HEADER = 'Chronos-Event-Types';
+
+// --- Work for the workers (WorkItem): a message leaves the stream when a worker acknowledges its result.
 export const WORK_STREAM = 'CHRONOS_WORK';
 export const WORK_SUBJECT = 'chronos.work';
+export const WORK_SUBJECTS = `${WORK_SUBJECT}.>`;
 /** One subject per owner, so that the stream can count each owner's queued work (items queued before owners were tracked are on `chronos.work.<jobId>`). */
 export const workSubject = (ownerId: string) => `${WORK_SUBJECT}.${subjectToken(ownerId)}`;
-/** Fires over their owner's share of the work stream wait here, one subject per owner, until it has room (docs/architecture.md, Fair shares). */
+/** The owner a work subject is for. */
+export const workSubjectOwner = (subject: string) => fromSubjectToken(subject.slice(WORK_SUBJECT.length + 1));
+
+// --- Fires over their owner's share of the work stream (WorkItem) wait here until it has room (docs/architecture.md, Fair shares).
 export const WORK_BACKLOG_STREAM = 'CHRONOS_WORK_BACKLOG';
 export const WORK_BACKLOG_SUBJECT = 'chronos.backlog';
+export const WORK_BACKLOG_SUBJECTS = `${WORK_BACKLOG_SUBJECT}.>`;
 export const backlogSubject = (ownerId: string) => `${WORK_BACKLOG_SUBJECT}.${subjectToken(ownerId)}`;
-/** Execution logs: a side channel, kept a week; the logs projection stores them in PostgreSQL. */
+export const backlogSubjectOwner = (subject: string) => fromSubjectToken(subject.slice(WORK_BACKLOG_SUBJECT.length + 1));
+
+// --- What subscribers consume: a CloudEvent (LifecycleCloudEvent) per committed change of a job.
+export const LIFECYCLE_STREAM = 'CHRONOS_LIFECYCLE';
+export const LIFECYCLE_SUBJECT_PREFIX = 'chronos.lifecycle';
+export const LIFECYCLE_SUBJECTS = `${LIFECYCLE_SUBJECT_PREFIX}.>`;
+/** The subjects of one owner's lifecycle events, as a filter prefix (`<prefix>.<ownerId>` then `.>`). */
+export const ownerLifecycleSubjects = (ownerId: string) => `${LIFECYCLE_SUBJECT_PREFIX}.${subjectToken(ownerId)}`;
+/** The type's own levels stay (`job.created`): it is one of a fixed list, never data. */
+export const lifecycleSubject = (ownerId: string, jobId: string, type: LifecycleType) => `${ownerLifecycleSubjects(ownerId)}.${subjectToken(jobId)}.${type}`;
+
+// --- Notifications to send (NotificationItem): filled by the notifications reaction, drained by the notifier.
+export const NOTIFY_STREAM = 'CHRONOS_NOTIFY';
+export const NOTIFY_SUBJECT = 'chronos.notify';
+export const NOTIFY_SUBJECTS = `${NOTIFY_SUBJECT}.>`;
+export const notifySubject = (jobId: string) => `${NOTIFY_SUBJECT}.${subjectToken(jobId)}`;
+
+// --- Execution logs (LogEntry[] per message): a side channel, kept a week; the logs projection stores them.
 export const LOGS_STREAM = 'CHRONOS_LOGS';
 export const LOGS_SUBJECT = 'chronos.logs';
-/** Keeps the server's advisories of work items that exhausted their deliveries, for the dead-letter saga. */
-export const WORK_ADVISORIES_STREAM = 'CHRONOS_WORK_ADVISORIES';
-export const MAX_DELIVERIES_ADVISORY = `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${WORK_STREAM}.workers`;
-/** Core NATS (not a stream): `<prefix>.<executionId>` asks the worker running that execution to abort it. */
-export const CANCEL_SUBJECT_PREFIX = 'chronos.control.cancel';
-/** Core NATS (not a stream): a session ended or a user's role changed; every API process forgets what it cached (src/auth/session-cache.ts). */
-export const AUTH_CHANGES_SUBJECT = 'chronos.control.auth';
+export const LOG_ENTRIES_SUBJECT = `${LOGS_SUBJECT}.entries`;
 
-export const eventSubject = (aggregateType: string, aggregateId: string) => `${EVENTS_SUBJECT_PREFIX}.${subjectToken(aggregateType)}.${subjectToken(aggregateId)}`;
+// --- Durable consumers, by name.
+/** The read models' consumer of the event log (src/projections/read-model.consumers.ts). */
+export const READ_MODELS_CONSUMER = 'read-models';
+/** The reactions' consumer of the event log (src/sagas/reactor.consumer.ts). */
+export const REACTOR_CONSUMER = 'reactor';
+/** The consumers the reactor replaced; on its first start it begins where the slowest of them stood. */
+export const REACTOR_PREDECESSORS = ['saga-dispatch-work', 'saga-notifications', 'lifecycle-translator'];
+/** Shared by every worker on CHRONOS_WORK (src/worker/worker.service.ts). */
+export const WORKERS_CONSUMER = 'workers';
+/** Shared by every notifier on CHRONOS_NOTIFY (src/notifications/notifier.service.ts). */
+export const NOTIFIER_CONSUMER = 'notifier';
+/** The logs projection's consumer of CHRONOS_LOGS. */
+export const EXECUTION_LOGS_CONSUMER = 'projection-execution-logs';
+/** The undeliverable-work saga's consumer of CHRONOS_WORK_ADVISORIES. */
+export const UNDELIVERABLE_WORK_CONSUMER = 'saga-undeliverable-work';
+
+// --- The server's advisories (MaxDeliveriesAdvisory) of work items that exhausted their deliveries.
+export const WORK_ADVISORIES_STREAM = 'CHRONOS_WORK_ADVISORIES';
+export const MAX_DELIVERIES_ADVISORY = `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${WORK_STREAM}.${WORKERS_CONSUMER}`;
+
+// --- Core NATS, not streams: nothing keeps these.
+/** `<prefix>.<executionId>` (empty body) asks the worker running that execution to abort it. */
+export const CANCEL_SUBJECT_PREFIX = 'chronos.control.cancel';
+export const CANCEL_SUBJECTS = `${CANCEL_SUBJECT_PREFIX}.*`;
 export const cancelSubject = (executionId: string) => `${CANCEL_SUBJECT_PREFIX}.${subjectToken(executionId)}`;
+export const cancelSubjectExecution = (subject: string) => fromSubjectToken(subject.slice(CANCEL_SUBJECT_PREFIX.length + 1));
+/** A session ended or a user's role changed (AuthChange); every API process forgets what it cached (src/auth/session-cache.ts). */
+export const AUTH_CHANGES_SUBJECT = 'chronos.control.auth';
 
 const MINUTE_NS = 60 * 1_000_000_000;
 /** How long a stream remembers a Nats-Msg-Id: a message published again under it within this is dropped. */
 export const DUPLICATE_WINDOW_MS = 10 * 60_000;
 const DUPLICATE_WINDOW_NS = DUPLICATE_WINDOW_MS * 1_000_000;
 
-const streams: (Partial<StreamConfig> & { name: string })[] = [
+/** Every stream, as src/infra/nats.ts creates or updates it at start-up. */
+export const STREAMS: readonly (Partial<StreamConfig> & { name: string })[] = [
   {
-    // The event log: the only source of truth. Nothing is ever removed from it.
     name: EVENTS_STREAM,
-    subjects: [`${EVENTS_SUBJECT_PREFIX}.>`],
+    subjects: [EVENTS_SUBJECTS],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.New,
@@ -54,9 +102,8 @@ const streams: (Partial<StreamConfig> & { name: string })[] = [
     num_replicas: 1,
   },
   {
-    // Work for the workers: a message leaves the stream when a worker acknowledges its result.
     name: WORK_STREAM,
-    subjects: [`${WORK_SUBJECT}.>`],
+    subjects: [WORK_SUBJECTS],
     storage: StorageType.File,
     retention: RetentionPolicy.Workqueue,
     discard: DiscardPolicy.Old,
@@ -64,9 +111,9 @@ const streams: (Partial<StreamConfig> & { name: string })[] = [
     num_replicas: 1,
   },
   {
-    // Deferred work: a message is deleted once it has been moved to the work stream. Never expires.
+    // A message is deleted once it has been moved to the work stream. Never expires.
     name: WORK_BACKLOG_STREAM,
-    subjects: [`${WORK_BACKLOG_SUBJECT}.>`],
+    subjects: [WORK_BACKLOG_SUBJECTS],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.New,
@@ -75,13 +122,23 @@ const streams: (Partial<StreamConfig> & { name: string })[] = [
     num_replicas: 1,
   },
   {
-    // What subscribers consume: CloudEvents of every job's lifecycle (src/lifecycle). Kept 30 days; an
-    // admin replay re-publishes older ones from the event log.
-    name: 'CHRONOS_LIFECYCLE',
-    subjects: ['chronos.lifecycle.>'],
+    // Kept 30 days; an admin replay re-publishes older ones from the event log.
+    name: LIFECYCLE_STREAM,
+    subjects: [LIFECYCLE_SUBJECTS],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     max_age: 30 * 24 * 60 * MINUTE_NS,
+    duplicate_window: DUPLICATE_WINDOW_NS,
+    num_replicas: 1,
+  },
+  {
+    // A message leaves the stream when the notifier has recorded how sending it ended; a repeated event
+    // (a reactor batch redelivered) enqueues its notifications once.
+    name: NOTIFY_STREAM,
+    subjects: [NOTIFY_SUBJECTS],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Workqueue,
+    discard: DiscardPolicy.Old,
     duplicate_window: DUPLICATE_WINDOW_NS,
     num_replicas: 1,
   },
@@ -103,45 +160,3 @@ const streams: (Partial<StreamConfig> & { name: string })[] = [
     num_replicas: 1,
   },
 ];
-
-/** Creates the streams, or brings an existing one's settings up to date. Idempotent. */
-export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
-  for (const config of streams) {
-    try {
-      await jsm.streams.info(config.name);
-      await jsm.streams.update(config.name, config);
-    } catch (error) {
-      if ((error as { code?: number }).code !== JetStreamApiCodes.StreamNotFound) throw error;
-      await jsm.streams.add(config);
-    }
-  }
-}
-
-/** How many messages each subject under `filter` holds (subjects without any are absent). */
-export async function messagesBySubject(jsm: JetStreamManager, stream: string, filter: string): Promise<Record<string, number>> {
-  return (await jsm.streams.info(stream, { subjects_filter: filter })).state.subjects ?? {};
-}
-
-/** How many messages one subject holds. */
-export const messagesOn = async (jsm: JetStreamManager, stream: string, subject: string): Promise<number> => (await messagesBySubject(jsm, stream, subject))[subject] ?? 0;
-
-/**
- * Creates a durable pull consumer (explicit ack), or brings an existing one's delivery settings up to date,
- * so a changed configuration takes effect on the next start. Idempotent.
- */
-export async function ensureDurableConsumer(
-  jsm: JetStreamManager,
-  stream: string,
-  config: { durable_name: string; filter_subject?: string; ack_wait: number; max_deliver?: number; max_ack_pending?: number },
-): Promise<void> {
-  const { durable_name, filter_subject, ...settings } = config;
-  try {
-    await jsm.consumers.info(stream, durable_name);
-    await jsm.consumers.update(stream, durable_name, settings);
-  } catch (error) {
-    if ((error as { code?: number }).code !== JetStreamApiCodes.ConsumerNotFound) throw error;
-    await jsm.consumers.add(stream, { durable_name, ...(filter_subject ? { filter_subject } : {}), ack_policy: AckPolicy.Explicit, ...settings });
-  }
-}
-
-export { AckPolicy, DeliverPolicy };

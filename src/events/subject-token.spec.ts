@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { subjectToken } from './subject-token.js';
+import { fromSubjectToken, subjectToken } from './subject-token.js';
 
 describe('subjectToken', () => {
   it('turns any string into one subject token: no level, no wildcard, nothing a server refuses', () => {
@@ -12,8 +12,7 @@ describe('subjectToken', () => {
   });
 
   it('is one-to-one: two values never share a subject (each token decodes back to its value)', () => {
-    const decode = (token: string) => (token === '_' ? '' : token.replace(/_([0-9a-f]+)_/g, (_match, hex: string) => String.fromCodePoint(parseInt(hex, 16))));
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), (value) => decode(subjectToken(value)) === value), { numRuns: 5000 });
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (value) => fromSubjectToken(subjectToken(value)) === value), { numRuns: 5000 });
     // The escape character itself is escaped, so an escape sequence written out is not the character.
     expect(subjectToken('_2a_')).not.toBe(subjectToken('*'));
   });

@@ -7,3 +7,8 @@
 export function subjectToken(value: string): string {
   return value === '' ? '_' : value.replace(/[^A-Za-z0-9-]/gu, (character) => `_${character.codePointAt(0)!.toString(16)}_`);
 }
+
+/** The value a subject token stands for: subjectToken undone. */
+export function fromSubjectToken(token: string): string {
+  return token === '_' ? '' : token.replace(/_([0-9a-f]+)_/g, (_match, hex: string) => String.fromCodePoint(parseInt(hex, 16)));
+}

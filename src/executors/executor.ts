@@ -1,6 +1,8 @@
 import type { JobType } from '../domain/job/job-spec.js';
+import type { LogLevel } from '../events/messages.js';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+/** An entry's level (the log entry's shape is in src/events/messages.ts). */
+export type { LogLevel };
 
 /**
  * Writes one entry to the execution's log (readable through the API). Bounded per execution: past the

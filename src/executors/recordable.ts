@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { wellFormedText } from '../domain/text.js';
+import type { LogEntry, LogLevel } from '../events/messages.js';
 
 export { wellFormedText };
 
@@ -284,3 +285,28 @@ class BoundedJson {
     this.bytes += size;
   }
 }
+
+/** What one execution may log: entries past either cap are dropped, and the log says so once. */
+export const MAX_LOG_ENTRIES = 1000;
+export const MAX_LOG_BYTES = 1024 * 1024;
+/** One entry's message and its metadata (as JSON), in UTF-8 bytes. */
+export const MAX_MESSAGE_BYTES = 8192;
+export const MAX_METADATA_BYTES = 16 * 1024;
+const LEVELS: ReadonlySet<string> = new Set<LogLevel>(['debug', 'info', 'warn', 'error']);
+
+/**
+ * An entry as it is stored: the message well-formed text (U+0000 and unpaired surrogates as U+FFFD) of at
+ * most MAX_MESSAGE_BYTES, the metadata a JSON object of at most MAX_METADATA_BYTES (recordableValue), an
+ * unknown level as `info`. Whatever an executor or a custom handler passes (binary text, a circular object,
+ * not even a string), the entry can be shipped and stored.
+ */
+export function recordableEntry(level: unknown, message: unknown, metadata: unknown, mask?: (text: string) => string): Pick<LogEntry, 'level' | 'message' | 'metadata'> {
+  const text = typeof message === 'string' ? message : (JSON.stringify(recordableValue(message, { maxBytes: MAX_MESSAGE_BYTES, mask })) ?? String(message));
+  const meta = metadata === undefined || metadata === null ? {} : recordableValue(metadata, { maxBytes: MAX_METADATA_BYTES, mask });
+  return {
+    level: typeof level === 'string' && LEVELS.has(level) ? (level as LogLevel) : 'info',
+    message: recordableText(mask ? mask(text) : text, MAX_MESSAGE_BYTES),
+    metadata: typeof meta === 'object' && meta !== null && !Array.isArray(meta) ? (meta as Record<string, unknown>) : { value: meta ?? null },
+  };
+}
+

@@ -1,6 +1,6 @@
 import { executionContext } from '../../test/support/execution-context.js';
 import { HttpSink } from '../../test/support/http-sink.js';
-import { verifyWebhook } from '../notifications/webhook-signature.js';
+import { verifyWebhook } from './webhook-signature.js';
 import { ExecutionFailure } from './executor.js';
 import { HttpExecutor } from './http.executor.js';
 import { parseAllowlist, TargetGuard } from './target-guard.js';

@@ -1,4 +1,4 @@
-import { SIGNATURE_HEADER, signWebhook } from '../notifications/webhook-signature.js';
+import { SIGNATURE_HEADER, signWebhook } from './webhook-signature.js';
 import { ExecutionFailure, type ExecutionContext, type Executor } from './executor.js';
 import { chronosHeaders, guardedFetch, loggableUrl, responseOutput, retryableStatus } from './http.executor.js';
 import type { TargetGuard } from './target-guard.js';

@@ -1,14 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { Body, Controller, Get, HttpCode, Inject, Logger, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
-import { JobRepository } from '../commands/job.repository.js';
 import { toInstant } from '../domain/instant.js';
-import type { JobEvent } from '../domain/job/job.events.js';
-import { readEventLog } from '../events/jetstream-event-store.js';
+import { readEventLog } from '../infra/jetstream-event-store.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
-import { lifecycleSubject, lifecycleTypeOf, toCloudEvent } from '../lifecycle/lifecycle-event.js';
-import { publishLifecycle } from '../lifecycle/lifecycle-translator.js';
+import { LifecycleReplay } from '../sagas/lifecycle-replay.js';
 import { maskEventData } from '../secrets/job-secrets.js';
 import { AdminOnly } from './auth/public.decorator.js';
 import { INSTANT_DESCRIPTION, IsInstant } from './dto/instant.decorator.js';
@@ -92,11 +88,9 @@ class ReplayAcceptedDto {
 @ApiForbiddenResponse({ type: ProblemDto, description: 'ADMIN_ONLY' })
 @Controller('admin')
 export class AdminEventsController {
-  private readonly log = new Logger(AdminEventsController.name);
-
   constructor(
     @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
-    private readonly jobs: JobRepository,
+    private readonly replays: LifecycleReplay,
   ) {}
 
   @Get('events')
@@ -123,33 +117,6 @@ export class AdminEventsController {
   @ApiOperation({ summary: 'Re-publish lifecycle events (marked chronosreplay: true, original ids) from the event log' })
   @ApiAcceptedResponse({ type: ReplayAcceptedDto })
   replay(@Body() body: ReplayDto): ReplayAcceptedDto {
-    const replayId = randomUUID();
-    void this.republish(replayId, body).catch((error: unknown) => this.log.error(`replay ${replayId} failed: ${(error as Error).message}`));
-    return { replayId };
-  }
-
-  private async republish(replayId: string, body: ReplayDto): Promise<void> {
-    let fromSequence: number | null = body.fromSequence ?? 1;
-    let since = body.since && !body.fromSequence ? toInstant(body.since) : undefined;
-    let published = 0;
-    while (fromSequence !== null) {
-      const { events, nextSequence } = await readEventLog(this.nats.js, {
-        limit: 500,
-        ...(since ? { since } : { fromSequence }),
-        ...(body.jobId ? { aggregate: { type: 'job', id: body.jobId } } : {}),
-      });
-      since = undefined;
-      const messages = [];
-      for (const stored of events) {
-        const type = lifecycleTypeOf({ type: stored.type, data: stored.data } as JobEvent);
-        if (!type) continue;
-        const ownerId = (await this.jobs.load(stored.aggregateId)).ownerId;
-        messages.push({ subject: lifecycleSubject(ownerId, stored.aggregateId, type), event: { ...toCloudEvent(stored, type, maskEventData), chronosreplay: true as const } });
-      }
-      await publishLifecycle(this.nats, messages, `replay:${replayId}:`);
-      published += messages.length;
-      fromSequence = nextSequence;
-    }
-    this.log.log({ msg: 'lifecycle replay done', replayId, published });
+    return { replayId: this.replays.start({ fromSequence: body.fromSequence, since: body.since === undefined ? undefined : toInstant(body.since), jobId: body.jobId }) };
   }
 }

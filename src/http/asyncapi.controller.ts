@@ -1,7 +1,7 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
-import { lifecycleAsyncApi } from '../lifecycle/asyncapi.js';
+import { lifecycleAsyncApi } from '../events/lifecycle-asyncapi.js';
 import { Public } from './auth/public.decorator.js';
 import { SkipRateLimit } from './rate-limit/rate-limit.guard.js';
 

@@ -4,10 +4,9 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiServiceUnavailableRespon
 import type { Response } from 'express';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
-import { EVENTS_STREAM, LOGS_STREAM, WORK_STREAM } from '../events/streams.js';
+import { EVENTS_STREAM, LIFECYCLE_STREAM, LOGS_STREAM, WORK_STREAM } from '../events/streams.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import { REDIS } from '../infra/redis.js';
-import { LIFECYCLE_STREAM } from '../lifecycle/lifecycle-event.js';
 import { DashboardStatsQuery, type DashboardStats } from '../projections/dashboard/dashboard-stats.query.js';
 import { listStalls } from '../projections/stalls.js';
 import { CurrentCaller, type Caller } from './caller.js';

@@ -4,7 +4,7 @@ import { DeliverPolicy } from '@nats-io/jetstream';
 import type { Response } from 'express';
 import { SessionCache, type SessionChange } from '../auth/session-cache.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
-import { LIFECYCLE_STREAM, LIFECYCLE_SUBJECT_PREFIX, ownerSubjects } from '../lifecycle/lifecycle-event.js';
+import { LIFECYCLE_STREAM, LIFECYCLE_SUBJECTS, ownerLifecycleSubjects } from '../events/streams.js';
 import { CurrentCaller, type Caller } from './caller.js';
 import { RequestValidationError } from './problem-details.filter.js';
 
@@ -63,7 +63,7 @@ export class EventStreamController implements BeforeApplicationShutdown {
 
     const consumer = await this.nats.js.consumers.get(LIFECYCLE_STREAM, {
       // The owner id is the caller's (a user's UUID, checked by the JWT strategy), made a safe token all the same.
-      filter_subjects: caller.role === 'admin' ? `${LIFECYCLE_SUBJECT_PREFIX}.>` : `${ownerSubjects(caller.id)}.>`,
+      filter_subjects: caller.role === 'admin' ? LIFECYCLE_SUBJECTS : `${ownerLifecycleSubjects(caller.id)}.>`,
       ...(resumeAfter !== undefined ? { opt_start_seq: resumeAfter + 1 } : { deliver_policy: DeliverPolicy.New }),
     });
     const messages = await consumer.consume();

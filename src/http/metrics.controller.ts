@@ -4,10 +4,9 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { AuthenticationError, ForbiddenError } from '../auth/auth.errors.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
-import { EVENTS_STREAM, WORK_STREAM } from '../events/streams.js';
+import { EVENTS_STREAM, WORK_STREAM, WORKERS_CONSUMER } from '../events/streams.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import { METRICS, type ChronosMetrics } from '../observability/metrics.js';
-import { WORKERS_CONSUMER } from '../worker/worker.service.js';
 import { Public } from './auth/public.decorator.js';
 import { SkipRateLimit } from './rate-limit/rate-limit.guard.js';
 

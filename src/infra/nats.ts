@@ -1,7 +1,7 @@
 import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, JetStreamApiCodes, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { ensureStreams } from '../events/streams.js';
+import { STREAMS } from '../events/streams.js';
 import { JetStreamPublisher } from './jetstream-publisher.js';
 
 /** One NATS connection per process and the JetStream handles built on it. */
@@ -50,3 +50,29 @@ async function assertServerFeatures(connection: NatsConnection): Promise<void> {
 }
 
 export const NATS_CLIENTS = Symbol('NatsClients');
+
+/** Creates every stream of the catalogue (src/events/streams.ts), or brings an existing one's settings up to date. Idempotent. */
+async function ensureStreams(jsm: JetStreamManager): Promise<void> {
+  for (const config of STREAMS) {
+    try {
+      await jsm.streams.info(config.name);
+      await jsm.streams.update(config.name, config);
+    } catch (error) {
+      if ((error as { code?: number }).code !== JetStreamApiCodes.StreamNotFound) throw error;
+      try {
+        await jsm.streams.add(config);
+      } catch (raced) {
+        // Another process created it meanwhile.
+        await jsm.streams.info(config.name).catch(() => Promise.reject(raced));
+      }
+    }
+  }
+}
+
+/** How many messages each subject under `filter` holds (subjects without any are absent). */
+export async function messagesBySubject(jsm: JetStreamManager, stream: string, filter: string): Promise<Record<string, number>> {
+  return (await jsm.streams.info(stream, { subjects_filter: filter })).state.subjects ?? {};
+}
+
+/** How many messages one subject holds. */
+export const messagesOn = async (jsm: JetStreamManager, stream: string, subject: string): Promise<number> => (await messagesBySubject(jsm, stream, subject))[subject] ?? 0;

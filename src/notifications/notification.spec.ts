@@ -1,4 +1,6 @@
-import { channelsFor, emailContent, notificationIdFor, webhookBody, webhookSecretOf, type NotificationItem } from './notification.js';
+import { notificationIdFor } from '../commands/ids.js';
+import type { NotificationItem } from '../events/messages.js';
+import { channelsFor, emailContent, webhookBody, webhookSecretOf } from './notification.js';
 import { redeliveryDelayMs } from './notifier.service.js';
 
 describe('notifications', () => {

@@ -3,28 +3,21 @@ import { CommandBus } from '@nestjs/cqrs';
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { UsersRepository } from '../auth/users.repository.js';
 import { ExecuteJobCommand } from '../commands/job-command.js';
+import { notificationRecordCommandId } from '../commands/ids.js';
 import { JobRepository, type JobCommandResult } from '../commands/job.repository.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import { NotFoundError } from '../domain/errors.js';
 import type { RecordNotification } from '../domain/job/job.commands.js';
 import type { JobState } from '../domain/job/job.state.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
-import { ensureDurableConsumer } from '../events/streams.js';
-import {
-  NOTIFY_STREAM,
-  NOTIFY_SUBJECT,
-  emailContent,
-  ensureNotifyStream,
-  recordCommandId,
-  webhookBody,
-  webhookSecretOf,
-  type NotificationItem,
-} from './notification.js';
+import { decodeNotificationItem, type NotificationItem } from '../events/messages.js';
+import { NOTIFIER_CONSUMER, NOTIFY_STREAM, NOTIFY_SUBJECTS } from '../events/streams.js';
+import { ensureDurableConsumer } from '../infra/durable-consumer.js';
+import { emailContent, webhookBody, webhookSecretOf } from './notification.js';
 import { EmailSender, PermanentNotificationError, WebhookSender } from './senders.js';
 import { SECRETS_DESTROYED, SecretsService } from '../secrets/secrets.service.js';
 import { errorMessage, recordableText } from '../executors/recordable.js';
 
-export const NOTIFIER_CONSUMER = 'notifier';
 /** Notifications sent at once by one process. */
 const CONCURRENCY = 32;
 const HEARTBEAT_MS = 10_000;
@@ -70,7 +63,6 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await ensureNotifyStream(this.nats.jsm);
     await this.ensureConsumer();
     const consumer = await this.nats.js.consumers.get(NOTIFY_STREAM, NOTIFIER_CONSUMER);
     this.messages = await consumer.consume({ max_messages: CONCURRENCY });
@@ -87,7 +79,7 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
     const ackWaitMs = Math.max(30_000, this.config.notifications.timeoutMs * 3);
     await ensureDurableConsumer(this.nats.jsm, NOTIFY_STREAM, {
       durable_name: NOTIFIER_CONSUMER,
-      filter_subject: `${NOTIFY_SUBJECT}.>`,
+      filter_subject: NOTIFY_SUBJECTS,
       ack_wait: ackWaitMs * 1_000_000,
       // Unlimited: the notifier counts deliveries itself and records the failure (JetStream would drop it silently).
       max_deliver: -1,
@@ -115,7 +107,7 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private async handle(message: JsMsg): Promise<void> {
-    const item = message.json<NotificationItem>();
+    const item = decodeNotificationItem(message.json());
     const attempts = message.info.deliveryCount;
     const job = await this.jobs.loadAtLeast(item.jobId, item.eventSequence);
     if (!job.exists || job.deleted || !job.spec) {
@@ -200,7 +192,7 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
     try {
       await this.commands.execute<ExecuteJobCommand, JobCommandResult>(
         new ExecuteJobCommand(item.jobId, command, {
-          commandId: recordCommandId(item.notificationId),
+          commandId: notificationRecordCommandId(item.notificationId),
           actor: `notifier:${this.config.instanceId}`,
           correlationId: item.correlationId ?? item.executionId,
           causationId: item.causationId,

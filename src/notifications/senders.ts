@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import nodemailer from 'nodemailer';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import { TargetGuard } from '../executors/target-guard.js';
-import { SIGNATURE_HEADER, signWebhook } from './webhook-signature.js';
+import { SIGNATURE_HEADER, signWebhook } from '../executors/webhook-signature.js';
 import { abortable } from '../executors/abortable.js';
 
 /** A failure that trying again cannot fix: recorded as failed at once, not retried. */

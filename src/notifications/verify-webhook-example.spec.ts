@@ -1,6 +1,6 @@
 // @ts-expect-error -- a plain JavaScript example for receivers, tested here so the documented snippet works
 import { verifyChronosSignature } from '../../examples/verify-webhook.mjs';
-import { signWebhook } from './webhook-signature.js';
+import { signWebhook } from '../executors/webhook-signature.js';
 
 describe('the documented receiver snippet (examples/verify-webhook.mjs)', () => {
   const body = Buffer.from(JSON.stringify({ hello: 'world', n: 1 }));

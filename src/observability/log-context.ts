@@ -1,6 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { JOB_AGGREGATE } from '../commands/job.repository.js';
-import type { StoredEvent } from '../events/stored-event.js';
 
 /**
  * What a log line is about, carried across awaits by AsyncLocalStorage and merged into every line: set at
@@ -25,15 +23,4 @@ export const logContext = (): LogContext => storage.getStore() ?? {};
 /** Runs `fn` with `context` added to the current one. */
 export function withLogContext<T>(context: LogContext, fn: () => T): T {
   return storage.run({ ...storage.getStore(), ...context }, fn);
-}
-
-/** The context of reacting to a stored event: its chain, the event itself as the cause, its job and execution. */
-export function eventLogContext(event: StoredEvent): LogContext {
-  const { executionId } = event.data as { executionId?: unknown };
-  return {
-    correlationId: event.correlationId,
-    causationId: event.id,
-    ...(event.aggregateType === JOB_AGGREGATE ? { jobId: event.aggregateId } : {}),
-    ...(typeof executionId === 'string' ? { executionId } : {}),
-  };
 }

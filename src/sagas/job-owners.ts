@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { JobRepository } from '../commands/job.repository.js';
-import type { JobCreated } from '../domain/job/job.events.js';
-import type { StoredEvent } from '../events/stored-event.js';
+import type { StoredJobEvent } from '../events/stored-event.js';
 
 /** How many jobs' owners are remembered (oldest forgotten first; a miss reads the log). */
 const MEMORY_LIMIT = 100_000;
@@ -18,15 +17,21 @@ export class JobOwners {
   constructor(private readonly jobs: JobRepository) {}
 
   /** Learns the owners of the jobs created in `events`, so the lookups that follow need no read. */
-  learn(events: StoredEvent[]): void {
-    for (const event of events) {
-      if (event.type === 'JobCreated') this.remember(event.aggregateId, (event.data as JobCreated['data']).ownerId);
-    }
+  learn(events: StoredJobEvent[]): void {
+    for (const event of events) if (event.type === 'JobCreated') this.remember(event.aggregateId, event.data.ownerId);
   }
 
-  /** The owner when it is remembered (no await on the hot path). */
-  known(jobId: string): string | undefined {
-    return this.owners.get(jobId);
+  /** The owner of each of `jobIds`: remembered, or read from the log (no await when all are known). */
+  async ownersOf(jobIds: Iterable<string>): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    const unknown = new Set<string>();
+    for (const jobId of jobIds) {
+      const known = this.owners.get(jobId);
+      if (known !== undefined) found.set(jobId, known);
+      else unknown.add(jobId);
+    }
+    if (unknown.size > 0) await Promise.all([...unknown].map(async (jobId) => found.set(jobId, await this.ownerOf(jobId))));
+    return found;
   }
 
   async ownerOf(jobId: string): Promise<string> {

@@ -1,3 +1,4 @@
+import type { NatsClients } from '../infra/nats.js';
 import type { StoredEvent } from '../events/stored-event.js';
 
 /** One message a reaction wants published because of some events. */
@@ -21,4 +22,18 @@ export interface Publication {
 export interface Reaction {
   readonly name: string;
   react(events: StoredEvent[]): Publication[] | Promise<Publication[]>;
+}
+
+/**
+ * Publishes every message at once, in order (one connection keeps the order), and resolves when every
+ * acknowledged one is stored: the reactor's and the lifecycle replay's one way out.
+ */
+export async function publishAll(nats: NatsClients, publications: Publication[]): Promise<void> {
+  await Promise.all(
+    publications.map(({ subject, payload, msgID, core }) => {
+      if (!core) return nats.publisher.publish(subject, payload, { msgID });
+      nats.connection.publish(subject, payload);
+      return undefined;
+    }),
+  );
 }

@@ -1,21 +1,19 @@
 import { Controller, Inject } from '@nestjs/common';
 import type { StoredEvent } from '../events/stored-event.js';
+import { REACTOR_CONSUMER, REACTOR_PREDECESSORS } from '../events/streams.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import { EventLogConsumer } from '../infra/transport/event-stream.transport.js';
-import { LifecycleTranslator } from '../lifecycle/lifecycle-translator.js';
-import { DispatchWork } from './dispatch-work.saga.js';
-import { NotificationsSaga } from './notifications.saga.js';
-import type { Publication, Reaction } from './reaction.js';
-
-/** The consumers the reactor replaced; on its first start it begins where the slowest of them stood. */
-export const REACTOR_PREDECESSORS = ['saga-dispatch-work', 'saga-notifications', 'lifecycle-translator'];
+import { DispatchWorkReaction } from './dispatch-work.reaction.js';
+import { LifecycleReaction } from './lifecycle.reaction.js';
+import { NotificationsReaction } from './notifications.reaction.js';
+import { publishAll, type Publication, type Reaction } from './reaction.js';
 
 /**
  * The event-log consumer for everything that reacts to events by publishing: work dispatch, notifications and
  * lifecycle CloudEvents. One delivery and one decode per message feed all three; each computes its messages
  * (src/sagas/reaction.ts), then every message of the batch is published at once, in the reactions' order and
  * each reaction's own order (lifecycle events keep their commit order on one connection), and the batch is
- * acknowledged only when every publish is confirmed (guarantee 6).
+ * acknowledged only when every publish is confirmed (docs/guarantees.md#g6).
  *
  * When one publish fails the whole batch is handled again: what was stored already is dropped as a duplicate
  * (every message carries a Nats-Msg-Id derived from its event), so nothing is lost or doubled, but a stream
@@ -27,25 +25,17 @@ export class ReactorConsumer {
 
   constructor(
     @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
-    dispatchWork: DispatchWork,
-    notifications: NotificationsSaga,
-    lifecycle: LifecycleTranslator,
+    dispatchWork: DispatchWorkReaction,
+    notifications: NotificationsReaction,
+    lifecycle: LifecycleReaction,
   ) {
     this.reactions = [dispatchWork, notifications, lifecycle];
   }
 
-  @EventLogConsumer('reactor', { takesOverFrom: REACTOR_PREDECESSORS })
+  @EventLogConsumer(REACTOR_CONSUMER, { takesOverFrom: REACTOR_PREDECESSORS })
   async react(events: StoredEvent[]): Promise<void> {
     const publications: Publication[] = [];
     for (const reaction of this.reactions) publications.push(...(await reaction.react(events)));
-    await Promise.all(publications.map((publication) => this.publish(publication)));
-  }
-
-  private publish({ subject, payload, msgID, core }: Publication): Promise<unknown> | undefined {
-    if (core) {
-      this.nats.connection.publish(subject, payload);
-      return undefined;
-    }
-    return this.nats.publisher.publish(subject, payload, { msgID });
+    await publishAll(this.nats, publications);
   }
 }

@@ -3,18 +3,11 @@ import { CommandBus } from '@nestjs/cqrs';
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { ExecuteJobCommand } from '../commands/job-command.js';
 import { NotFoundError } from '../domain/errors.js';
-import { ensureDurableConsumer, WORK_ADVISORIES_STREAM, WORK_STREAM } from '../events/streams.js';
+import { undeliverableCommandId } from '../commands/ids.js';
+import { decodeMaxDeliveriesAdvisory, decodeWorkItem, workCorrelation } from '../events/messages.js';
+import { UNDELIVERABLE_WORK_CONSUMER as CONSUMER, WORK_ADVISORIES_STREAM, WORK_STREAM } from '../events/streams.js';
+import { ensureDurableConsumer } from '../infra/durable-consumer.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
-import { workLogContext, type WorkItem } from './dispatch-work.saga.js';
-
-const CONSUMER = 'saga-undeliverable-work';
-
-interface MaxDeliveriesAdvisory {
-  stream: string;
-  consumer: string;
-  stream_seq: number;
-  deliveries: number;
-}
 
 /**
  * A work item JetStream gave up delivering (every worker that took it died or hung, `max_deliver` times)
@@ -49,11 +42,11 @@ export class UndeliverableWorkSaga implements OnApplicationBootstrap, OnApplicat
   }
 
   private async handle(message: JsMsg): Promise<void> {
-    const advisory = message.json<MaxDeliveriesAdvisory>();
+    const advisory = decodeMaxDeliveriesAdvisory(message.json());
     const work = await this.nats.jsm.streams.getMessage(WORK_STREAM, { seq: advisory.stream_seq }).catch(() => null);
     if (work) {
-      const item = work.json<WorkItem>();
-      const { correlationId, causationId } = workLogContext(item);
+      const item = decodeWorkItem(work.json());
+      const { correlationId, causationId } = workCorrelation(item);
       try {
         await this.commands.execute(
           new ExecuteJobCommand(
@@ -63,7 +56,7 @@ export class UndeliverableWorkSaga implements OnApplicationBootstrap, OnApplicat
               now: new Date(),
               data: { executionId: item.executionId, error: `the work was delivered ${advisory.deliveries} times and never completed (the workers died or hung)` },
             },
-            { commandId: `undeliverable:${item.executionId}`, actor: 'saga:undeliverable-work', correlationId, causationId },
+            { commandId: undeliverableCommandId(item.executionId), actor: 'saga:undeliverable-work', correlationId, causationId },
           ),
         );
       } catch (error) {

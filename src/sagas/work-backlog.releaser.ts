@@ -1,10 +1,12 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { JobRepository } from '../commands/job.repository.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
-import { backlogSubject, DUPLICATE_WINDOW_MS, messagesBySubject, messagesOn, WORK_BACKLOG_STREAM, WORK_BACKLOG_SUBJECT, WORK_STREAM, workSubject } from '../events/streams.js';
+import { workItemMessageId } from '../commands/ids.js';
+import { decodeWorkItem, type WorkItem } from '../events/messages.js';
+import { backlogSubject, backlogSubjectOwner, DUPLICATE_WINDOW_MS, WORK_BACKLOG_STREAM, WORK_BACKLOG_SUBJECTS, WORK_STREAM, workSubject } from '../events/streams.js';
 import { Lease } from '../infra/lease.js';
-import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
-import { workItemId, type WorkItem } from './dispatch-work.saga.js';
+import { messagesBySubject, messagesOn, NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
+import { readInOrder } from '../infra/ordered-read.js';
 import { releasable } from './work-admission.js';
 
 /** How often the backlog is looked at (each look is one stream-info request while it is empty). */
@@ -65,8 +67,8 @@ export class WorkBacklogReleaser implements OnApplicationBootstrap, OnApplicatio
   }
 
   private async releaseAll(): Promise<void> {
-    const waiting = await messagesBySubject(this.nats.jsm, WORK_BACKLOG_STREAM, `${WORK_BACKLOG_SUBJECT}.>`);
-    await Promise.all(Object.entries(waiting).map(([subject, count]) => this.release(subject.slice(WORK_BACKLOG_SUBJECT.length + 1), count)));
+    const waiting = await messagesBySubject(this.nats.jsm, WORK_BACKLOG_STREAM, WORK_BACKLOG_SUBJECTS);
+    await Promise.all(Object.entries(waiting).map(([subject, count]) => this.release(backlogSubjectOwner(subject), count)));
   }
 
   /** Moves as many of the owner's oldest waiting fires as its share of the work stream has room for. */
@@ -79,7 +81,7 @@ export class WorkBacklogReleaser implements OnApplicationBootstrap, OnApplicatio
     await Promise.all(
       taken
         .filter(({ item }) => !twins.has(item.executionId))
-        .map(({ item }) => this.nats.publisher.publish(workSubject(ownerId), JSON.stringify(item), { msgID: workItemId(item.executionId) })),
+        .map(({ item }) => this.nats.publisher.publish(workSubject(ownerId), JSON.stringify(item), { msgID: workItemMessageId(item.executionId) })),
     );
     // The fires taken are the owner's oldest, in order: everything on its subject up to the last of them.
     await this.nats.jsm.streams.purge(WORK_BACKLOG_STREAM, { filter: backlogSubject(ownerId), seq: taken.at(-1)!.seq + 1 });
@@ -88,17 +90,11 @@ export class WorkBacklogReleaser implements OnApplicationBootstrap, OnApplicatio
 
   /** The owner's `count` oldest waiting fires, read with an ordered (ephemeral) consumer on its subject. */
   private async oldest(ownerId: string, count: number): Promise<Waiting[]> {
-    const consumer = await this.nats.js.consumers.get(WORK_BACKLOG_STREAM, { filter_subjects: backlogSubject(ownerId) });
     const taken: Waiting[] = [];
-    try {
-      // Leave the iteration with break, never by closing the batch inside it (that waits forever).
-      for await (const message of await consumer.fetch({ max_messages: count, expires: 1000 })) {
-        taken.push({ seq: message.seq, item: message.json<WorkItem>(), deferredAt: message.info.timestampNanos / 1_000_000 });
-        if (taken.length >= count || message.info.pending === 0) break;
-      }
-    } finally {
-      await consumer.delete().catch(() => undefined);
-    }
+    await readInOrder(this.nats.js, WORK_BACKLOG_STREAM, { filter: backlogSubject(ownerId), from: { sequence: 1 }, batch: count }, (message) => {
+      taken.push({ seq: message.seq, item: decodeWorkItem(message.json()), deferredAt: message.info.timestampNanos / 1_000_000 });
+      return taken.length < count;
+    });
     return taken;
   }
 

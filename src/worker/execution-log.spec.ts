@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { ExecutionLogBuffer, MAX_MESSAGE_BYTES, MAX_METADATA_BYTES, recordableEntry } from './execution-log.js';
+import { MAX_MESSAGE_BYTES, MAX_METADATA_BYTES, recordableEntry } from '../executors/recordable.js';
+import { ExecutionLogBuffer } from './execution-log.js';
 
 /** What PostgreSQL text and jsonb refuse. */
 const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

@@ -1,56 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { derivedUuid } from '../events/derived-id.js';
-import type { ExecutionLog, LogLevel } from '../executors/executor.js';
-import { recordableText, recordableValue } from '../executors/recordable.js';
-
-export interface LogEntry {
-  id: string;
-  /** Position in the execution's log: entries written in the same millisecond keep their order. */
-  seq: number;
-  executionId: string;
-  jobId: string;
-  level: LogLevel;
-  message: string;
-  metadata: Record<string, unknown>;
-  timestamp: string;
-}
-
-/**
- * One entry written outside a run (why an execution waits, by the dispatcher or a worker): position 0, before
- * the run's own. `key` makes its id deterministic, so an entry written again (a replayed batch) is stored once.
- */
-export function executionLogEntry(
-  execution: { jobId: string; executionId: string },
-  message: string,
-  metadata: Record<string, unknown>,
-  key?: string,
-): LogEntry {
-  return { id: key ? derivedUuid(key) : randomUUID(), seq: 0, executionId: execution.executionId, jobId: execution.jobId, level: 'info', message, metadata, timestamp: new Date().toISOString() };
-}
-
-/** What one execution may log: entries past either cap are dropped, and the log says so once. */
-export const MAX_LOG_ENTRIES = 1000;
-export const MAX_LOG_BYTES = 1024 * 1024;
-/** One entry's message and its metadata (as JSON), in UTF-8 bytes. */
-export const MAX_MESSAGE_BYTES = 8192;
-export const MAX_METADATA_BYTES = 16 * 1024;
-const LEVELS: ReadonlySet<string> = new Set<LogLevel>(['debug', 'info', 'warn', 'error']);
-
-/**
- * An entry as it is stored: the message well-formed text (U+0000 and unpaired surrogates as U+FFFD) of at
- * most MAX_MESSAGE_BYTES, the metadata a JSON object of at most MAX_METADATA_BYTES (recordableValue), an
- * unknown level as `info`. Whatever an executor or a custom handler passes (binary text, a circular object,
- * not even a string), the entry can be shipped and stored.
- */
-export function recordableEntry(level: unknown, message: unknown, metadata: unknown, mask?: (text: string) => string): Pick<LogEntry, 'level' | 'message' | 'metadata'> {
-  const text = typeof message === 'string' ? message : (JSON.stringify(recordableValue(message, { maxBytes: MAX_MESSAGE_BYTES, mask })) ?? String(message));
-  const meta = metadata === undefined || metadata === null ? {} : recordableValue(metadata, { maxBytes: MAX_METADATA_BYTES, mask });
-  return {
-    level: typeof level === 'string' && LEVELS.has(level) ? (level as LogLevel) : 'info',
-    message: recordableText(mask ? mask(text) : text, MAX_MESSAGE_BYTES),
-    metadata: typeof meta === 'object' && meta !== null && !Array.isArray(meta) ? (meta as Record<string, unknown>) : { value: meta ?? null },
-  };
-}
+import type { LogEntry, LogLevel } from '../events/messages.js';
+import type { ExecutionLog } from '../executors/executor.js';
+import { MAX_LOG_BYTES, MAX_LOG_ENTRIES, recordableEntry } from '../executors/recordable.js';
 
 /**
  * The bounded log of one execution, collected by the worker and shipped in batches on the side channel

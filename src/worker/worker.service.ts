@@ -6,20 +6,21 @@ import type { JobCommandResult } from '../commands/job.repository.js';
 import { JobRepository } from '../commands/job.repository.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import type { ExecutionOutcome } from '../domain/job/job.events.js';
-import type { JobCommand } from '../domain/job/job.commands.js';
+import type { FinishExecution, StartExecution } from '../domain/job/job.commands.js';
 import type { Subscription } from '@nats-io/transport-node';
-import { CANCEL_SUBJECT_PREFIX, ensureDurableConsumer, LOGS_SUBJECT, messagesBySubject, WORK_STREAM, WORK_SUBJECT } from '../events/streams.js';
-import { ExecutionLogBuffer, executionLogEntry, LogShipper } from './execution-log.js';
+import { reportCommandId } from '../commands/ids.js';
+import { decodeWorkItem, executionLogEntry, workCorrelation, workOwner, type WorkItem } from '../events/messages.js';
+import { CANCEL_SUBJECTS, cancelSubjectExecution, LOG_ENTRIES_SUBJECT, WORK_STREAM, WORK_SUBJECTS, WORKERS_CONSUMER, workSubjectOwner } from '../events/streams.js';
+import { ensureDurableConsumer } from '../infra/durable-consumer.js';
+import { ExecutionLogBuffer, LogShipper } from './execution-log.js';
 import { OwnerFairSlots } from './owner-fair-slots.js';
 import { METRICS, type ChronosMetrics } from '../observability/metrics.js';
 import { EXECUTORS, ExecutionFailure, type Executor } from '../executors/executor.js';
 import { errorMessage, recordableResult } from '../executors/recordable.js';
-import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
-import { workLogContext, workOwner, type WorkItem } from '../sagas/dispatch-work.saga.js';
-import { withLogContext } from '../observability/log-context.js';
+import { messagesBySubject, NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
+import { withLogContext, type LogContext } from '../observability/log-context.js';
 import { SECRETS_DESTROYED, SecretsService } from '../secrets/secrets.service.js';
 
-export const WORKERS_CONSUMER = 'workers';
 /** How often a long run's new log entries are shipped. */
 const LOG_FLUSH_MS = 1000;
 
@@ -48,6 +49,9 @@ const PULL_EXPIRES_MS = 2000;
 interface HeldRun {
   release(outcome: 'run' | 'ack' | 'nak'): void;
 }
+
+/** The log context of running a work item. */
+const workLogContext = (item: WorkItem): LogContext => ({ ...workCorrelation(item), jobId: item.jobId, executionId: item.executionId, attempt: item.attempt });
 
 class TimeoutError extends Error {
   override name = 'TimeoutError';
@@ -90,7 +94,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   private mayHandBack = false;
   /** Log entries of all executions on this worker share publishes on the logs side channel. */
   private readonly logShipper = new LogShipper(async (entries) => {
-    await this.nats.publisher.publish(`${LOGS_SUBJECT}.entries`, JSON.stringify(entries));
+    await this.nats.publisher.publish(LOG_ENTRIES_SUBJECT, JSON.stringify(entries));
   });
 
   constructor(
@@ -108,8 +112,8 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
 
   async onApplicationBootstrap(): Promise<void> {
     await this.ensureConsumer();
-    this.cancellations = this.nats.connection.subscribe(`${CANCEL_SUBJECT_PREFIX}.*`, {
-      callback: (_error, message) => this.cancel(message.subject.slice(CANCEL_SUBJECT_PREFIX.length + 1)),
+    this.cancellations = this.nats.connection.subscribe(CANCEL_SUBJECTS, {
+      callback: (_error, message) => this.cancel(cancelSubjectExecution(message.subject)),
     });
     this.loop = this.run(await this.nats.js.consumers.get(WORK_STREAM, WORKERS_CONSUMER));
   }
@@ -134,7 +138,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
 
   private async ensureConsumer(): Promise<void> {
     const settings = { ack_wait: this.config.workAckWaitMs * 1_000_000, max_deliver: this.config.workMaxDeliver, max_ack_pending: WORK_IN_HAND_LIMIT };
-    await ensureDurableConsumer(this.nats.jsm, WORK_STREAM, { durable_name: WORKERS_CONSUMER, filter_subject: `${WORK_SUBJECT}.>`, ...settings });
+    await ensureDurableConsumer(this.nats.jsm, WORK_STREAM, { durable_name: WORKERS_CONSUMER, filter_subject: WORK_SUBJECTS, ...settings });
   }
 
   /**
@@ -167,7 +171,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   private take(message: JsMsg): void {
     let item: WorkItem;
     try {
-      item = message.json<WorkItem>();
+      item = decodeWorkItem(message.json());
     } catch (error) {
       // Unacknowledged: redelivered after ack_wait, and a dead letter once deliveries run out.
       this.log.error(`work ${message.seq} not completed: ${(error as Error).message}`);
@@ -211,9 +215,9 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   private async othersQueued(): Promise<boolean> {
     if (this.lastLook && Date.now() - this.lastLook.at < LOOK_AGAIN_MS) return this.lastLook.others;
     const waiting = new Set(this.slots.parkedOwners());
-    const counts = await messagesBySubject(this.nats.jsm, WORK_STREAM, `${WORK_SUBJECT}.>`).catch(() => ({}));
+    const counts = await messagesBySubject(this.nats.jsm, WORK_STREAM, WORK_SUBJECTS).catch(() => ({}));
     let others = 0;
-    for (const [subject, count] of Object.entries(counts)) if (!waiting.has(subject.slice(WORK_SUBJECT.length + 1))) others += count;
+    for (const [subject, count] of Object.entries(counts)) if (!waiting.has(workSubjectOwner(subject))) others += count;
     for (const [owner, count] of this.inHandBy) if (!waiting.has(owner)) others -= count;
     this.lastLook = { at: Date.now(), others: others > 0 };
     return others > 0;
@@ -356,9 +360,9 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     const executor = this.executors.get(jobSpec.type);
     const startedAt = new Date();
     if (item.attempt === 1) this.metrics.startLateness.observe(Math.max(0, startedAt.getTime() - Date.parse(item.scheduledAt)) / 1000);
-    const { correlationId, causationId } = workLogContext(item);
-    const metadata = (kind: string) => ({ commandId: `${kind}:${item.executionId}`, actor: `worker:${this.config.instanceId}`, correlationId, causationId });
-    const send = (command: JobCommand) =>
+    const { correlationId, causationId } = workCorrelation(item);
+    const metadata = (kind: 'StartExecution' | 'FinishExecution') => ({ commandId: reportCommandId(kind, item.executionId), actor: `worker:${this.config.instanceId}`, correlationId, causationId });
+    const send = (command: StartExecution | FinishExecution) =>
       this.commands.execute<ExecuteJobCommand, JobCommandResult>(new ExecuteJobCommand(item.jobId, command, metadata(command.type)));
 
     /** The run's secret values: masked in everything it logs and reports. */

@@ -2,8 +2,8 @@ import { Logger } from '@nestjs/common';
 import { EventPattern, Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { lastValueFrom } from 'rxjs';
-import { toStoredEvents, type EventMessage, type StoredEvent } from '../../events/stored-event.js';
-import { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX } from '../../events/streams.js';
+import { decodeEventMessage, type StoredEvent } from '../../events/stored-event.js';
+import { EVENTS_STREAM, EVENTS_SUBJECTS } from '../../events/streams.js';
 import { Lease } from '../lease.js';
 import type { NatsClients } from '../nats.js';
 
@@ -91,7 +91,7 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
     }
     await this.nats.jsm.consumers.add(EVENTS_STREAM, {
       durable_name: name,
-      filter_subject: `${EVENTS_SUBJECT_PREFIX}.>`,
+      filter_subject: EVENTS_SUBJECTS,
       ack_policy: AckPolicy.All,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: start,
@@ -203,9 +203,7 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
    */
   private decode(name: string, message: JsMsg): StoredEvent[] {
     try {
-      const body = message.json<EventMessage>();
-      if (typeof body?.aggregateId !== 'string' || typeof body.aggregateType !== 'string' || !Array.isArray(body.events)) throw new Error('not an event message');
-      return toStoredEvents(message.seq, body);
+      return decodeEventMessage(message.seq, message.json());
     } catch (error) {
       this.log.error(`${name}: message ${message.seq} on ${message.subject} is not an event message, skipped: ${(error as Error).message}`);
       return [];

@@ -1,6 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { JobEvent } from '../../domain/job/job.events.js';
-import type { StoredEvent } from '../../events/stored-event.js';
+import { jobEventsOf, type StoredEvent } from '../../events/stored-event.js';
 import type { Projection } from '../checkpointed-projection.js';
 import { storableInstant, storableText } from '../storable.js';
 
@@ -9,8 +8,7 @@ export class DeadLettersProjection implements Projection {
   readonly name = 'dead_letters';
 
   async apply(db: EntityManager, events: StoredEvent[]): Promise<void> {
-    for (const stored of events) {
-      const event = { type: stored.type, data: stored.data } as JobEvent;
+    for (const event of jobEventsOf(events)) {
       switch (event.type) {
         case 'ExecutionDeadLettered': {
           const d = event.data;

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { JobEvent } from '../../domain/job/job.events.js';
-import type { StoredEvent } from '../../events/stored-event.js';
+import { jobEventsOf, type StoredEvent } from '../../events/stored-event.js';
 import type { Projection } from '../checkpointed-projection.js';
 import { storableInstant, storableJson } from '../storable.js';
 
@@ -27,10 +27,7 @@ export class ExecutionsProjection implements Projection {
   readonly name = 'executions';
 
   async apply(db: EntityManager, events: StoredEvent[]): Promise<void> {
-    const executionEvents = events
-      .filter((e) => e.aggregateType === 'job')
-      .map((e) => ({ type: e.type, data: e.data }) as JobEvent)
-      .filter((e) => EXECUTION_EVENTS.has(e.type));
+    const executionEvents = jobEventsOf(events).filter((e) => EXECUTION_EVENTS.has(e.type));
     if (executionEvents.length === 0) return;
     const ids = [...new Set(executionEvents.map((e) => (e.data as { executionId: string }).executionId))];
     const existing: ExecutionRow[] = await db.query(

@@ -1,7 +1,6 @@
 import type { EntityManager } from 'typeorm';
-import type { JobEvent } from '../../domain/job/job.events.js';
 import { evolve, initialState, type JobState } from '../../domain/job/job.state.js';
-import type { StoredEvent } from '../../events/stored-event.js';
+import { jobEventsOf, type StoredEvent } from '../../events/stored-event.js';
 import type { Projection } from '../checkpointed-projection.js';
 import { storableInstant, storableJson } from '../storable.js';
 
@@ -22,7 +21,8 @@ export class JobsProjection implements Projection {
   readonly name = 'jobs';
 
   async apply(db: EntityManager, events: StoredEvent[]): Promise<void> {
-    const ids = [...new Set(events.filter((e) => e.aggregateType === 'job').map((e) => e.aggregateId))];
+    const jobEvents = jobEventsOf(events);
+    const ids = [...new Set(jobEvents.map((e) => e.aggregateId))];
     if (ids.length === 0) return;
     const rows: { id: string; state: JobState; stats: JobStats }[] = await db.query(
       `SELECT id, state, stats FROM jobs WHERE id = ANY($1::uuid[])`,
@@ -30,15 +30,13 @@ export class JobsProjection implements Projection {
     );
     // States written before a field was added lack it: the initial state supplies its default.
     const jobs = new Map(rows.map((row) => [row.id, { state: { ...initialState(), ...row.state }, stats: row.stats }]));
-    for (const event of events) {
-      if (event.aggregateType !== 'job') continue;
+    for (const event of jobEvents) {
       const job = jobs.get(event.aggregateId) ?? { state: initialState(), stats: emptyStats() };
-      const domainEvent = { type: event.type, data: event.data } as JobEvent;
-      job.state = evolve(job.state, domainEvent);
-      if (domainEvent.type === 'ExecutionFinished') {
+      job.state = evolve(job.state, event);
+      if (event.type === 'ExecutionFinished') {
         job.stats.totalExecutions += 1;
-        job.stats.totalDurationMs += domainEvent.data.durationMs;
-        if (domainEvent.data.outcome === 'succeeded') job.stats.succeeded += 1;
+        job.stats.totalDurationMs += event.data.durationMs;
+        if (event.data.outcome === 'succeeded') job.stats.succeeded += 1;
         else job.stats.failed += 1;
       }
       jobs.set(event.aggregateId, job);

@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConsumerMessages } from '@nats-io/jetstream';
 import { DataSource } from 'typeorm';
-import { ensureDurableConsumer, LOGS_STREAM } from '../../events/streams.js';
+import { decodeLogEntries, type LogEntry } from '../../events/messages.js';
+import { EXECUTION_LOGS_CONSUMER as CONSUMER, LOGS_STREAM } from '../../events/streams.js';
+import { recordableEntry } from '../../executors/recordable.js';
+import { ensureDurableConsumer } from '../../infra/durable-consumer.js';
 import { NATS_CLIENTS, type NatsClients } from '../../infra/nats.js';
-import { recordableEntry, type LogEntry } from '../../worker/execution-log.js';
-
-const CONSUMER = 'projection-execution-logs';
 
 /**
  * An entry as the table holds it. Workers ship recordable entries; this makes those shipped before they did
@@ -39,7 +39,7 @@ export class ExecutionLogsProjection implements OnApplicationBootstrap, OnApplic
     this.loop = (async () => {
       for await (const message of this.messages!) {
         try {
-          await this.store(message.json<LogEntry[]>());
+          await this.store(decodeLogEntries(message.json()));
           message.ack();
         } catch (error) {
           this.log.error(`log batch ${message.seq} not stored, will be redelivered: ${(error as Error).message}`);

@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
-import type { LogLevel } from '../../executors/executor.js';
+import type { LogLevel } from '../../events/messages.js';
 import { LOG_SEVERITY } from './execution-logs.projection.js';
 
 export interface LogEntryRow {

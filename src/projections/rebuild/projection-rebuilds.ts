@@ -5,7 +5,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { ConflictError } from '../../auth/auth.errors.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../../config.js';
 import { NotFoundError } from '../../domain/errors.js';
-import { readEventLog } from '../../events/jetstream-event-store.js';
+import { readEventLog } from '../../infra/jetstream-event-store.js';
 import type { StoredEvent } from '../../events/stored-event.js';
 import { EVENTS_STREAM } from '../../events/streams.js';
 import { NATS_CLIENTS, type NatsClients } from '../../infra/nats.js';

@@ -1,6 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { JobEvent } from '../../domain/job/job.events.js';
-import type { StoredEvent } from '../../events/stored-event.js';
+import { jobEventsOf, type StoredEvent } from '../../events/stored-event.js';
 import type { Projection } from '../checkpointed-projection.js';
 import { storableInstant, storableJson } from '../storable.js';
 
@@ -25,35 +24,33 @@ export class TimersProjection implements Projection {
     // Retry timers, by the failed execution's id: its retry instant (and the failed run's correlation), or null once retried.
     const retries = new Map<string, RetryTimer | null>();
     const deletedJobs: string[] = [];
-    for (const stored of events) {
-      if (stored.aggregateType !== 'job') continue;
-      const event = { type: stored.type, data: stored.data } as JobEvent;
+    for (const event of jobEventsOf(events)) {
       switch (event.type) {
         case 'JobCreated':
         case 'JobUpdated':
         case 'JobRescheduled':
         case 'JobResumed':
-          next.set(stored.aggregateId, event.data.nextRunAt);
+          next.set(event.aggregateId, event.data.nextRunAt);
           break;
         case 'JobFired':
-          if (event.data.trigger === 'schedule' || event.data.trigger === 'misfire') next.set(stored.aggregateId, event.data.nextRunAt);
+          if (event.data.trigger === 'schedule' || event.data.trigger === 'misfire') next.set(event.aggregateId, event.data.nextRunAt);
           if (event.data.retryOf) retries.set(event.data.retryOf, null);
           break;
         case 'RetryScheduled':
-          retries.set(event.data.executionId, { jobId: event.data.jobId, retryAt: event.data.retryAt, correlationId: stored.correlationId });
+          retries.set(event.data.executionId, { jobId: event.data.jobId, retryAt: event.data.retryAt, correlationId: event.correlationId });
           break;
         case 'ExecutionSkipped':
-          next.set(stored.aggregateId, event.data.nextRunAt);
+          next.set(event.aggregateId, event.data.nextRunAt);
           break;
         case 'JobDeleted':
-          deletedJobs.push(stored.aggregateId);
-          next.set(stored.aggregateId, null);
+          deletedJobs.push(event.aggregateId);
+          next.set(event.aggregateId, null);
           break;
         case 'JobPaused':
         case 'JobCancelled':
         case 'JobCompleted':
         case 'JobFailed':
-          next.set(stored.aggregateId, null);
+          next.set(event.aggregateId, null);
           break;
         case 'ExecutionStarted':
         case 'ExecutionFinished':

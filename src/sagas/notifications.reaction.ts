@@ -1,11 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JobRepository } from '../commands/job.repository.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
+import { notificationIdFor } from '../commands/ids.js';
 import type { Notifications } from '../domain/job/job-spec.js';
-import type { ExecutionDeadLettered, ExecutionFinished, JobCreated, JobFired, JobUpdated, NotificationTrigger } from '../domain/job/job.events.js';
-import type { StoredEvent } from '../events/stored-event.js';
-import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
-import { channelsFor, ensureNotifyStream, notificationIdFor, notifySubject, type NotificationItem } from '../notifications/notification.js';
+import type { NotificationTrigger } from '../domain/job/job.events.js';
+import type { NotificationItem } from '../events/messages.js';
+import { asJobEvent, jobEventsOf, type StoredEvent } from '../events/stored-event.js';
+import { notifySubject } from '../events/streams.js';
+import { channelsFor } from '../notifications/notification.js';
 import type { Publication, Reaction } from './reaction.js';
 
 /** How many jobs' settings and open executions the saga remembers (oldest forgotten first; a miss reads the log). */
@@ -35,17 +37,15 @@ interface FireMemo {
  * `NOTIFY_MAX_EVENT_AGE_MS` are not notified: a saga started on an existing log replays it from the start.
  */
 @Injectable()
-export class NotificationsSaga implements Reaction {
+export class NotificationsReaction implements Reaction {
   readonly name = 'notifications';
-  private readonly log = new Logger(NotificationsSaga.name);
+  private readonly log = new Logger(NotificationsReaction.name);
   private readonly jobs = new Map<string, JobMemo>();
   private readonly fires = new Map<string, FireMemo>();
-  private streamReady: Promise<void> | undefined;
   /** The last stream sequence seen: a gap means another process ran the saga meanwhile, so memory is stale. */
   private lastSequence = 0;
 
   constructor(
-    @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
     @Inject(CHRONOS_CONFIG) private readonly config: ChronosConfig,
     private readonly repository: JobRepository,
   ) {}
@@ -59,11 +59,11 @@ export class NotificationsSaga implements Reaction {
       this.fires.clear();
     }
     this.lastSequence = Math.max(this.lastSequence, events[events.length - 1]?.sequence ?? 0);
-    for (const event of events) {
+    for (const event of jobEventsOf(events)) {
       switch (event.type) {
         case 'JobCreated':
         case 'JobUpdated': {
-          const { jobId, spec } = (event as StoredEvent<JobCreated['data'] | JobUpdated['data']>).data;
+          const { jobId, spec } = event.data;
           remember(this.jobs, jobId, { notifications: spec.notifications, deleted: false });
           break;
         }
@@ -71,15 +71,15 @@ export class NotificationsSaga implements Reaction {
           remember(this.jobs, event.aggregateId, { notifications: undefined, deleted: true });
           break;
         case 'JobFired': {
-          const { executionId, scheduledAt, attempt } = (event as StoredEvent<JobFired['data']>).data;
+          const { executionId, scheduledAt, attempt } = event.data;
           remember(this.fires, executionId, { scheduledAt, attempt });
           break;
         }
         case 'ExecutionCancelled':
-          this.fires.delete((event.data as { executionId: string }).executionId);
+          this.fires.delete(event.data.executionId);
           break;
         case 'ExecutionDeadLettered': {
-          const data = (event as StoredEvent<ExecutionDeadLettered['data']>).data;
+          const { data } = event;
           if (Date.parse(event.occurredAt) < oldest) break;
           const memo = await this.settings(data.jobId, event.sequence);
           items.push(
@@ -99,7 +99,7 @@ export class NotificationsSaga implements Reaction {
           break;
         }
         case 'ExecutionFinished': {
-          const data = (event as StoredEvent<ExecutionFinished['data']>).data;
+          const { data } = event;
           const fire = this.fires.get(data.executionId);
           this.fires.delete(data.executionId);
           if (data.outcome !== 'succeeded' || Date.parse(event.occurredAt) < oldest) break;
@@ -124,8 +124,6 @@ export class NotificationsSaga implements Reaction {
           break;
       }
     }
-    if (items.length === 0) return [];
-    await this.ensureStream();
     return items.map((item) => ({ subject: notifySubject(item.jobId), payload: JSON.stringify(item), msgID: item.notificationId }));
   }
 
@@ -157,17 +155,12 @@ export class NotificationsSaga implements Reaction {
   /** When and which attempt an execution that fired before this saga's memory was: from the job's history. */
   private async fireOf(jobId: string, executionId: string): Promise<FireMemo> {
     const history = await this.repository.history(jobId);
-    const fired = history.find((e): e is StoredEvent<JobFired['data']> => e.type === 'JobFired' && (e.data as JobFired['data']).executionId === executionId);
-    if (!fired) this.log.warn(`no JobFired for execution ${executionId} of job ${jobId}`);
-    return { scheduledAt: fired?.data.scheduledAt ?? '', attempt: fired?.data.attempt ?? 1 };
-  }
-
-  private ensureStream(): Promise<void> {
-    this.streamReady ??= ensureNotifyStream(this.nats.jsm).catch((error) => {
-      this.streamReady = undefined;
-      throw error;
-    });
-    return this.streamReady;
+    const fired = history.map(asJobEvent).find((e) => e?.type === 'JobFired' && e.data.executionId === executionId);
+    if (fired?.type !== 'JobFired') {
+      this.log.warn(`no JobFired for execution ${executionId} of job ${jobId}`);
+      return { scheduledAt: '', attempt: 1 };
+    }
+    return { scheduledAt: fired.data.scheduledAt, attempt: fired.data.attempt };
   }
 }
 

@@ -1,14 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { headers } from '@nats-io/transport-node';
 import { JetStreamApiCodes, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import type { StreamPublisher } from '../infra/jetstream-publisher.js';
-import { WrongExpectedSequenceError, type AppendResult, type EventStore, type NewEvent } from './event-store.js';
-import { toStoredEvents, type CommandMetadata, type EventMessage, type StoredEvent } from './stored-event.js';
-import { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, eventSubject } from './streams.js';
-
-const EVENTS_STREAM_SUBJECTS = `${EVENTS_SUBJECT_PREFIX}.>`;
-
-export const EVENT_TYPES_HEADER = 'Chronos-Event-Types';
+import { WrongExpectedSequenceError, type AppendResult, type EventStore, type NewEvent } from '../events/event-store.js';
+import { decodeEventMessage, type CommandMetadata, type EventMessage, type StoredEvent } from '../events/stored-event.js';
+import { EVENT_TYPES_HEADER, EVENTS_STREAM, EVENTS_SUBJECTS, eventSubject } from '../events/streams.js';
+import type { StreamPublisher } from './jetstream-publisher.js';
+import { readInOrder } from './ordered-read.js';
 
 /**
  * The event store on JetStream: one subject per aggregate, one message per command, optimistic
@@ -30,7 +27,7 @@ export class JetStreamEventStore implements EventStore {
       const message = await this.jsm.direct.getMessage(EVENTS_STREAM, { seq: lastSequence + 1, next_by_subj: subject });
       if (!message) break;
       lastSequence = message.seq;
-      events.push(...toStoredEvents(message.seq, message.json<EventMessage>()));
+      events.push(...decodeEventMessage(message.seq, message.json()));
     }
     return { events, lastSequence };
   }
@@ -83,36 +80,19 @@ export interface LogReadOptions {
  * rules. Returns the events and the sequence to continue from.
  */
 export async function readEventLog(js: JetStreamClient, options: LogReadOptions): Promise<{ events: StoredEvent[]; nextSequence: number | null }> {
-  const consumer = await js.consumers.get(EVENTS_STREAM, {
-    filter_subjects: options.aggregate ? eventSubject(options.aggregate.type, options.aggregate.id) : `${EVENTS_STREAM_SUBJECTS}`,
-    ...(options.since ? { opt_start_time: options.since.toISOString() } : { opt_start_seq: Math.max(1, options.fromSequence ?? 1) }),
-  });
   const events: StoredEvent[] = [];
   let nextSequence: number | null = null;
-  let done = false;
-  try {
-    while (!done) {
-      let received = 0;
-      // Leave the iteration with break, never by closing the batch inside it (that waits forever).
-      for await (const message of await consumer.fetch({ max_messages: Math.min(500, options.limit + 1), expires: 1000 })) {
-        received++;
-        const stored = toStoredEvents(message.seq, message.json<EventMessage>());
-        if (events.length > 0 && events.length + stored.length > options.limit) {
-          nextSequence = message.seq;
-          done = true;
-          break;
-        }
-        events.push(...stored);
-        if (message.info.pending === 0) {
-          done = true;
-          break;
-        }
-      }
-      if (received === 0) done = true;
+  const filter = options.aggregate ? eventSubject(options.aggregate.type, options.aggregate.id) : EVENTS_SUBJECTS;
+  const from = options.since ? { time: options.since } : { sequence: options.fromSequence ?? 1 };
+  await readInOrder(js, EVENTS_STREAM, { filter, from, batch: Math.min(500, options.limit + 1) }, (message) => {
+    const stored = decodeEventMessage(message.seq, message.json());
+    if (events.length > 0 && events.length + stored.length > options.limit) {
+      nextSequence = message.seq;
+      return false;
     }
-  } finally {
-    await consumer.delete().catch(() => undefined);
-  }
+    events.push(...stored);
+    return true;
+  });
   return { events, nextSequence };
 }
 

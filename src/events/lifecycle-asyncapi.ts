@@ -1,4 +1,5 @@
-import { LIFECYCLE_STREAM, LIFECYCLE_SUBJECT_PREFIX, LIFECYCLE_TYPES, type LifecycleType } from './lifecycle-event.js';
+import { LIFECYCLE_TYPES, type LifecycleType } from './lifecycle-event.js';
+import { LIFECYCLE_STREAM, LIFECYCLE_SUBJECT_PREFIX } from './streams.js';
 
 const str = { type: 'string' };
 const dateTime = { type: 'string', format: 'date-time' };

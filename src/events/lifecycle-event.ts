@@ -1,6 +1,5 @@
 import type { JobEvent } from '../domain/job/job.events.js';
-import type { StoredEvent } from '../events/stored-event.js';
-import { subjectToken } from '../events/subject-token.js';
+import type { StoredJobEvent } from './stored-event.js';
 
 /** The lifecycle event types subscribers see (API.md), in the order a job lives them. */
 export const LIFECYCLE_TYPES = [
@@ -25,12 +24,6 @@ export const LIFECYCLE_TYPES = [
   'notification.failed',
 ] as const;
 export type LifecycleType = (typeof LIFECYCLE_TYPES)[number];
-
-export const LIFECYCLE_STREAM = 'CHRONOS_LIFECYCLE';
-export const LIFECYCLE_SUBJECT_PREFIX = 'chronos.lifecycle';
-export const lifecycleSubject = (ownerId: string, jobId: string, type: LifecycleType) => `${ownerSubjects(ownerId)}.${subjectToken(jobId)}.${type}`;
-/** The subjects of one owner's lifecycle events, as a filter prefix (`<prefix>.<ownerId>` then `.>`). */
-export const ownerSubjects = (ownerId: string) => `${LIFECYCLE_SUBJECT_PREFIX}.${subjectToken(ownerId)}`;
 
 /** A CloudEvents 1.0 message (JSON format). `chronosreplay` marks a re-publication by an admin replay. */
 export interface LifecycleCloudEvent {
@@ -99,7 +92,7 @@ export function lifecycleTypeOf(event: JobEvent): LifecycleType | null {
  * The CloudEvent for one stored domain event. Its id is the domain event's id, so a repeat (a redelivery
  * or a replay) carries the same id and subscribers dedupe on it. `mask` removes secrets from the data.
  */
-export function toCloudEvent(stored: StoredEvent, type: LifecycleType, mask: (data: Record<string, unknown>) => Record<string, unknown>): LifecycleCloudEvent {
+export function toCloudEvent(stored: StoredJobEvent, type: LifecycleType, mask: (data: Record<string, unknown>) => Record<string, unknown>): LifecycleCloudEvent {
   return {
     specversion: '1.0',
     id: stored.id,
@@ -109,6 +102,6 @@ export function toCloudEvent(stored: StoredEvent, type: LifecycleType, mask: (da
     time: stored.occurredAt,
     datacontenttype: 'application/json',
     chronossequence: stored.sequence,
-    data: mask(stored.data as Record<string, unknown>),
+    data: mask(stored.data as unknown as Record<string, unknown>),
   };
 }
