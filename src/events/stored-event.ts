@@ -1,4 +1,5 @@
 import { JOB_EVENT_VERSIONS, type JobEvent } from '../domain/job/job.events.js';
+import { MalformedMessageError } from './messages.js';
 
 /** An event as it is stored and read back: the public `StoredEvent` of the API (GET /jobs/:id/events). */
 export interface StoredEvent<Data = unknown> {
@@ -56,7 +57,7 @@ export function upcast(type: string, version: number, data: unknown): { version:
 }
 
 /** What is on an event-log subject is not an event message (only the event store writes there, but anyone allowed to publish on NATS could). */
-export class NotAnEventMessageError extends Error {
+export class NotAnEventMessageError extends MalformedMessageError {
   override name = 'NotAnEventMessageError';
 }
 

@@ -1,7 +1,6 @@
 import { notificationIdFor } from '../commands/ids.js';
 import type { NotificationItem } from '../events/messages.js';
 import { channelsFor, emailContent, webhookBody, webhookSecretOf } from './notification.js';
-import { redeliveryDelayMs } from './notifier.service.js';
 
 describe('notifications', () => {
   const failure: NotificationItem = {
@@ -61,9 +60,5 @@ describe('notifications', () => {
     expect(text).toContain('Error:        timed out after 100 ms');
     expect(text).toContain('after 3 attempts');
     expect(emailContent({ ...failure, trigger: 'success' }, 'Nightly').subject).toBe('[Chronos] Nightly succeeded');
-  });
-
-  it('backs off exponentially, capped', () => {
-    expect([1, 2, 3, 4, 5, 6, 100].map((n) => redeliveryDelayMs(n, 1000, 10_000))).toEqual([1000, 2000, 4000, 8000, 10_000, 10_000, 10_000]);
   });
 });

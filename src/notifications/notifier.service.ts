@@ -1,6 +1,5 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { UsersRepository } from '../auth/users.repository.js';
 import { ExecuteJobCommand } from '../commands/job-command.js';
 import { notificationRecordCommandId } from '../commands/ids.js';
@@ -12,7 +11,7 @@ import type { JobState } from '../domain/job/job.state.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import { decodeNotificationItem, type NotificationItem } from '../events/messages.js';
 import { NOTIFIER_CONSUMER, NOTIFY_STREAM, NOTIFY_SUBJECTS } from '../events/streams.js';
-import { ensureDurableConsumer } from '../infra/durable-consumer.js';
+import { DeliveryFailure, ensureDurableConsumer, runEach, type RunningConsumer } from '../infra/durable-consumer.js';
 import { emailContent, webhookBody, webhookSecretOf } from './notification.js';
 import { EmailSender, PermanentNotificationError, WebhookSender } from './senders.js';
 import { SECRETS_DESTROYED, SecretsService } from '../secrets/secrets.service.js';
@@ -20,36 +19,36 @@ import { errorMessage, recordableText } from '../executors/recordable.js';
 
 /** Notifications sent at once by one process. */
 const CONCURRENCY = 32;
-const HEARTBEAT_MS = 10_000;
 /** What a notification record holds of an error, an address or a message id, in UTF-8 bytes. */
 const MAX_RECORDED_TEXT_BYTES = 1000;
 
-/** The redelivery delay after the `deliveryCount`-th delivery failed: backoff, 2×backoff, 4×backoff, … capped. */
-export function redeliveryDelayMs(deliveryCount: number, backoffMs: number, maxBackoffMs: number): number {
-  return Math.min(maxBackoffMs, backoffMs * 2 ** Math.min(Math.max(deliveryCount - 1, 0), 30));
-}
-
 type Outcome = { outcome: 'sent'; to: string; messageId?: string } | { outcome: 'failed'; to: string; error: string; permanent: boolean };
 
+/** A send that failed: retried with backoff, recorded as failed after NOTIFY_MAX_DELIVERIES (or at once when permanent). */
+class NotificationNotSent extends DeliveryFailure {
+  override name = 'NotificationNotSent';
+  constructor(readonly outcome: Extract<Outcome, { outcome: 'failed' }>) {
+    super(outcome.error, outcome.permanent);
+  }
+}
+
 /**
- * Sends the notifications the saga queued on CHRONOS_NOTIFY (durable pull consumer `notifier`, shared by the
- * processes that run it). Sending never blocks executions: it happens here, off the event log's path.
+ * Sends the notifications the notifications reaction queued on CHRONOS_NOTIFY (durable pull consumer
+ * `notifier`, shared by the processes that run it, run by src/infra/durable-consumer.ts). Sending never blocks
+ * executions: it happens here, off the event log's path.
  *
  * Per item: the job is read (gone: dropped quietly; the notification already recorded: dropped), the
  * message is sent, and `RecordNotification` is appended before the item is acknowledged. A failed send is
- * redelivered with `nak(delay)` and exponential backoff; after `maxDeliveries` deliveries, or at once when
- * retrying cannot help (SMTP not configured, target refused), it is recorded as failed. The command id is
- * `notify:<notificationId>`: a crash between append and ack repeats nothing (the item is then dropped as
- * recorded), and a crash before the append loses nothing (the item is redelivered).
+ * redelivered with exponential backoff; after `maxDeliveries` deliveries, or at once when retrying cannot help
+ * (SMTP not configured, target refused), it is recorded as failed (the runner's dead-letter policy). The
+ * command id is `notify:<notificationId>`: a crash between append and ack repeats nothing (the item is then
+ * dropped as recorded), and a crash before the append loses nothing (the item is redelivered).
  */
 @Injectable()
 export class NotifierService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly log = new Logger(NotifierService.name);
-  private messages: ConsumerMessages | undefined;
-  private loop: Promise<void> | undefined;
-  private readonly inFlight = new Set<Promise<void>>();
+  private consumer: RunningConsumer | undefined;
   /** Sent but not yet recorded (the append failed): a redelivery records without sending again. */
-  private readonly sentUnrecorded = new Map<string, Outcome & { attempts: number }>();
+  private readonly sentUnrecorded = new Map<string, Extract<Outcome, { outcome: 'sent' }>>();
 
   constructor(
     @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
@@ -63,81 +62,50 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.ensureConsumer();
-    const consumer = await this.nats.js.consumers.get(NOTIFY_STREAM, NOTIFIER_CONSUMER);
-    this.messages = await consumer.consume({ max_messages: CONCURRENCY });
-    this.loop = this.run(this.messages);
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.messages?.close();
-    await this.loop;
-    await Promise.allSettled([...this.inFlight]);
-  }
-
-  private async ensureConsumer(): Promise<void> {
-    const ackWaitMs = Math.max(30_000, this.config.notifications.timeoutMs * 3);
-    await ensureDurableConsumer(this.nats.jsm, NOTIFY_STREAM, {
-      durable_name: NOTIFIER_CONSUMER,
-      filter_subject: NOTIFY_SUBJECTS,
-      ack_wait: ackWaitMs * 1_000_000,
-      // Unlimited: the notifier counts deliveries itself and records the failure (JetStream would drop it silently).
-      max_deliver: -1,
-      max_ack_pending: 10_000,
+    const { timeoutMs, backoffMs, maxBackoffMs, maxDeliveries } = this.config.notifications;
+    const ackWaitMs = Math.max(30_000, timeoutMs * 3);
+    this.consumer = await runEach(this.nats, {
+      durable: NOTIFIER_CONSUMER,
+      stream: NOTIFY_STREAM,
+      ensure: (jsm) =>
+        ensureDurableConsumer(jsm, NOTIFY_STREAM, {
+          durable_name: NOTIFIER_CONSUMER,
+          filter_subject: NOTIFY_SUBJECTS,
+          ack_wait: ackWaitMs * 1_000_000,
+          // Unlimited: the dead-letter policy counts deliveries and records the failure (JetStream would drop it silently).
+          max_deliver: -1,
+          max_ack_pending: 10_000,
+        }),
+      ackWaitMs,
+      decode: (message) => decodeNotificationItem(message.json()),
+      concurrency: CONCURRENCY,
+      handle: (item, { deliveries }) => this.handle(item, deliveries),
+      onFailure: {
+        retry: { firstMs: backoffMs, maxMs: maxBackoffMs },
+        deadLetter: {
+          afterDeliveries: maxDeliveries,
+          record: (item, failure, deliveries) => this.record(item, { ...(failure as NotificationNotSent).outcome, attempts: deliveries }),
+        },
+      },
     });
   }
 
-  private async run(messages: ConsumerMessages): Promise<void> {
-    for await (const message of messages) {
-      while (this.inFlight.size >= CONCURRENCY) await Promise.race(this.inFlight);
-      const handling: Promise<void> = this.handle(message)
-        .catch((error) => {
-          // Not recorded: try again later (the item stays in the stream).
-          this.log.error(`notification ${message.seq} not completed: ${this.secrets.maskText((error as Error).message)}`);
-          message.nak(this.delay(message));
-        })
-        .finally(() => this.inFlight.delete(handling));
-      this.inFlight.add(handling);
-    }
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer?.stop();
   }
 
-  private delay(message: JsMsg): number {
-    const { backoffMs, maxBackoffMs } = this.config.notifications;
-    return redeliveryDelayMs(message.info.deliveryCount, backoffMs, maxBackoffMs);
-  }
-
-  private async handle(message: JsMsg): Promise<void> {
-    const item = decodeNotificationItem(message.json());
-    const attempts = message.info.deliveryCount;
+  private async handle(item: NotificationItem, attempts: number): Promise<void> {
     const job = await this.jobs.loadAtLeast(item.jobId, item.eventSequence);
-    if (!job.exists || job.deleted || !job.spec) {
-      message.ack(); // the job was deleted: its notifications go with it
-      return;
-    }
+    if (!job.exists || job.deleted || !job.spec) return; // the job was deleted: its notifications go with it
     if (job.recentNotifications.includes(item.notificationId)) {
-      this.sentUnrecorded.delete(item.notificationId);
-      message.ack(); // recorded before (a redelivery after the append)
+      this.sentUnrecorded.delete(item.notificationId); // recorded before (a redelivery after the append)
       return;
     }
-
-    let result = this.sentUnrecorded.get(item.notificationId);
-    if (!result) {
-      const heartbeat = setInterval(() => message.working(), HEARTBEAT_MS);
-      try {
-        result = { ...(await this.send(item, job)), attempts };
-      } finally {
-        clearInterval(heartbeat);
-      }
-    }
-    if (result.outcome === 'failed' && !result.permanent && attempts < this.config.notifications.maxDeliveries) {
-      this.log.warn(`notification ${item.notificationId} (${item.channel}) attempt ${attempts} failed, retrying: ${result.error}`);
-      message.nak(this.delay(message));
-      return;
-    }
-    if (result.outcome === 'sent') this.sentUnrecorded.set(item.notificationId, result);
-    await this.record(item, result);
+    const result = this.sentUnrecorded.get(item.notificationId) ?? (await this.send(item, job));
+    if (result.outcome === 'failed') throw new NotificationNotSent(result);
+    this.sentUnrecorded.set(item.notificationId, result);
+    await this.record(item, { ...result, attempts });
     this.sentUnrecorded.delete(item.notificationId);
-    message.ack();
   }
 
   private async send(item: NotificationItem, job: JobState): Promise<Outcome> {

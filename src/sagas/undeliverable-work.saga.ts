@@ -1,13 +1,14 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { ExecuteJobCommand } from '../commands/job-command.js';
 import { NotFoundError } from '../domain/errors.js';
 import { undeliverableCommandId } from '../commands/ids.js';
-import { decodeMaxDeliveriesAdvisory, decodeWorkItem, workCorrelation } from '../events/messages.js';
+import { decodeMaxDeliveriesAdvisory, decodeWorkItem, workCorrelation, type MaxDeliveriesAdvisory, type WorkItem } from '../events/messages.js';
 import { UNDELIVERABLE_WORK_CONSUMER as CONSUMER, WORK_ADVISORIES_STREAM, WORK_STREAM } from '../events/streams.js';
-import { ensureDurableConsumer } from '../infra/durable-consumer.js';
+import { ensureDurableConsumer, runEach, type RunningConsumer } from '../infra/durable-consumer.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
+
+const ACK_WAIT_MS = 30_000;
 
 /**
  * A work item JetStream gave up delivering (every worker that took it died or hung, `max_deliver` times)
@@ -18,8 +19,7 @@ import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 @Injectable()
 export class UndeliverableWorkSaga implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger(UndeliverableWorkSaga.name);
-  private messages: ConsumerMessages | undefined;
-  private loop: Promise<void> | undefined;
+  private consumer: RunningConsumer | undefined;
 
   constructor(
     @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
@@ -27,43 +27,51 @@ export class UndeliverableWorkSaga implements OnApplicationBootstrap, OnApplicat
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await ensureDurableConsumer(this.nats.jsm, WORK_ADVISORIES_STREAM, { durable_name: CONSUMER, ack_wait: 30_000_000_000 });
-    this.messages = await (await this.nats.js.consumers.get(WORK_ADVISORIES_STREAM, CONSUMER)).consume({ max_messages: 10 });
-    this.loop = (async () => {
-      for await (const message of this.messages!) {
-        await this.handle(message).catch((error: unknown) => this.log.error(`advisory ${message.seq} not handled: ${(error as Error).message}`));
-      }
-    })();
+    this.consumer = await runEach(this.nats, {
+      durable: CONSUMER,
+      stream: WORK_ADVISORIES_STREAM,
+      ensure: (jsm) => ensureDurableConsumer(jsm, WORK_ADVISORIES_STREAM, { durable_name: CONSUMER, ack_wait: ACK_WAIT_MS * 1_000_000 }),
+      ackWaitMs: ACK_WAIT_MS,
+      decode: (message) => decodeMaxDeliveriesAdvisory(message.json()),
+      concurrency: 1,
+      prefetch: 10,
+      handle: (advisory) => this.handle(advisory),
+      onFailure: { retry: { firstMs: 1000, maxMs: 30_000 } },
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.messages?.close();
-    await this.loop;
+    await this.consumer?.stop();
   }
 
-  private async handle(message: JsMsg): Promise<void> {
-    const advisory = decodeMaxDeliveriesAdvisory(message.json());
+  private async handle(advisory: MaxDeliveriesAdvisory): Promise<void> {
     const work = await this.nats.jsm.streams.getMessage(WORK_STREAM, { seq: advisory.stream_seq }).catch(() => null);
-    if (work) {
-      const item = decodeWorkItem(work.json());
-      const { correlationId, causationId } = workCorrelation(item);
-      try {
-        await this.commands.execute(
-          new ExecuteJobCommand(
-            item.jobId,
-            {
-              type: 'DeadLetterExecution',
-              now: new Date(),
-              data: { executionId: item.executionId, error: `the work was delivered ${advisory.deliveries} times and never completed (the workers died or hung)` },
-            },
-            { commandId: undeliverableCommandId(item.executionId), actor: 'saga:undeliverable-work', correlationId, causationId },
-          ),
-        );
-      } catch (error) {
-        if (!(error instanceof NotFoundError)) throw error; // the job is gone: nothing to record
-      }
+    if (!work) return; // removed meanwhile: handled before
+    let item: WorkItem;
+    try {
+      item = decodeWorkItem(work.json());
+    } catch (error) {
+      // Not a work item (nothing of Chronos wrote it): no execution to record it on. Said, and removed.
+      this.log.error(`work ${advisory.stream_seq} was never completed and is not a work item, removed: ${(error as Error).message}`);
       await this.nats.jsm.streams.deleteMessage(WORK_STREAM, advisory.stream_seq, false).catch(() => undefined);
+      return;
     }
-    message.ack();
+    const { correlationId, causationId } = workCorrelation(item);
+    try {
+      await this.commands.execute(
+        new ExecuteJobCommand(
+          item.jobId,
+          {
+            type: 'DeadLetterExecution',
+            now: new Date(),
+            data: { executionId: item.executionId, error: `the work was delivered ${advisory.deliveries} times and never completed (the workers died or hung)` },
+          },
+          { commandId: undeliverableCommandId(item.executionId), actor: 'saga:undeliverable-work', correlationId, causationId },
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error; // the job is gone: nothing to record
+    }
+    await this.nats.jsm.streams.deleteMessage(WORK_STREAM, advisory.stream_seq, false).catch(() => undefined);
   }
 }

@@ -11,7 +11,7 @@ import type { Subscription } from '@nats-io/transport-node';
 import { reportCommandId } from '../commands/ids.js';
 import { decodeWorkItem, executionLogEntry, workCorrelation, workOwner, type WorkItem } from '../events/messages.js';
 import { CANCEL_SUBJECTS, cancelSubjectExecution, LOG_ENTRIES_SUBJECT, WORK_STREAM, WORK_SUBJECTS, WORKERS_CONSUMER, workSubjectOwner } from '../events/streams.js';
-import { ensureDurableConsumer } from '../infra/durable-consumer.js';
+import { ensureDurableConsumer, keepInHand } from '../infra/durable-consumer.js';
 import { ExecutionLogBuffer, LogShipper } from './execution-log.js';
 import { OwnerFairSlots } from './owner-fair-slots.js';
 import { METRICS, type ChronosMetrics } from '../observability/metrics.js';
@@ -173,8 +173,9 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     try {
       item = decodeWorkItem(message.json());
     } catch (error) {
-      // Unacknowledged: redelivered after ack_wait, and a dead letter once deliveries run out.
-      this.log.error(`work ${message.seq} not completed: ${(error as Error).message}`);
+      // Parked, as the consumer runner parks what is not what its subject says: it would fail the same way on every delivery.
+      this.log.error(`work ${message.seq} is not a work item, parked (not delivered again): ${(error as Error).message}`);
+      message.term();
       return;
     }
     const owner = workOwner(item);
@@ -244,7 +245,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
    * it waits once it has waited a while (tellWaiting). False when the worker shuts down first: the item is handed back.
    */
   private async waitForSlot(message: JsMsg, item: WorkItem, owner: string): Promise<boolean> {
-    const heartbeat = setInterval(() => message.working(), Math.floor(this.config.workAckWaitMs / 3));
+    const released = keepInHand([message], this.config.workAckWaitMs);
     const tell = setTimeout(() => this.tellWaiting(item, owner), WAIT_TOLD_AFTER_MS);
     try {
       await this.slots.acquire(owner);
@@ -253,7 +254,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       message.nak();
       return false;
     } finally {
-      clearInterval(heartbeat);
+      released();
       clearTimeout(tell);
     }
   }
@@ -317,10 +318,10 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
         return;
       }
       // A hold longer than a third of ack_wait (a short WORK_ACK_WAIT_MS) tells JetStream the item is in hand.
-      const heartbeat = setInterval(() => message.working(), Math.floor(this.config.workAckWaitMs / 3));
+      const released = keepInHand([message], this.config.workAckWaitMs);
       const release = (outcome: 'run' | 'ack' | 'nak') => {
         clearTimeout(timer);
-        clearInterval(heartbeat);
+        released();
         this.held.delete(item.executionId);
         this.wakeIntake();
         if (outcome === 'ack') {
@@ -377,7 +378,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     this.running.set(item.executionId, controller);
     const timeout = setTimeout(() => controller.abort(new TimeoutError(`timed out after ${jobSpec.timeoutMs} ms`)), jobSpec.timeoutMs);
     // Long runs tell JetStream they are alive well within ack_wait, so only a dead worker's items come back.
-    const heartbeat = setInterval(() => message.working(), Math.floor(this.config.workAckWaitMs / 3));
+    const released = keepInHand([message], this.config.workAckWaitMs);
     let startReported: Promise<unknown> | undefined;
     const reportStart = setTimeout(() => {
       startReported = send({ type: 'StartExecution', now: new Date(), data: { executionId: item.executionId, workerId: this.config.instanceId } });
@@ -413,7 +414,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       clearInterval(logShipper);
       clearTimeout(timeout);
       clearTimeout(reportStart);
-      clearInterval(heartbeat);
+      released();
       freeSlot();
     }
     this.reporting++;

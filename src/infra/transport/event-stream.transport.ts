@@ -1,14 +1,15 @@
 import { Logger } from '@nestjs/common';
 import { EventPattern, Server, type CustomTransportStrategy } from '@nestjs/microservices';
-import { AckPolicy, DeliverPolicy, JetStreamApiCodes, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes } from '@nats-io/jetstream';
 import { lastValueFrom } from 'rxjs';
 import { decodeEventMessage, type StoredEvent } from '../../events/stored-event.js';
 import { EVENTS_STREAM, EVENTS_SUBJECTS } from '../../events/streams.js';
-import { Lease } from '../lease.js';
+import { runBatches, type Backoff, type RunningConsumer } from '../durable-consumer.js';
 import type { NatsClients } from '../nats.js';
 
 const MAX_BATCH = 1000;
-const RETRY_DELAY_MS = 1000;
+/** A batch that fails (PostgreSQL away, a stream refusing messages) is handled again after this. */
+const RETRY: Backoff = { firstMs: 1000, maxMs: 5000 };
 /** A batch a dead process held comes back after this; a live one keeps it with heartbeats. */
 const ACK_WAIT_MS = 10_000;
 
@@ -31,12 +32,13 @@ export const EventLogConsumer = (durableName: string, options: EventLogConsumerO
 
 /**
  * A Nest microservice transport on JetStream: each @EventLogConsumer handler gets a durable pull consumer
- * on CHRONOS_EVENTS. One instance per consumer is active at a time (a lease), so events are handled in
- * order even when several processes run the same role.
+ * on CHRONOS_EVENTS (ack policy all), run by the consumer runner (src/infra/durable-consumer.ts). One
+ * instance per consumer is active at a time (a lease), so events are handled in order even when several
+ * processes run the same role. A message that is not an event message is parked (skipped with an error line).
  */
 export class EventLogTransport extends Server implements CustomTransportStrategy {
   private readonly log = new Logger(EventLogTransport.name);
-  private readonly running: { stop(): Promise<void> }[] = [];
+  private readonly running: RunningConsumer[] = [];
   private readonly options = new Map<string, EventLogConsumerOptions>();
 
   constructor(
@@ -113,100 +115,18 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
     }
   }
 
-  private async run(name: string, handle: (events: StoredEvent[]) => Promise<unknown>): Promise<{ stop(): Promise<void> }> {
-    let messages: ConsumerMessages | undefined;
-    let stopped = false;
-    let loop: Promise<void> = Promise.resolve();
-    let lease: Lease | undefined;
-    const holding = () => !stopped && lease?.isHeld !== false;
-    // While this instance holds the lease it consumes; a failure to start (or a lost connection) is retried.
-    const keepConsuming = async () => {
-      while (holding()) {
-        try {
-          await this.consume(name, handle, (m) => (messages = m), () => !holding());
-        } catch (error) {
-          this.log.error(`${name}: consuming stopped: ${(error as Error).message}`);
-        }
-        if (holding()) await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
-      }
-    };
-    lease = await Lease.start(this.nats.kvm, `consumer.${name}`, this.instanceId, this.leaseTtlMs, (held) => {
-      if (held) loop = loop.then(keepConsuming);
-      else void messages?.close();
+  private run(name: string, handle: (events: StoredEvent[]) => Promise<unknown>): Promise<RunningConsumer> {
+    return runBatches<StoredEvent>(this.nats, {
+      durable: name,
+      stream: EVENTS_STREAM,
+      ensure: () => this.startAtAckFloor(name),
+      ackWaitMs: ACK_WAIT_MS,
+      // Only the event store writes these subjects, but anyone allowed to publish on NATS could.
+      decode: (message) => decodeEventMessage(message.seq, message.json()),
+      maxBatch: MAX_BATCH,
+      handle: async (events) => void (await handle(events)),
+      onFailure: { retry: RETRY },
+      exclusive: { key: `consumer.${name}`, holderId: this.instanceId, ttlMs: this.leaseTtlMs },
     });
-    return {
-      stop: async () => {
-        stopped = true;
-        await messages?.close();
-        await loop.catch(() => undefined);
-        await lease.release();
-      },
-    };
-  }
-
-  private async consume(
-    name: string,
-    handle: (events: StoredEvent[]) => Promise<unknown>,
-    setMessages: (messages: ConsumerMessages) => void,
-    isStopped: () => boolean,
-  ): Promise<void> {
-    await this.startAtAckFloor(name);
-    const consumer = await this.nats.js.consumers.get(EVENTS_STREAM, name);
-    const messages = await consumer.consume({ max_messages: MAX_BATCH });
-    setMessages(messages);
-    // Messages are moved into our own queue as they arrive, so "nothing more has arrived" is known exactly
-    // (the iterator's pending count also counts its internal pull callbacks) and batches grow with the
-    // backlog but never wait for a message that is not there.
-    const arrived: JsMsg[] = [];
-    let ended = false;
-    let wake: (() => void) | undefined;
-    const pump = (async () => {
-      try {
-        for await (const message of messages) {
-          arrived.push(message);
-          wake?.();
-        }
-      } finally {
-        ended = true;
-        wake?.();
-      }
-    })();
-    while (!isStopped()) {
-      if (arrived.length === 0) {
-        if (ended) break;
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-        continue;
-      }
-      const batch = arrived.splice(0, MAX_BATCH);
-      const events = batch.flatMap((message) => this.decode(name, message));
-      // A slow batch (or a retried one) is still ours: tell the server, so it does not redeliver it.
-      const heartbeat = setInterval(() => batch.forEach((message) => message.working()), ACK_WAIT_MS / 3);
-      while (!isStopped()) {
-        try {
-          await handle(events);
-          batch[batch.length - 1]!.ack();
-          break;
-        } catch (error) {
-          this.log.error(`${name}: batch ending at ${batch[batch.length - 1]!.seq} failed, retrying: ${(error as Error).message}`);
-          await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
-        }
-      }
-      clearInterval(heartbeat);
-    }
-    await pump;
-  }
-
-  /**
-   * The events of one message. Only the event store writes these subjects, but anyone allowed to publish on
-   * NATS could: a message that is not an event message is skipped with an error line, never retried forever.
-   */
-  private decode(name: string, message: JsMsg): StoredEvent[] {
-    try {
-      return decodeEventMessage(message.seq, message.json());
-    } catch (error) {
-      this.log.error(`${name}: message ${message.seq} on ${message.subject} is not an event message, skipped: ${(error as Error).message}`);
-      return [];
-    }
   }
 }

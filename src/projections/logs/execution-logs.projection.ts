@@ -1,10 +1,9 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { ConsumerMessages } from '@nats-io/jetstream';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { decodeLogEntries, type LogEntry } from '../../events/messages.js';
 import { EXECUTION_LOGS_CONSUMER as CONSUMER, LOGS_STREAM } from '../../events/streams.js';
 import { recordableEntry } from '../../executors/recordable.js';
-import { ensureDurableConsumer } from '../../infra/durable-consumer.js';
+import { ensureDurableConsumer, runEach, type RunningConsumer } from '../../infra/durable-consumer.js';
 import { NATS_CLIENTS, type NatsClients } from '../../infra/nats.js';
 
 /**
@@ -16,6 +15,7 @@ const storedEntry = (entry: LogEntry) => {
   return { ...entry, ...recorded, severity: LOG_SEVERITY[recorded.level] };
 };
 export const LOG_SEVERITY = { debug: 10, info: 20, warn: 30, error: 40 } as const;
+const ACK_WAIT_MS = 30_000;
 
 /**
  * Stores execution logs from the CHRONOS_LOGS side channel in `execution_logs`. Entries carry their own
@@ -24,9 +24,7 @@ export const LOG_SEVERITY = { debug: 10, info: 20, warn: 30, error: 40 } as cons
  */
 @Injectable()
 export class ExecutionLogsProjection implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly log = new Logger(ExecutionLogsProjection.name);
-  private messages: ConsumerMessages | undefined;
-  private loop: Promise<void> | undefined;
+  private consumer: RunningConsumer | undefined;
 
   constructor(
     @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
@@ -34,24 +32,22 @@ export class ExecutionLogsProjection implements OnApplicationBootstrap, OnApplic
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await ensureDurableConsumer(this.nats.jsm, LOGS_STREAM, { durable_name: CONSUMER, ack_wait: 30_000_000_000, max_ack_pending: 1000 });
-    this.messages = await (await this.nats.js.consumers.get(LOGS_STREAM, CONSUMER)).consume({ max_messages: 100 });
-    this.loop = (async () => {
-      for await (const message of this.messages!) {
-        try {
-          await this.store(decodeLogEntries(message.json()));
-          message.ack();
-        } catch (error) {
-          this.log.error(`log batch ${message.seq} not stored, will be redelivered: ${(error as Error).message}`);
-          message.nak(1000);
-        }
-      }
-    })();
+    this.consumer = await runEach(this.nats, {
+      durable: CONSUMER,
+      stream: LOGS_STREAM,
+      ensure: (jsm) => ensureDurableConsumer(jsm, LOGS_STREAM, { durable_name: CONSUMER, ack_wait: ACK_WAIT_MS * 1_000_000, max_ack_pending: 1000 }),
+      ackWaitMs: ACK_WAIT_MS,
+      decode: (message) => decodeLogEntries(message.json()),
+      // One message (a batch of entries: one statement) at a time; order does not matter.
+      concurrency: 1,
+      prefetch: 100,
+      handle: (entries) => this.store(entries),
+      onFailure: { retry: { firstMs: 1000, maxMs: 30_000 } },
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.messages?.close();
-    await this.loop;
+    await this.consumer?.stop();
   }
 
   async store(entries: LogEntry[]): Promise<void> {
