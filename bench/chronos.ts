@@ -12,12 +12,11 @@
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { CommandBus } from '@nestjs/cqrs';
 import { connect } from '@nats-io/transport-node';
 import { JetStreamApiCodes, jetstreamManager } from '@nats-io/jetstream';
 import pg from 'pg';
 import { startChronos, type ChronosApp } from '../src/app.js';
-import { ExecuteJobCommand } from '../src/commands/job-command.js';
+import { JobCommands } from '../src/commands/job-commands.js';
 import { loadConfig, type ChronosConfig } from '../src/config.js';
 import { defaultRetryPolicy, withDefaults } from '../src/domain/job/job-spec.js';
 import type { CreateJob } from '../src/domain/job/job.commands.js';
@@ -97,7 +96,7 @@ async function startQuietChronos(config: ChronosConfig): Promise<ChronosApp> {
   return startChronos({ ...config, logLevel: 'error' });
 }
 
-function createCommand(config: ChronosConfig, schedule: Schedule, i: number): ExecuteJobCommand {
+function createJob(chronos: ChronosApp, schedule: Schedule, i: number): Promise<unknown> {
   const jobId = randomUUID();
   const spec = withDefaults(
     { name: `bench-${i}`, type: 'custom', payload: { handler: 'noop' }, schedule },
@@ -108,12 +107,11 @@ function createCommand(config: ChronosConfig, schedule: Schedule, i: number): Ex
     now: new Date(),
     data: { jobId, ownerId: BENCH_OWNER_ID, spec, executionId: randomUUID() },
   };
-  return new ExecuteJobCommand(jobId, command, { commandId: randomUUID(), actor: 'bench', correlationId: 'bench' });
+  return chronos.app.get(JobCommands).send(jobId, command, { commandId: randomUUID(), actor: 'bench', correlationId: 'bench' });
 }
 
 /** Sends `count` create commands with at most SUBMIT_CONCURRENCY in flight; the first error aborts. */
 async function submitJobs(chronos: ChronosApp, config: ChronosConfig, count: number, schedule: () => Schedule, progress?: { submitted: number }): Promise<void> {
-  const bus = chronos.app.get(CommandBus);
   let next = 0;
   let failed: unknown;
   const lane = async (): Promise<void> => {
@@ -121,7 +119,7 @@ async function submitJobs(chronos: ChronosApp, config: ChronosConfig, count: num
       const i = next++;
       if (i >= count) return;
       try {
-        await bus.execute(createCommand(config, schedule(), i));
+        await createJob(chronos, schedule(), i);
         if (progress) progress.submitted++;
       } catch (error) {
         failed ??= error;

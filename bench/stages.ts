@@ -6,9 +6,8 @@
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { CommandBus } from '@nestjs/cqrs';
 import { startChronos } from '../src/app.js';
-import { ExecuteJobCommand } from '../src/commands/job-command.js';
+import { JobCommands } from '../src/commands/job-commands.js';
 import { loadConfig } from '../src/config.js';
 import { defaultRetryPolicy, withDefaults } from '../src/domain/job/job-spec.js';
 import { BENCH_OWNER_ID, resetChronosState } from './chronos.js';
@@ -18,7 +17,7 @@ const jobs = Number(process.argv[3] ?? 10_000);
 const config = loadConfig({ ...process.env, PORT: '0', CHRONOS_ROLES: roles });
 await resetChronosState(config);
 const chronos = await startChronos({ ...config, logLevel: 'error' });
-const bus = chronos.app.get(CommandBus);
+const commands = chronos.app.get(JobCommands);
 const spec = withDefaults(
   { name: 'stage', type: 'custom', payload: { handler: 'noop' }, schedule: { kind: 'immediate' } },
   { retryPolicy: defaultRetryPolicy(), timeoutMs: 30_000 },
@@ -32,12 +31,10 @@ await Promise.all(
     while (next < jobs) {
       next++;
       const jobId = randomUUID();
-      await bus.execute(
-        new ExecuteJobCommand(
-          jobId,
-          { type: 'CreateJob', now: new Date(), data: { jobId, ownerId: BENCH_OWNER_ID, spec, executionId: randomUUID() } },
-          { commandId: randomUUID(), actor: 'bench', correlationId: 'bench' },
-        ),
+      await commands.send(
+        jobId,
+        { type: 'CreateJob', now: new Date(), data: { jobId, ownerId: BENCH_OWNER_ID, spec, executionId: randomUUID() } },
+        { commandId: randomUUID(), actor: 'bench', correlationId: 'bench' },
       );
     }
   }),

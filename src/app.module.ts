@@ -6,7 +6,7 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
-import { ExecuteJobCommandHandler } from './commands/job-command.handler.js';
+import { JobCommands } from './commands/job-commands.js';
 import { JobRepository } from './commands/job.repository.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from './config.js';
 import { EVENT_STORE } from './events/event-store.js';
@@ -89,7 +89,7 @@ export class AppModule implements NestModule {
       { provide: EVENT_STORE, useValue: new JetStreamEventStore(infra.nats.publisher, infra.nats.jsm) },
       JobRepository,
       JobOwners,
-      ExecuteJobCommandHandler,
+      JobCommands,
       SecretsService,
     ];
     const imports: DynamicModule['imports'] = [CqrsModule.forRoot(), TerminusModule.forRoot({ errorLogStyle: 'json' })];

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { QueryBus } from '@nestjs/cqrs';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ExecuteJobCommand } from '../commands/job-command.js';
+import { fromCaller } from '../commands/envelopes.js';
+import { JobCommands } from '../commands/job-commands.js';
 import type { JobCommandResult } from '../commands/job.repository.js';
 import { NotFoundError } from '../domain/errors.js';
 import type { JobCommand } from '../domain/job/job.commands.js';
@@ -19,7 +19,7 @@ import { ReadYourWrites } from './read-your-writes/read-your-writes.decorator.js
 @Controller('dead-letters')
 export class DeadLettersController {
   constructor(
-    private readonly commands: CommandBus,
+    private readonly commands: JobCommands,
     private readonly queries: QueryBus,
   ) {}
 
@@ -58,8 +58,6 @@ export class DeadLettersController {
   private async send(id: string, caller: Caller, command: JobCommand): Promise<JobCommandResult> {
     const deadLetter = await this.queries.execute<GetDeadLetterQuery, DeadLetterRow | null>(new GetDeadLetterQuery(id, caller.role === 'admin' ? undefined : caller.id));
     if (!deadLetter) throw new NotFoundError('DEAD_LETTER_NOT_FOUND', `dead letter ${id} not found`);
-    return this.commands.execute<ExecuteJobCommand, JobCommandResult>(
-      new ExecuteJobCommand(deadLetter.jobId, command, { commandId: randomUUID(), actor: `user:${caller.id}`, correlationId: caller.correlationId }),
-    );
+    return this.commands.send(deadLetter.jobId, command, fromCaller(caller));
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { applyDecorators, Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
-import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { QueryBus } from '@nestjs/cqrs';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -22,7 +22,8 @@ import {
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import type { Response } from 'express';
-import { ExecuteJobCommand } from '../commands/job-command.js';
+import { fromCaller } from '../commands/envelopes.js';
+import { JobCommands } from '../commands/job-commands.js';
 import { JobRepository, type JobCommandResult } from '../commands/job.repository.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import { ForbiddenError } from '../auth/auth.errors.js';
@@ -81,7 +82,7 @@ const JobAction = (summary: string) =>
 @ApiBadRequestResponse({ type: ProblemDto, description: 'invalid input (problem+json, code VALIDATION_FAILED)' })
 export class JobsController {
   constructor(
-    private readonly commands: CommandBus,
+    private readonly commands: JobCommands,
     private readonly queries: QueryBus,
     private readonly jobs: JobRepository,
     private readonly targets: TargetGuard,
@@ -337,9 +338,7 @@ export class JobsController {
   }
 
   private send(jobId: string, caller: Caller, command: JobCommand, expectedVersion?: number): Promise<JobCommandResult> {
-    return this.commands.execute<ExecuteJobCommand, JobCommandResult>(
-      new ExecuteJobCommand(jobId, command, { commandId: randomUUID(), actor: `user:${caller.id}`, correlationId: caller.correlationId }, expectedVersion),
-    );
+    return this.commands.send(jobId, command, fromCaller(caller), expectedVersion);
   }
 
   private stats(id: string): Promise<JobStats | null> {

@@ -1,9 +1,9 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
 import { UsersRepository } from '../auth/users.repository.js';
-import { ExecuteJobCommand } from '../commands/job-command.js';
+import { fromWorker } from '../commands/envelopes.js';
 import { notificationRecordCommandId } from '../commands/ids.js';
-import { JobRepository, type JobCommandResult } from '../commands/job.repository.js';
+import { JobCommands } from '../commands/job-commands.js';
+import { JobRepository } from '../commands/job.repository.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import { NotFoundError } from '../domain/errors.js';
 import type { RecordNotification } from '../domain/job/job.commands.js';
@@ -53,7 +53,7 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
   constructor(
     @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
     @Inject(CHRONOS_CONFIG) private readonly config: ChronosConfig,
-    private readonly commands: CommandBus,
+    private readonly commands: JobCommands,
     private readonly jobs: JobRepository,
     private readonly users: UsersRepository,
     private readonly email: EmailSender,
@@ -158,14 +158,8 @@ export class NotifierService implements OnApplicationBootstrap, OnApplicationShu
       },
     };
     try {
-      await this.commands.execute<ExecuteJobCommand, JobCommandResult>(
-        new ExecuteJobCommand(item.jobId, command, {
-          commandId: notificationRecordCommandId(item.notificationId),
-          actor: `notifier:${this.config.instanceId}`,
-          correlationId: item.correlationId ?? item.executionId,
-          causationId: item.causationId,
-        }),
-      );
+      const chain = { correlationId: item.correlationId ?? item.executionId, causationId: item.causationId };
+      await this.commands.send(item.jobId, command, fromWorker(this.config.instanceId, notificationRecordCommandId(item.notificationId), chain, 'notifier'));
     } catch (error) {
       // Deleted meanwhile: nothing to record on.
       if (!(error instanceof NotFoundError)) throw error;

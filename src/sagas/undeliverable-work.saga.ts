@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
-import { ExecuteJobCommand } from '../commands/job-command.js';
+import { fromSaga } from '../commands/envelopes.js';
+import { JobCommands } from '../commands/job-commands.js';
 import { NotFoundError } from '../domain/errors.js';
 import { undeliverableCommandId } from '../commands/ids.js';
 import { decodeMaxDeliveriesAdvisory, decodeWorkItem, workCorrelation, type MaxDeliveriesAdvisory, type WorkItem } from '../events/messages.js';
@@ -23,7 +23,7 @@ export class UndeliverableWorkSaga implements OnApplicationBootstrap, OnApplicat
 
   constructor(
     @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
-    private readonly commands: CommandBus,
+    private readonly commands: JobCommands,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -56,18 +56,15 @@ export class UndeliverableWorkSaga implements OnApplicationBootstrap, OnApplicat
       await this.nats.jsm.streams.deleteMessage(WORK_STREAM, advisory.stream_seq, false).catch(() => undefined);
       return;
     }
-    const { correlationId, causationId } = workCorrelation(item);
     try {
-      await this.commands.execute(
-        new ExecuteJobCommand(
-          item.jobId,
-          {
-            type: 'DeadLetterExecution',
-            now: new Date(),
-            data: { executionId: item.executionId, error: `the work was delivered ${advisory.deliveries} times and never completed (the workers died or hung)` },
-          },
-          { commandId: undeliverableCommandId(item.executionId), actor: 'saga:undeliverable-work', correlationId, causationId },
-        ),
+      await this.commands.send(
+        item.jobId,
+        {
+          type: 'DeadLetterExecution',
+          now: new Date(),
+          data: { executionId: item.executionId, error: `the work was delivered ${advisory.deliveries} times and never completed (the workers died or hung)` },
+        },
+        fromSaga('undeliverable-work', undeliverableCommandId(item.executionId), workCorrelation(item)),
       );
     } catch (error) {
       if (!(error instanceof NotFoundError)) throw error; // the job is gone: nothing to record

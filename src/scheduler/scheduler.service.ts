@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
-import { ExecuteJobCommand } from '../commands/job-command.js';
+import { fromScheduler } from '../commands/envelopes.js';
+import { fireCommandId, retryCommandId } from '../commands/ids.js';
+import { JobCommands } from '../commands/job-commands.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import type { JobCommand } from '../domain/job/job.commands.js';
 import { FireRefusedError } from '../domain/job/job.decide.js';
@@ -16,11 +17,6 @@ import { TIMERS_CHANNEL } from '../projections/timers/timers.projection.js';
 const HORIZON_MS = 10_000;
 const POLL_MS = 1_000;
 const MAX_CONCURRENT_FIRES = 500;
-
-/** The fire key of guarantee 2: the Nats-Msg-Id of a scheduled fire. */
-export const fireCommandId = (jobId: string, scheduledAt: string) => `fire:${jobId}:${scheduledAt}`;
-/** The Nats-Msg-Id of the retry that follows a failed attempt. */
-export const retryCommandId = (failedExecutionId: string) => `retry:${failedExecutionId}`;
 
 /**
  * The active scheduler (one per deployment, by lease) loads the timers due within the horizon and fires
@@ -46,7 +42,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
     @Inject(CHRONOS_CONFIG) private readonly config: ChronosConfig,
     @Inject(METRICS) private readonly metrics: ChronosMetrics,
-    private readonly commands: CommandBus,
+    private readonly commands: JobCommands,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -185,9 +181,9 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /** Whether the command was applied, or why the guards refused it. A fire starts a correlation of its own. */
-  private async send(jobId: string, commandId: string, command: JobCommand, correlationId = commandId): Promise<'applied' | FireRefusedError['reason'] | 'not_found'> {
+  private async send(jobId: string, commandId: string, command: JobCommand, correlationId?: string): Promise<'applied' | FireRefusedError['reason'] | 'not_found'> {
     try {
-      await this.commands.execute(new ExecuteJobCommand(jobId, command, { commandId, actor: `scheduler:${this.config.instanceId}`, correlationId }));
+      await this.commands.send(jobId, command, fromScheduler(this.config.instanceId, commandId, correlationId));
       return 'applied';
     } catch (error) {
       // Refused fires are the guards doing their job (already fired, stale timer, paused, deleted): nothing to do.

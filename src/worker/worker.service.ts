@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
-import { ExecuteJobCommand } from '../commands/job-command.js';
-import type { JobCommandResult } from '../commands/job.repository.js';
+import { fromWorker } from '../commands/envelopes.js';
+import { JobCommands } from '../commands/job-commands.js';
 import { JobRepository } from '../commands/job.repository.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import type { ExecutionOutcome } from '../domain/job/job.events.js';
@@ -101,7 +100,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
     @Inject(CHRONOS_CONFIG) private readonly config: ChronosConfig,
     @Inject(EXECUTORS) executors: Executor[],
-    private readonly commands: CommandBus,
+    private readonly commands: JobCommands,
     private readonly jobs: JobRepository,
     private readonly secrets: SecretsService,
     @Inject(METRICS) private readonly metrics: ChronosMetrics,
@@ -361,10 +360,8 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     const executor = this.executors.get(jobSpec.type);
     const startedAt = new Date();
     if (item.attempt === 1) this.metrics.startLateness.observe(Math.max(0, startedAt.getTime() - Date.parse(item.scheduledAt)) / 1000);
-    const { correlationId, causationId } = workCorrelation(item);
-    const metadata = (kind: 'StartExecution' | 'FinishExecution') => ({ commandId: reportCommandId(kind, item.executionId), actor: `worker:${this.config.instanceId}`, correlationId, causationId });
     const send = (command: StartExecution | FinishExecution) =>
-      this.commands.execute<ExecuteJobCommand, JobCommandResult>(new ExecuteJobCommand(item.jobId, command, metadata(command.type)));
+      this.commands.send(item.jobId, command, fromWorker(this.config.instanceId, reportCommandId(command.type, item.executionId), workCorrelation(item)));
 
     /** The run's secret values: masked in everything it logs and reports. */
     let secrets = this.secrets.secretsOf(null);
