@@ -7,6 +7,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { JobCommands } from './commands/job-commands.js';
+import { JobsService } from './commands/jobs.service.js';
 import { JobRepository } from './commands/job.repository.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from './config.js';
 import { EVENT_STORE } from './events/event-store.js';
@@ -97,6 +98,7 @@ export class AppModule implements NestModule {
       imports.push(PassportModule, JwtModule.register({}));
       controllers.push(AuthController, AdminUsersController, JobsController, ExecutionsController, DeadLettersController, AsyncApiController, AdminEventsController, AdminProjectionsController, DashboardController, EventStreamController);
       providers.push(
+        JobsService,
         ListJobsHandler,
         UpcomingJobsHandler,
         JobStatsHandler,
