@@ -12,6 +12,7 @@ import { JobRepository } from './commands/job.repository.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from './config.js';
 import { EVENT_STORE } from './events/event-store.js';
 import { JetStreamEventStore } from './infra/jetstream-event-store.js';
+import { ServiceProbes } from './infra/service-probes.js';
 import { LifecycleReplay } from './sagas/lifecycle-replay.js';
 import { CustomExecutor } from './executors/custom.executor.js';
 import { EXECUTORS } from './executors/executor.js';
@@ -91,6 +92,7 @@ export class AppModule implements NestModule {
       JobRepository,
       JobOwners,
       JobCommands,
+      ServiceProbes,
       SecretsService,
     ];
     const imports: DynamicModule['imports'] = [CqrsModule.forRoot(), TerminusModule.forRoot({ errorLogStyle: 'json' })];

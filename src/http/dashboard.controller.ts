@@ -2,27 +2,17 @@ import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { EVENTS_STREAM, LIFECYCLE_STREAM, LOGS_STREAM, WORK_STREAM } from '../events/streams.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
-import { REDIS } from '../infra/redis.js';
+import { ServiceProbes, type ServiceProbe } from '../infra/service-probes.js';
 import { DashboardStatsQuery, type DashboardStats } from '../projections/dashboard/dashboard-stats.query.js';
-import { listStalls } from '../projections/stalls.js';
+import { readModelLags } from '../projections/read-model-lag.js';
 import { CurrentCaller, type Caller } from './caller.js';
 import { DashboardHealthDto, DashboardStatsDto } from './dto/dashboard.dto.js';
 
-type ServiceStatus = { status: 'up' | 'down'; latencyMs: number | null };
-
-const timed = async (probe: () => Promise<unknown>): Promise<ServiceStatus> => {
-  const started = performance.now();
-  try {
-    await Promise.race([probe(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000).unref())]);
-    return { status: 'up', latencyMs: Math.round((performance.now() - started) * 10) / 10 };
-  } catch {
-    return { status: 'down', latencyMs: null };
-  }
-};
+/** A probe as the dashboard shows it: why a service is down is for the logs. */
+const shown = ({ status, latencyMs }: ServiceProbe) => ({ status, latencyMs });
 
 /** What an operator looks at first: the caller's jobs at a glance, and how the services and streams are. */
 @ApiTags('dashboard')
@@ -33,7 +23,7 @@ export class DashboardController {
     private readonly queries: QueryBus,
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
-    @Inject(REDIS) private readonly redis: Redis,
+    private readonly probes: ServiceProbes,
   ) {}
 
   @Get('stats')
@@ -48,33 +38,27 @@ export class DashboardController {
   @ApiOkResponse({ type: DashboardHealthDto })
   @ApiServiceUnavailableResponse({ type: DashboardHealthDto, description: 'a service is down' })
   async health(@Res({ passthrough: true }) res: Response): Promise<DashboardHealthDto> {
-    const [postgres, redis, nats] = await Promise.all([
-      timed(() => this.dataSource.query('SELECT 1')),
-      timed(() => this.redis.ping()),
-      timed(() => this.nats.connection.flush()),
-    ]);
+    const probes = await this.probes.all();
+    const [postgres, redis, nats] = [shown(probes.postgres), shown(probes.redis), shown(probes.nats)];
     const streams: Record<string, { messages: number; lastSequence: number } | null> = {};
     for (const name of [EVENTS_STREAM, WORK_STREAM, LIFECYCLE_STREAM, LOGS_STREAM]) {
       const info = await this.nats.jsm.streams.info(name).catch(() => null);
       streams[name] = info && { messages: info.state.messages, lastSequence: info.state.last_seq };
     }
     const last = streams[EVENTS_STREAM]?.lastSequence ?? 0;
-    const checkpoints: { name: string; position: string }[] = postgres.status === 'up' ? await this.dataSource.query(`SELECT name, position FROM projection_checkpoints ORDER BY name`) : [];
-    const stalls = postgres.status === 'up' ? await listStalls(this.dataSource) : [];
-    const projections = checkpoints.map((row) => {
-      const stalled = stalls.filter((stall) => stall.projection === row.name);
-      return {
-        name: row.name,
-        position: Number(row.position),
-        lagEvents: Math.max(0, last - Number(row.position)),
-        status: stalled.length ? ('stalled' as const) : ('live' as const),
-        stalledJobs: stalled.length,
-        ...(stalled[0] ? { stalledAt: { sequence: stalled[0].sequence, code: stalled[0].code, since: stalled[0].since } } : {}),
-      };
-    });
+    const lags = postgres.status === 'up' ? await readModelLags(this.dataSource, last) : [];
+    const projections = lags.map(({ name, position, lagEvents, stalls }) => ({
+      name,
+      position,
+      lagEvents,
+      status: stalls[0] ? ('stalled' as const) : ('live' as const),
+      stalledJobs: stalls.length,
+      ...(stalls[0] ? { stalledAt: { sequence: stalls[0].sequence, code: stalls[0].code, since: stalls[0].since } } : {}),
+    }));
     const servicesUp = [postgres, redis, nats].every((s) => s.status === 'up');
     // A stalled read model degrades the answer but is no outage: 503 only when a service is down.
     res.status(servicesUp ? 200 : 503);
-    return { status: servicesUp && stalls.length === 0 ? 'ok' : 'degraded', services: { postgres, redis, nats }, streams, projections };
+    const stalled = projections.some((projection) => projection.status === 'stalled');
+    return { status: servicesUp && !stalled ? 'ok' : 'degraded', services: { postgres, redis, nats }, streams, projections };
   }
 }

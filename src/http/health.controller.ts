@@ -2,10 +2,9 @@ import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nest
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { Response } from 'express';
-import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
-import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
-import { REDIS } from '../infra/redis.js';
+import { ServiceProbes, within, type ServiceProbe } from '../infra/service-probes.js';
+import { anyStalled } from '../projections/read-model-lag.js';
 import { Public } from './auth/public.decorator.js';
 import { SkipRateLimit } from './rate-limit/rate-limit.guard.js';
 
@@ -25,15 +24,13 @@ class HealthDto {
   readModels!: 'live' | 'stalled' | 'unknown';
 }
 
-const within = <T>(ms: number, work: Promise<T>) =>
-  Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
-
 /**
  * Public health, without internals. Liveness: the process answers. Readiness: it can do its work, which
  * needs PostgreSQL and NATS; Redis only serves rate limits and the logout blacklist (both degrade
- * gracefully), so a Redis outage is reported as `degraded`, not unready. The checks run through
- * @nestjs/terminus (its indicators, run together, each with a 1 s limit); its own answer, which carries the
- * error of each failed check, is logged but never sent: a public route says only up or down.
+ * gracefully), so a Redis outage is reported as `degraded`, not unready. The services are asked by
+ * ServiceProbes (all at once, each with a 1 s limit), as the dashboard's health asks them; @nestjs/terminus
+ * reports the probes, and its own answer, which carries the error of each failed check, is logged but never
+ * sent: a public route says only up or down.
  */
 @ApiTags('health')
 @Public()
@@ -42,8 +39,7 @@ const within = <T>(ms: number, work: Promise<T>) =>
 export class HealthController {
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
-    @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
-    @Inject(REDIS) private readonly redis: Redis,
+    private readonly probes: ServiceProbes,
     private readonly healthChecks: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
   ) {}
@@ -68,12 +64,9 @@ export class HealthController {
   @ApiOkResponse({ type: HealthDto })
   @ApiServiceUnavailableResponse({ type: HealthDto })
   async ready(@Res({ passthrough: true }) res: Response): Promise<HealthDto> {
+    const probes = await this.probes.all();
     const details = await this.healthChecks
-      .check([
-        () => this.probe('postgres', () => this.dataSource.query('SELECT 1')),
-        () => this.probe('nats', () => this.nats.connection.flush()),
-        () => this.probe('redis', () => this.redis.ping()),
-      ])
+      .check([() => this.indicate('postgres', probes.postgres), () => this.indicate('nats', probes.nats), () => this.indicate('redis', probes.redis)])
       .then(
         (result) => result.details,
         (error: unknown) => {
@@ -93,20 +86,15 @@ export class HealthController {
   /** A stalled read model still serves and still moves for every other job: degraded, not unready. */
   private async readModels(): Promise<'live' | 'stalled' | 'unknown'> {
     try {
-      const rows: unknown[] = await within(1000, this.dataSource.query(`SELECT 1 FROM projection_stalls LIMIT 1`));
-      return rows.length ? 'stalled' : 'live';
+      return (await within(1000, anyStalled(this.dataSource))) ? 'stalled' : 'live';
     } catch {
       return 'unknown';
     }
   }
 
-  private async probe(key: string, check: () => Promise<unknown>): Promise<HealthIndicatorResult> {
+  /** A probe as terminus reports it (and logs a failed one, with why). */
+  private async indicate(key: string, probe: ServiceProbe): Promise<HealthIndicatorResult> {
     const indicator = this.indicators.check(key);
-    try {
-      await within(1000, check());
-      return indicator.up();
-    } catch (error) {
-      return indicator.down({ message: (error as Error).message });
-    }
+    return probe.status === 'up' ? indicator.up() : indicator.down({ message: probe.error });
   }
 }

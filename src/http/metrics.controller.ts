@@ -4,9 +4,10 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { AuthenticationError, ForbiddenError } from '../auth/auth.errors.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
-import { EVENTS_STREAM, WORK_STREAM, WORKERS_CONSUMER } from '../events/streams.js';
+import { WORK_STREAM, WORKERS_CONSUMER } from '../events/streams.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import { METRICS, type ChronosMetrics } from '../observability/metrics.js';
+import { endOfEventLog, readModelLags, type ReadModelLag } from '../projections/read-model-lag.js';
 import { Public } from './auth/public.decorator.js';
 import { SkipRateLimit } from './rate-limit/rate-limit.guard.js';
 
@@ -67,21 +68,18 @@ export class MetricsController {
   }
 
   private async readModels(): Promise<void> {
-    const [jobs, executions, checkpoints]: [{ status: string; n: number }[], { status: string; type: string; n: number }[], { name: string; position: string; stalled: number }[]] = await Promise.all([
+    const [jobs, executions, lags]: [{ status: string; n: number }[], { status: string; type: string; n: number }[], ReadModelLag[]] = await Promise.all([
       this.dataSource.query(`SELECT status, count(*)::int AS n FROM jobs GROUP BY status`),
       this.dataSource.query(`SELECT e.status, j.type, count(*)::int AS n FROM executions e JOIN jobs j ON j.id = e.job_id GROUP BY e.status, j.type`),
-      this.dataSource.query(
-        `SELECT c.name, c.position, (SELECT count(*)::int FROM projection_stalls s WHERE s.projection = c.name) AS stalled FROM projection_checkpoints c`,
-      ),
+      endOfEventLog(this.nats.jsm).then((last) => readModelLags(this.dataSource, last)),
     ]);
     this.metrics.jobs.reset();
     for (const row of jobs) this.metrics.jobs.set({ status: row.status }, row.n);
     this.metrics.executions.reset();
     for (const row of executions) this.metrics.executions.set({ status: row.status, type: row.type }, row.n);
-    const last = (await this.nats.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
-    for (const row of checkpoints) {
-      this.metrics.projectionLag.set({ projection: row.name }, Math.max(0, last - Number(row.position)));
-      this.metrics.projectionStalledJobs.set({ projection: row.name }, row.stalled);
+    for (const lag of lags) {
+      this.metrics.projectionLag.set({ projection: lag.name }, lag.lagEvents);
+      this.metrics.projectionStalledJobs.set({ projection: lag.name }, lag.stalls.length);
     }
   }
 

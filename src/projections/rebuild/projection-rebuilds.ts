@@ -7,11 +7,11 @@ import { CHRONOS_CONFIG, type ChronosConfig } from '../../config.js';
 import { NotFoundError } from '../../domain/errors.js';
 import { readEventLog } from '../../infra/jetstream-event-store.js';
 import type { StoredEvent } from '../../events/stored-event.js';
-import { EVENTS_STREAM } from '../../events/streams.js';
 import { NATS_CLIENTS, type NatsClients } from '../../infra/nats.js';
 import { READ_MODELS, type ReadModel } from '../read-models.js';
 import { announceCheckpoints } from '../read-model-positions.js';
-import { clearStalls, listStalls, type ProjectionStall } from '../stalls.js';
+import { endOfEventLog, readModelLags, type ReadModelLag } from '../read-model-lag.js';
+import { clearStalls } from '../stalls.js';
 
 export interface RebuildProgress {
   rebuildId: string;
@@ -132,28 +132,25 @@ export class ProjectionRebuilds implements OnApplicationShutdown {
   async statuses(): Promise<ReadModelStatus[]> {
     await this.expireAbandoned();
     const names = READ_MODELS.map((model) => model.projection.name);
-    const [checkpoints, rebuilds, last, stalls]: [{ name: string; position: string }[], RebuildRow[], number, ProjectionStall[]] = await Promise.all([
-      this.dataSource.query(`SELECT name, position FROM projection_checkpoints WHERE name = ANY($1::text[])`, [names]),
+    const last = await this.endOfLog();
+    const [lags, rebuilds]: [ReadModelLag[], RebuildRow[]] = await Promise.all([
+      readModelLags(this.dataSource, last, names),
       this.dataSource.query(
         `SELECT DISTINCT ON (name, status = 'running') * FROM projection_rebuilds WHERE name = ANY($1::text[])
          ORDER BY name, status = 'running', started_at DESC`,
         [names],
       ),
-      this.endOfLog(),
-      listStalls(this.dataSource),
     ]);
-    return names.map((name) => {
-      const position = Number(checkpoints.find((row) => row.name === name)?.position ?? 0);
+    return lags.map(({ name, position, lagEvents, stalls }) => {
       const running = rebuilds.find((row) => row.name === name && row.status === 'running');
       const finished = rebuilds.find((row) => row.name === name && row.status !== 'running');
-      const stalled = stalls.filter((stall) => stall.projection === name);
-      const first = stalled[0];
+      const first = stalls[0];
       return {
         name,
         position,
-        lagEvents: Math.max(0, last - position),
+        lagEvents,
         status: running ? 'rebuilding' : first ? 'stalled' : 'live',
-        stalledJobs: stalled.length,
+        stalledJobs: stalls.length,
         ...(first
           ? { stalledAt: { sequence: first.sequence, code: first.code, since: first.since, jobId: first.aggregateId, eventType: first.eventType, error: first.error } }
           : {}),
@@ -317,8 +314,8 @@ export class ProjectionRebuilds implements OnApplicationShutdown {
     return row!.schema;
   }
 
-  private async endOfLog(): Promise<number> {
-    return (await this.nats.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
+  private endOfLog(): Promise<number> {
+    return endOfEventLog(this.nats.jsm);
   }
 
   private async dropSchema(schema: string): Promise<void> {
