@@ -11,6 +11,7 @@ import { NotificationListener } from '../infra/database/notification-listener.js
 import { Lease } from '../infra/lease.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
 import { METRICS, type ChronosMetrics } from '../observability/metrics.js';
+import { dueTimers } from '../projections/timers/due-timers.query.js';
 import { TIMERS_CHANNEL } from '../projections/timers/timers.projection.js';
 
 /** How far ahead timers are loaded into memory, and how often the table is read again. */
@@ -88,17 +89,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
 
   private async loadDueTimers(): Promise<void> {
     try {
-      const horizon = new Date(Date.now() + HORIZON_MS);
-      const [instants, retries]: [{ jobId: string; scheduledAt: Date }[], { executionId: string; jobId: string; retryAt: Date; correlationId: string | null }[]] = await Promise.all([
-        this.dataSource.query(
-          `SELECT job_id AS "jobId", scheduled_at AS "scheduledAt" FROM timers WHERE scheduled_at <= $1 ORDER BY scheduled_at LIMIT 50000`,
-          [horizon],
-        ),
-        this.dataSource.query(
-          `SELECT execution_id AS "executionId", job_id AS "jobId", retry_at AS "retryAt", correlation_id AS "correlationId" FROM retry_timers WHERE retry_at <= $1 ORDER BY retry_at LIMIT 50000`,
-          [horizon],
-        ),
-      ]);
+      const { instants, retries } = await dueTimers(this.dataSource, new Date(Date.now() + HORIZON_MS));
       for (const { jobId, scheduledAt } of instants) {
         const at = scheduledAt.toISOString();
         this.arm(fireCommandId(jobId, at), at, () => this.fire(jobId, at), this.config.fireAheadMs);
