@@ -28,6 +28,9 @@ npm run build --silent
 # ts-jest only transpiles: type-check the tests (and benchmarks) here so a type error fails the run.
 stack_log "type-checking (tsc --noEmit)"
 npx tsc -p tsconfig.json --noEmit
+# The walls between the folders of src/ (.dependency-cruiser.cjs).
+stack_log "checking import rules (npm run lint:imports)"
+npm run --silent lint:imports
 
 rc=0
 NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}" npx jest --runInBand "$@" </dev/null || rc=$?
