@@ -12,7 +12,7 @@ import { derivedUuid } from '../events/derived-id.js';
 
 // --- Command ids (the event store's Nats-Msg-Id: a command appended twice is applied once).
 
-/** A scheduled fire: the fire key of guarantee 2, `fire:<jobId>:<scheduledAt>`; also the chain it starts. */
+/** A scheduled fire: the fire key of docs/guarantees.md#g2, `fire:<jobId>:<scheduledAt>`; also the chain it starts. */
 export const fireCommandId = (jobId: string, scheduledAt: string) => `fire:${jobId}:${scheduledAt}`;
 /** The retry that follows a failed attempt. */
 export const retryCommandId = (failedExecutionId: string) => `retry:${failedExecutionId}`;

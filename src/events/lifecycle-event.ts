@@ -1,7 +1,7 @@
 import type { JobEvent } from '../domain/job/job.events.js';
 import type { StoredJobEvent } from './stored-event.js';
 
-/** The lifecycle event types subscribers see (API.md), in the order a job lives them. */
+/** The lifecycle event types subscribers see (README.md), in the order a job lives them. */
 export const LIFECYCLE_TYPES = [
   'job.created',
   'job.updated',

@@ -125,7 +125,7 @@ export function loggableUrl(url: URL): string {
   return `${url.origin}${url.pathname}`;
 }
 
-/** The request headers every outgoing http/webhook request carries (API.md). */
+/** The request headers every outgoing http/webhook request carries (README.md). */
 export function chronosHeaders(context: ExecutionContext): Record<string, string> {
   return {
     'Idempotency-Key': `${context.jobId}:${context.scheduledAt}`,

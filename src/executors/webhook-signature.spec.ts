@@ -6,7 +6,7 @@ describe('webhook signatures', () => {
   const body = '{"type":"chronos.notification","n":1}';
   const now = 1_790_000_000;
 
-  it('signs as API.md says: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>', () => {
+  it('signs as README.md (Job types) says: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>', () => {
     const expected = createHmac('sha256', secret).update(`${now}.${body}`).digest('hex');
     expect(signWebhook(secret, body, now)).toBe(`t=${now},v1=${expected}`);
     expect(signWebhook(secret, Buffer.from(body), now + 0.9)).toBe(`t=${now},v1=${expected}`);

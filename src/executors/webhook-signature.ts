@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * Webhook signatures, as API.md defines them for `webhook` jobs and notification webhooks:
+ * Webhook signatures, as README.md (Job types) defines them for `webhook` jobs and notification webhooks:
  *
  *   X-Chronos-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
  *

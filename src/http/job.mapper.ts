@@ -3,7 +3,7 @@ import type { JobStats } from '../projections/jobs/jobs.projection.js';
 import type { JobDto } from './dto/responses.dto.js';
 import { maskSpec } from '../secrets/job-secrets.js';
 
-/** The public `Job` of API.md from the folded job and its statistics. */
+/** The public `Job` of the API (README.md, OpenAPI at /docs-json) from the folded job and its statistics. */
 export function toJobDto(state: JobState, stats: JobStats | null): JobDto {
   // Secrets given to a job are for its runs only: never echoed.
   const masked = maskSpec(state.spec!);

@@ -5,7 +5,7 @@ import { announceCheckpoints } from './read-model-positions.js';
 /**
  * A read model fed from the event log. `apply` writes the rows for a batch of events; the runner commits
  * them with the projection's checkpoint (the last stream sequence applied) in one transaction, and skips
- * events at or below the checkpoint, so a redelivered message changes nothing (guarantee 5).
+ * events at or below the checkpoint, so a redelivered message changes nothing (docs/guarantees.md#g5).
  */
 export interface Projection {
   readonly name: string;

@@ -5,7 +5,7 @@ import { NotificationListener } from '../infra/database/notification-listener.js
 import { READ_MODEL_NAMES } from './read-models.js';
 
 /**
- * Where the read models stand, for read-your-writes (guarantee 8): a write waits here until every read
+ * Where the read models stand, for read-your-writes (docs/guarantees.md#g8): a write waits here until every read
  * model has passed its log position. Each read-model transaction announces the checkpoints it writes with
  * NOTIFY (`announceCheckpoints`), which PostgreSQL delivers exactly when the transaction commits, to every
  * process listening, whichever process projected.

@@ -1,5 +1,5 @@
 /**
- * Fair shares of the work stream (guarantee 9; docs/architecture.md, Fair shares): which fires go to the
+ * Fair shares of the work stream (docs/guarantees.md#g9; docs/architecture.md, Fair shares): which fires go to the
  * workers now and which wait in their owner's backlog. Pure: the dispatch reaction tells it what it knows of
  * each owner's queue, and asks the streams for counts only when these bounds are not enough to decide.
  */

@@ -23,7 +23,7 @@ const MAX_CONCURRENT_FIRES = 500;
  * The active scheduler (one per deployment, by lease) loads the timers due within the horizon and fires
  * each on time with a FireJob command. Exactly one fire per (job, instant) does not depend on this
  * process being alone: the decider refuses an instant at or before the last fired one, the append is
- * OCC-guarded, and the command id dedups in JetStream (guarantee 2).
+ * OCC-guarded, and the command id dedups in JetStream (docs/guarantees.md#g2).
  */
 @Injectable()
 export class SchedulerService implements OnApplicationBootstrap, OnApplicationShutdown {

@@ -9,7 +9,7 @@ interface Waiter {
 }
 
 /**
- * One worker's run slots shared between owners (guarantee 9; docs/architecture.md, Fair shares): at most
+ * One worker's run slots shared between owners (docs/guarantees.md#g9; docs/architecture.md, Fair shares): at most
  * `total` runs at once and at most `perOwner` of one owner, so one owner's flood leaves the other slots free.
  * A slot that frees up goes to the waiting owner with the fewest runs (among equals, the one served least
  * recently); an owner's own items start in the order they came. Bookkeeping only: no timers, no I/O.

@@ -63,7 +63,7 @@ class CancelledError extends Error {
 /**
  * Pulls work from the shared durable consumer on CHRONOS_WORK, runs it with the job type's executor,
  * reports the result as a command, and acknowledges only after that command is appended. A worker that
- * dies mid-run leaves its message to be redelivered after ack_wait (guarantee 3).
+ * dies mid-run leaves its message to be redelivered after ack_wait (docs/guarantees.md#g3).
  */
 @Injectable()
 export class WorkerService implements OnApplicationBootstrap, OnApplicationShutdown {

@@ -1,7 +1,7 @@
 import { nextInstant, type Schedule } from './schedule.js';
 
 /*
- * The DST contract (API.md), checked against instants computed by hand.
+ * The DST contract (README.md), checked against instants computed by hand.
  *
  * The 2026 transitions used:
  *   Europe/Berlin        spring 2026-03-29 02:00 CET (+1) → 03:00 CEST (+2)  at 2026-03-29T01:00Z; local 02:00–03:00 does not exist

@@ -50,7 +50,7 @@ export function defaultRetryPolicy(): RetryPolicy {
   return { maxAttempts: 3, backoff: 'exponential', delayMs: 1000, maxDelayMs: 3_600_000, jitter: true };
 }
 
-/** Fills the defaults of API.md into a partial spec (PUT returns omitted optional fields to these). */
+/** Fills the defaults of the API (README.md) into a partial spec (PUT returns omitted optional fields to these). */
 export function withDefaults(
   spec: Pick<JobSpec, 'name' | 'type' | 'payload' | 'schedule'> & Partial<JobSpec>,
   defaults: { retryPolicy: RetryPolicy; timeoutMs: number },

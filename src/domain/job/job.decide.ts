@@ -415,7 +415,7 @@ function scheduleAfterChange(schedule: Schedule, job: JobState, now: Date): stri
   const anchor = new Date(job.createdAt!);
   const instant = schedule.kind === 'immediate' ? null : firstInstant(schedule, now, anchor);
   if (instant === null) return null;
-  // Never schedule at or before an instant that already fired (guarantee 2 would refuse it anyway).
+  // Never schedule at or before an instant that already fired (docs/guarantees.md#g2 would refuse it anyway).
   if (job.lastScheduledAt !== null && iso(instant) <= job.lastScheduledAt) {
     const after = nextInstant(schedule, new Date(job.lastScheduledAt), anchor);
     return after && iso(after);

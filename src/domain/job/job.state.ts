@@ -43,7 +43,7 @@ export interface JobState {
   status: JobStatus;
   /** The next scheduled instant, or null when nothing is scheduled (paused, one-off done, ...). */
   nextRunAt: string | null;
-  /** The last scheduled instant that has an outcome (fired or skipped): a fire at or before it is refused (guarantee 2). */
+  /** The last scheduled instant that has an outcome (fired or skipped): a fire at or before it is refused (docs/guarantees.md#g2). */
   lastScheduledAt: string | null;
   /** The next instant when the job was paused: on resume, instants from it up to then are recorded as skipped. */
   pausedNextRunAt: string | null;

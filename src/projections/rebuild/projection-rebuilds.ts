@@ -74,7 +74,7 @@ const SWAP_LOCK_TIMEOUT = '2s';
 const quote = (identifier: string) => `"${identifier.replace(/"/g, '""')}"`;
 
 /**
- * Blue/green rebuilds of the read models (ARCHITECTURE.md, Read side). A rebuild creates the model's tables
+ * Blue/green rebuilds of the read models (docs/architecture.md). A rebuild creates the model's tables
  * afresh in a schema of its own and fills them from the first event with the projection's own code (the
  * schema first on the `search_path`), while the live tables keep serving and the live consumer keeps
  * applying. Once caught up, one transaction holds the live checkpoint (so the live consumer pauses), applies
