@@ -87,5 +87,3 @@ export type JobCommand =
   | RetryDeadLetter
   | DiscardDeadLetter
   | RecordNotification;
-
-export type JobCommandType = JobCommand['type'];

@@ -56,7 +56,6 @@ export class IntervalScheduleDto {
   startAt?: string;
 }
 
-export const SCHEDULE_DTOS = [ImmediateScheduleDto, AtScheduleDto, CronScheduleDto, IntervalScheduleDto];
 export type ScheduleDto = ImmediateScheduleDto | AtScheduleDto | CronScheduleDto | IntervalScheduleDto;
 export const SCHEDULE_KINDS = ['immediate', 'at', 'cron', 'interval'] as const;
 
