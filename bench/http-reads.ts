@@ -9,7 +9,9 @@
  * (JobRepository on the event log, as the API's command handler does, without HTTP), and Chronos's
  * projector builds the read models from the log as it would from any write. A tenth of the jobs are
  * paused, a tenth carry each label value; none fires during the run (yearly crons, instants a year away).
- * The many executions are runs of one job triggered one after another, run by Chronos's worker.
+ * The many executions are runs of one job, each triggered, started and finished by direct appends, one after
+ * another (what a worker appends; Chronos runs no worker here: through one, a job's queued runs wait behind
+ * each other and, thousands queued, exhaust their deliveries).
  * After the fill the tables are vacuumed and analysed, as autovacuum would have done.
  */
 import { fork } from 'node:child_process';
@@ -67,7 +69,9 @@ interface Read {
 export async function chronosReads(opts: { jobs: number; executions: number; requests: number; inFlight: number } & ChronosBenchConnections): Promise<ReadsResult> {
   const config = benchConfig(opts);
   await resetChronosState(config);
-  const processes = await startChronosProcesses('reads', benchLayout());
+  // No scheduler or worker: nothing is due, and the fill records the many runs itself (below).
+  const layout = benchLayout();
+  const processes = await startChronosProcesses('reads', layout, layout === 'one' ? { CHRONOS_ROLES: 'api,projector' } : {});
   const clients = processes.apiBases.map((base) => new HttpClient(base, Math.ceil(opts.inFlight / processes.apiBases.length)));
   const db = new pg.Client({ connectionString: config.databaseUrl });
   await db.connect();
@@ -175,7 +179,7 @@ async function fill(natsUrl: string, db: pg.Client, user: BenchUser, jobs: numbe
       try {
         return await repository.execute(jobId, command, { commandId: randomUUID(), actor: `user:${user.id}`, correlationId: 'bench-fill' });
       } catch (error) {
-        // The worker appends the runs' results to the same job: a conflict only means trying again.
+        // Another process appending to the same job (none here, but cheap to allow): a conflict only means trying again.
         if (!(error instanceof ConcurrencyError) || attempt >= 20) throw error;
       }
     }
@@ -210,10 +214,16 @@ async function fill(natsUrl: string, db: pg.Client, user: BenchUser, jobs: numbe
         }
       }),
     );
+    const count = async (sql: string, params: unknown[] = []) => Number((await db.query(sql, params)).rows[0].n);
     const manyRunsJobId = randomUUID();
     await create(manyRunsJobId, jobs, { kind: 'cron', expression: '0 0 1 1 *', timezone: 'UTC' });
-    for (let i = 0; i < executions; i++) await send(manyRunsJobId, { type: 'TriggerJob', now: new Date(), data: { executionId: randomUUID() } });
-    const count = async (sql: string, params: unknown[] = []) => Number((await db.query(sql, params)).rows[0].n);
+    for (let i = 0; i < executions; i++) {
+      const executionId = randomUUID();
+      const startedAt = new Date();
+      await send(manyRunsJobId, { type: 'TriggerJob', now: startedAt, data: { executionId } });
+      await send(manyRunsJobId, { type: 'StartExecution', now: startedAt, data: { executionId, workerId: 'bench-fill' } });
+      await send(manyRunsJobId, { type: 'FinishExecution', now: new Date(), data: { executionId, workerId: 'bench-fill', outcome: 'succeeded', startedAt: startedAt.toISOString() } });
+    }
     await waitFor(() => count(`SELECT count(*)::int AS n FROM jobs`), jobs + 1);
     await waitFor(() => count(`SELECT count(*)::int AS n FROM executions WHERE job_id = $1 AND status = 'succeeded'`, [manyRunsJobId]), executions);
     // Every read model at the end of the log, so that nothing is being projected while reads are measured.
