@@ -43,13 +43,16 @@ export function benchLayout(): string {
   return layout;
 }
 
-/** Starts the processes of `layout`; `env` adds settings to every process. */
-export async function startChronosProcesses(label: string, layout: string, env: Record<string, string> = {}): Promise<ChronosProcesses> {
+/** Every role but `api`: the one process of `one`, beside the API processes of `api=N`. */
+export const ALL_ROLES = ['scheduler', 'worker', 'projector'];
+
+/** Starts the processes of `layout` with `roles` besides `api`; `env` adds settings to every process. */
+export async function startChronosProcesses(label: string, layout: string, env: Record<string, string> = {}, roles: string[] = ALL_ROLES): Promise<ChronosProcesses> {
   mkdirSync(LOG_DIR, { recursive: true });
   const plan: { name: string; roles: string }[] =
     layout === 'one'
-      ? [{ name: 'all', roles: 'api,scheduler,worker,projector' }]
-      : [{ name: 'core', roles: 'scheduler,worker,projector' }, ...Array.from({ length: Number(layout.slice(4)) }, (_, i) => ({ name: `api${i + 1}`, roles: 'api' }))];
+      ? [{ name: 'all', roles: ['api', ...roles].join(',') }]
+      : [{ name: 'core', roles: roles.join(',') }, ...Array.from({ length: Number(layout.slice(4)) }, (_, i) => ({ name: `api${i + 1}`, roles: 'api' }))];
   const started: { child: ChildProcess; port: number; roles: string; name: string }[] = [];
   try {
     for (const { name, roles } of plan) started.push({ ...(await startOne(`${label}-${name}`, roles, env)), roles, name });

@@ -70,8 +70,7 @@ export async function chronosReads(opts: { jobs: number; executions: number; req
   const config = benchConfig(opts);
   await resetChronosState(config);
   // No scheduler or worker: nothing is due, and the fill records the many runs itself (below).
-  const layout = benchLayout();
-  const processes = await startChronosProcesses('reads', layout, layout === 'one' ? { CHRONOS_ROLES: 'api,projector' } : {});
+  const processes = await startChronosProcesses('reads', benchLayout(), {}, ['projector']);
   const clients = processes.apiBases.map((base) => new HttpClient(base, Math.ceil(opts.inFlight / processes.apiBases.length)));
   const db = new pg.Client({ connectionString: config.databaseUrl });
   await db.connect();
@@ -93,22 +92,24 @@ export async function chronosReads(opts: { jobs: number; executions: number; req
     ];
     const headers = { authorization: user.authorization };
     const figures: ReadFigures[] = [];
-    for (const read of reads) {
-      // The floor serves what Chronos answered, byte for byte.
-      const answers = new Map<string, HttpAnswer>();
-      for (const path of read.paths) {
-        const answer = await clients[0]!.send({ method: 'GET', path, headers });
-        if (answer.status !== 200) throw new Error(`GET ${path} answered ${answer.status}: ${answer.body.toString().slice(0, 300)}`);
-        answers.set(path, answer);
+    await processes.profiled('reads', async () => {
+      for (const read of reads) {
+        // The floor serves what Chronos answered, byte for byte.
+        const answers = new Map<string, HttpAnswer>();
+        for (const path of read.paths) {
+          const answer = await clients[0]!.send({ method: 'GET', path, headers });
+          if (answer.status !== 200) throw new Error(`GET ${path} answered ${answer.status}: ${answer.body.toString().slice(0, 300)}`);
+          answers.set(path, answer);
+        }
+        const measured = await underLoad(async () => {
+          const chronos = await measureRead(clients, read, headers, opts);
+          const floor = await withFloorServer(answers, (floorClient) => measureRead([floorClient], read, headers, opts));
+          return { chronos, floor };
+        });
+        figures.push({ name: read.name, path: read.paths[0]!, ...measured });
+        console.error(`[bench/reads] ${read.name}: ${JSON.stringify(measured)}`);
       }
-      const measured = await underLoad(async () => {
-        const chronos = await measureRead(clients, read, headers, opts);
-        const floor = await withFloorServer(answers, (floorClient) => measureRead([floorClient], read, headers, opts));
-        return { chronos, floor };
-      });
-      figures.push({ name: read.name, path: read.paths[0]!, ...measured });
-      console.error(`[bench/reads] ${read.name}: ${JSON.stringify(measured)}`);
-    }
+    });
     return { jobs: opts.jobs, executions: opts.executions, requests: opts.requests, inFlight: opts.inFlight, layout: processes.layout, fill: 'direct appends + projection', fillMs, reads: figures };
   } finally {
     for (const client of clients) client.close();
