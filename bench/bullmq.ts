@@ -9,11 +9,16 @@
  * BullMQ v5+/v6 has no QueueScheduler: delayed jobs are promoted by the
  * Worker itself, so a running Worker is all the lateness scenario needs.
  */
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Queue, Worker } from 'bullmq';
 import type { ConnectionOptions, Job } from 'bullmq';
 import { latenessStats } from './stats.js';
 import type { LatenessStats } from './stats.js';
+import { cpuPerJob, cpuSnapshot } from './cpu.js';
+import { rates, waitFor, type SubmitResult } from './http-submit.js';
 
 const CONCURRENCY = 50;
 const CHUNK = 1000;
@@ -204,5 +209,53 @@ export async function bullmqLateness(opts: { redisUrl: string; jobs: number; lea
     return latenessStats(samples);
   } finally {
     await teardown(worker, queue);
+  }
+}
+
+/**
+ * The baseline of the HTTP path: `jobs` no-op jobs added one `queue.add` at a time, `inFlight` at once,
+ * to a worker in a child process (concurrency CONCURRENCY), after `warmup` ones (added and completed
+ * first, not counted). Accepted: every add resolved; completed: the worker has finished every job.
+ */
+export async function bullmqAddOneByOne(opts: { redisUrl: string; jobs: number; warmup: number; inFlight: number }): Promise<SubmitResult> {
+  const name = uniqueQueueName('add');
+  const queue = new Queue(name, { connection: connectionFor(opts.redisUrl) });
+  logErrors(queue, 'queue');
+  const worker = fork(join(dirname(fileURLToPath(import.meta.url)), 'bullmq-worker.js'), [opts.redisUrl, name, String(CONCURRENCY)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let completed = 0;
+  const ready = new Promise<void>((resolve) => worker.once('message', () => resolve()));
+  worker.on('message', (message: { completed?: number }) => void (completed = message.completed ?? completed));
+  try {
+    await Promise.all([queue.waitUntilReady(), ready]);
+    const addAll = async (count: number) => {
+      const samples: number[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(opts.inFlight, count) }, async () => {
+          while (next < count) {
+            const i = next++;
+            const sent = performance.now();
+            await queue.add('noop', { i }, { removeOnComplete: true });
+            samples.push(performance.now() - sent);
+          }
+        }),
+      );
+      return samples;
+    };
+    await addAll(opts.warmup);
+    await waitFor(async () => completed, opts.warmup);
+    const cpuBefore = cpuSnapshot({ worker: [worker.pid!] });
+    const started = performance.now();
+    const samples = await addAll(opts.jobs);
+    const acceptMs = performance.now() - started;
+    await waitFor(async () => completed, opts.warmup + opts.jobs);
+    const completeMs = performance.now() - started;
+    return rates(opts.jobs, opts.inFlight, acceptMs, completeMs, latenessStats(samples), cpuPerJob(cpuBefore, cpuSnapshot({ worker: [worker.pid!] }), opts.jobs));
+  } finally {
+    await new Promise<void>((resolve) => {
+      worker.once('exit', () => resolve());
+      worker.send('stop');
+    });
+    await teardown(undefined, queue);
   }
 }

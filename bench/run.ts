@@ -1,27 +1,40 @@
 /**
- * `npm run bench` entry point (compiled to .chronos/bench-build/bench/run.js by scripts/bench.sh):
- * Chronos vs BullMQ on throughput and scheduling lateness, printed as a table and written to
- * bench/results/latest.json.
+ * `npm run bench` entry point (compiled to .chronos/bench-build/bench/run.js by scripts/bench.sh): Chronos
+ * beside BullMQ on the same servers in one run, printed as tables (each figure with the machine's load) and
+ * written to bench/results/latest.json. docs/benchmarks.md says what each scenario measures.
  *
- * Env: NATS_URL, DATABASE_URL, REDIS_URL (required; the Chronos state on them is wiped),
- * BENCH_THROUGHPUT_JOBS (20000), BENCH_LATENESS_JOBS (5000), BENCH_LEAD_MS (10000; the same lead for
- * both systems), BENCH_SUBMIT_CONCURRENCY (256), BENCH_TRACE=1 (Chronos pipeline progress on stderr),
- * BENCH_WRITE_REQUESTS (2000 per arm) and BENCH_WRITE_CONCURRENCY (1) for the write latency with and
- * without read-your-writes, BENCH_ONLY=write-latency to run only that (written to
- * bench/results/write-latency.json, leaving latest.json as it is).
+ * Scenarios (BENCH_ONLY=<name>[,<name>…] runs only those; a run of some leaves latest.json alone and writes
+ * bench/results/<names>.json):
+ *   submit         HTTP, one POST per job vs BullMQ `add` one by one (BENCH_HTTP_JOBS 5000, BENCH_HTTP_IN_FLIGHT 32,
+ *                  BENCH_WARMUP_JOBS 500)
+ *   reads          reads with BENCH_READ_JOBS (100000) jobs of one user, beside a floor server (BENCH_READ_REQUESTS 4000
+ *                  per read, BENCH_READ_IN_FLIGHT 16, BENCH_READ_EXECUTIONS 10000)
+ *   write-latency  what read-your-writes adds to a write (BENCH_WRITE_REQUESTS 2000 per arm, BENCH_WRITE_CONCURRENCY 1)
+ *   in-process     the command bus without HTTP vs addBulk, and lateness (BENCH_THROUGHPUT_JOBS 20000,
+ *                  BENCH_LATENESS_JOBS 5000, BENCH_LEAD_MS 10000, BENCH_SUBMIT_CONCURRENCY 256, BENCH_TRACE=1)
+ * BENCH_LAYOUT (one | api=N) chooses how the HTTP scenarios run Chronos (bench/chronos-processes.ts);
+ * BENCH_PROFILE=<dir> writes a CPU profile of each Chronos process there.
+ * Env: NATS_URL, DATABASE_URL, REDIS_URL (required; the Chronos state on them is wiped).
  */
 import 'reflect-metadata';
 import { cpus } from 'node:os';
-import { bullmqLateness, bullmqThroughput } from './bullmq.js';
+import { Logger } from '@nestjs/common';
+import { bullmqAddOneByOne, bullmqLateness, bullmqThroughput } from './bullmq.js';
 import { chronosLateness, chronosThroughput } from './chronos.js';
-import { printTable, ratio, writeResults, type BenchResults } from './report.js';
+import { chronosHttpSubmit } from './http-submit.js';
+import { chronosReads } from './http-reads.js';
+import { underLoad } from './machine.js';
+import { printTables, ratio, writeResults, type BenchResults } from './report.js';
 import { writeLatency } from './write-latency.js';
+
+const SCENARIOS = ['submit', 'reads', 'write-latency', 'in-process'] as const;
+type Scenario = (typeof SCENARIOS)[number];
 
 function positiveInt(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be an integer ≥ 0, got "${raw}"`);
   return value;
 }
 
@@ -31,73 +44,86 @@ function requiredEnv(name: string): string {
   return value;
 }
 
+function chosenScenarios(): Scenario[] {
+  const raw = process.env.BENCH_ONLY;
+  if (!raw) return [...SCENARIOS];
+  const names = raw.split(',').map((name) => name.trim());
+  for (const name of names) if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY takes ${SCENARIOS.join(', ')}; got "${name}"`);
+  return names as Scenario[];
+}
+
 const log = (msg: string) => console.error(`[bench] ${msg}`);
 
 async function main(): Promise<void> {
-  const natsUrl = requiredEnv('NATS_URL');
-  const databaseUrl = requiredEnv('DATABASE_URL');
-  const redisUrl = requiredEnv('REDIS_URL');
-  const throughputJobs = positiveInt('BENCH_THROUGHPUT_JOBS', 20_000);
-  const latenessJobs = positiveInt('BENCH_LATENESS_JOBS', 5_000);
-  const leadMs = positiveInt('BENCH_LEAD_MS', 10_000);
-  const writeRequests = positiveInt('BENCH_WRITE_REQUESTS', 2_000);
-  const writeConcurrency = positiveInt('BENCH_WRITE_CONCURRENCY', 1);
-  const only = process.env.BENCH_ONLY || undefined;
-  if (only !== undefined && only !== 'write-latency') throw new Error(`BENCH_ONLY must be write-latency, got "${only}"`);
-  const conn = { natsUrl, databaseUrl, redisUrl };
-  const machine = { cpus: cpus().length, node: process.version };
-
-  const measureWrites = async () => {
-    log(`Chronos write latency: ${writeRequests} POST /api/v1/jobs per arm, ${writeConcurrency} in flight, with and without the read-model wait`);
-    const result = await writeLatency({ requests: writeRequests, concurrency: writeConcurrency, ...conn });
-    log(`  ${JSON.stringify(result)}`);
-    return result;
+  // What the benchmark process runs of Chronos itself (the reads' fill appends through JobRepository) logs
+  // warnings and errors only: a debug line per append would be measured too.
+  Logger.overrideLogger(['warn', 'error', 'fatal']);
+  const conn = { natsUrl: requiredEnv('NATS_URL'), databaseUrl: requiredEnv('DATABASE_URL'), redisUrl: requiredEnv('REDIS_URL') };
+  const scenarios = chosenScenarios();
+  const p = {
+    httpJobs: positiveInt('BENCH_HTTP_JOBS', 5_000),
+    httpInFlight: positiveInt('BENCH_HTTP_IN_FLIGHT', 32),
+    warmupJobs: positiveInt('BENCH_WARMUP_JOBS', 500),
+    readJobs: positiveInt('BENCH_READ_JOBS', 100_000),
+    readExecutions: positiveInt('BENCH_READ_EXECUTIONS', 10_000),
+    readRequests: positiveInt('BENCH_READ_REQUESTS', 4_000),
+    readInFlight: positiveInt('BENCH_READ_IN_FLIGHT', 16),
+    writeRequests: positiveInt('BENCH_WRITE_REQUESTS', 2_000),
+    writeConcurrency: positiveInt('BENCH_WRITE_CONCURRENCY', 1),
+    throughputJobs: positiveInt('BENCH_THROUGHPUT_JOBS', 20_000),
+    latenessJobs: positiveInt('BENCH_LATENESS_JOBS', 5_000),
+    leadMs: positiveInt('BENCH_LEAD_MS', 10_000),
   };
-  if (only === 'write-latency') {
-    const results: BenchResults = {
-      generatedAt: new Date().toISOString(),
-      machine,
-      parameters: { writeRequests, writeConcurrency },
-      scenarios: { writeLatency: await measureWrites() },
-    };
-    console.log('');
-    printTable(results);
-    await writeResults(results, 'bench/results/write-latency.json');
-    log('results written to bench/results/write-latency.json');
-    return;
-  }
-
-  log(`Chronos throughput: ${throughputJobs} immediate jobs`);
-  const chronosTp = await chronosThroughput({ jobs: throughputJobs, ...conn });
-  log(`  ${chronosTp.jobsPerSecond} jobs/s (${chronosTp.elapsedMs} ms; all submitted after ${chronosTp.submitMs} ms)`);
-
-  log(`BullMQ throughput: ${throughputJobs} jobs`);
-  const bullTp = await bullmqThroughput({ redisUrl, jobs: throughputJobs });
-  log(`  ${bullTp.jobsPerSecond} jobs/s (${bullTp.elapsedMs} ms)`);
-
-  log(`Chronos lateness: ${latenessJobs} jobs due in ${leadMs} ms`);
-  const chronosLate = await chronosLateness({ jobs: latenessJobs, leadMs, ...conn });
-  log(`  ${JSON.stringify(chronosLate)}`);
-
-  log(`BullMQ lateness: ${latenessJobs} jobs due in ${leadMs} ms`);
-  const bullLate = await bullmqLateness({ redisUrl, jobs: latenessJobs, leadMs });
-  log(`  ${JSON.stringify(bullLate)}`);
-
-  const writes = await measureWrites();
-
   const results: BenchResults = {
     generatedAt: new Date().toISOString(),
-    machine,
-    parameters: { throughputJobs, latenessJobs, leadMs, writeRequests, writeConcurrency },
-    scenarios: {
-      throughput: { chronos: chronosTp.jobsPerSecond, bullmq: bullTp.jobsPerSecond, ratio: ratio(chronosTp.jobsPerSecond, bullTp.jobsPerSecond), unit: 'jobs/s' },
-      lateness: { chronos: chronosLate, bullmq: bullLate, ratio: ratio(chronosLate.p99, bullLate.p99), unit: 'ms' },
-      writeLatency: writes,
-    },
+    machine: { cpus: cpus().length, node: process.version },
+    parameters: p,
+    scenarios: {},
   };
+  const s = results.scenarios;
+
+  if (scenarios.includes('submit')) {
+    log(`HTTP submission: ${p.httpJobs} POST /api/v1/jobs, ${p.httpInFlight} in flight, 4 users (after ${p.warmupJobs} to warm up)`);
+    const chronos = await underLoad(() => chronosHttpSubmit({ jobs: p.httpJobs, warmup: p.warmupJobs, inFlight: p.httpInFlight, users: 4, ...conn }));
+    log(`  Chronos ${JSON.stringify(chronos)}`);
+    log(`BullMQ: ${p.httpJobs} queue.add one by one, ${p.httpInFlight} in flight, worker in a child process`);
+    const bullmq = await underLoad(() => bullmqAddOneByOne({ redisUrl: conn.redisUrl, jobs: p.httpJobs, warmup: p.warmupJobs, inFlight: p.httpInFlight }));
+    log(`  BullMQ ${JSON.stringify(bullmq)}`);
+    s.submit = { chronos, bullmq, ratio: { accepted: ratio(chronos.acceptedPerSecond, bullmq.acceptedPerSecond), completed: ratio(chronos.completedPerSecond, bullmq.completedPerSecond) } };
+  }
+
+  if (scenarios.includes('reads')) {
+    log(`Reads: ${p.readJobs} jobs of one user, a job with ${p.readExecutions} executions, ${p.readRequests} requests per read, ${p.readInFlight} in flight`);
+    s.reads = await chronosReads({ jobs: p.readJobs, executions: p.readExecutions, requests: p.readRequests, inFlight: p.readInFlight, ...conn });
+    log(`  ${JSON.stringify(s.reads)}`);
+  }
+
+  if (scenarios.includes('write-latency')) {
+    log(`Write latency: ${p.writeRequests} POST /api/v1/jobs per arm, ${p.writeConcurrency} in flight, with and without the read-model wait`);
+    s.writeLatency = await underLoad(() => writeLatency({ requests: p.writeRequests, concurrency: p.writeConcurrency, ...conn }));
+    log(`  ${JSON.stringify(s.writeLatency)}`);
+  }
+
+  if (scenarios.includes('in-process')) {
+    log(`In-process throughput: ${p.throughputJobs} immediate jobs through the command bus`);
+    const chronosTp = await underLoad(() => chronosThroughput({ jobs: p.throughputJobs, ...conn }));
+    log(`  ${chronosTp.jobsPerSecond} jobs/s (${chronosTp.elapsedMs} ms; all submitted after ${chronosTp.submitMs} ms)`);
+    log(`BullMQ throughput: ${p.throughputJobs} jobs in addBulk`);
+    const bullTp = await underLoad(() => bullmqThroughput({ redisUrl: conn.redisUrl, jobs: p.throughputJobs }));
+    log(`  ${bullTp.jobsPerSecond} jobs/s (${bullTp.elapsedMs} ms)`);
+    log(`Chronos lateness: ${p.latenessJobs} jobs due in ${p.leadMs} ms`);
+    const chronosLate = await underLoad(() => chronosLateness({ jobs: p.latenessJobs, leadMs: p.leadMs, ...conn }));
+    log(`  ${JSON.stringify(chronosLate)}`);
+    log(`BullMQ lateness: ${p.latenessJobs} jobs due in ${p.leadMs} ms`);
+    const bullLate = await underLoad(() => bullmqLateness({ redisUrl: conn.redisUrl, jobs: p.latenessJobs, leadMs: p.leadMs }));
+    log(`  ${JSON.stringify(bullLate)}`);
+    s.throughput = { chronos: chronosTp, bullmq: bullTp, ratio: ratio(chronosTp.jobsPerSecond, bullTp.jobsPerSecond) };
+    s.lateness = { chronos: chronosLate, bullmq: bullLate, ratio: ratio(chronosLate.p99, bullLate.p99) };
+  }
+
   console.log('');
-  printTable(results);
-  const file = 'bench/results/latest.json';
+  printTables(results);
+  const file = scenarios.length === SCENARIOS.length ? 'bench/results/latest.json' : `bench/results/${scenarios.join('+')}.json`;
   await writeResults(results, file);
   log(`results written to ${file}`);
 }

@@ -12,6 +12,8 @@ import { startChronos, type ChronosApp } from '../src/app.js';
 import type { ChronosConfig } from '../src/config.js';
 import { READ_MODELS_HEADER } from '../src/http/read-your-writes/read-your-writes.interceptor.js';
 import { benchConfig, resetChronosState, type ChronosBenchConnections } from './chronos.js';
+import { signUp } from './bench-users.js';
+import { HttpClient } from './http-client.js';
 import { ratio } from './report.js';
 import { latenessStats, type LatenessStats } from './stats.js';
 
@@ -51,7 +53,8 @@ export async function writeLatency(opts: { requests: number; concurrency: number
     const waiting = await start(waitingConfig);
     const notWaiting = await start(config(opts, { CHRONOS_ROLES: 'api', READ_YOUR_WRITES_WAIT_MS: '0' }));
     const arms = [waiting, notWaiting].map((app) => ({ base: `http://127.0.0.1:${app.port}`, samples: [] as number[], lagging: 0 }));
-    const token = await signUp(arms[0]!.base);
+    const signUpClient = new HttpClient(arms[0]!.base, 1);
+    const { token } = await signUp(signUpClient, 'write').finally(() => signUpClient.close());
 
     let sent = 0;
     for (let round = 0; sent < opts.requests; round++) {
@@ -86,16 +89,6 @@ export async function writeLatency(opts: { requests: number; concurrency: number
   } finally {
     for (const app of apps.reverse()) await app.close();
   }
-}
-
-async function signUp(base: string): Promise<string> {
-  const res = await fetch(`${base}/api/v1/auth/register`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: `bench-${Date.now()}@example.com`, password: 'Bench1234', name: 'bench' }),
-  });
-  if (res.status !== 201) throw new Error(`register answered ${res.status}: ${await res.text()}`);
-  return ((await res.json()) as { accessToken: string }).accessToken;
 }
 
 /** Runs `task(0 … count-1)` with at most `concurrency` at once; the first error aborts. */

@@ -4,6 +4,7 @@ import { Body, Controller, Get, HttpCode, Injectable, Post, type CanActivate, ty
 import { APP_GUARD } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import type { Request } from 'express';
+import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { ProblemDetailsFilter } from '../src/http/problem-details.filter.js';
 import { RATE_LIMIT_OPTIONS, RateLimit, RateLimitGuard, SkipRateLimit, clientIpKey, emailHash, type RateLimitOptions } from '../src/http/rate-limit/rate-limit.guard.js';
@@ -272,6 +273,36 @@ describe('rate limiting', () => {
     expect(await limiter.consume(key, 3, 60_000)).toMatchObject({ allowed: true, remaining: 2 });
     await admin.script('FLUSH');
     expect(await limiter.consume(key, 3, 60_000)).toMatchObject({ allowed: true, remaining: 1 });
+  });
+
+  it('decides each of the calls sent together (one pipeline) on its own: exactly the limit per key, after a SCRIPT FLUSH too', async () => {
+    const limiter = new RateLimiter(admin);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ limit: fc.integer({ min: 1, max: 4 }), requests: fc.integer({ min: 0, max: 8 }) }), { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        fc.infiniteStream(fc.nat()),
+        async (buckets, flushScripts, order) => {
+          const keyed = buckets.map((bucket) => ({ ...bucket, key: `chronos:rl:test:${randomUUID()}` }));
+          const calls = keyed.flatMap((bucket) => Array.from({ length: bucket.requests }, () => bucket));
+          // An arbitrary interleaving of the keys' calls, all begun in one turn of the event loop.
+          for (let i = calls.length - 1; i > 0; i--) {
+            const j = order.next().value % (i + 1);
+            [calls[i], calls[j]] = [calls[j]!, calls[i]!];
+          }
+          if (flushScripts) await admin.script('FLUSH');
+          const results = await Promise.all(calls.map((bucket) => limiter.consume(bucket.key, bucket.limit, 60_000)));
+          for (const bucket of keyed) {
+            const mine = results.filter((_, i) => calls[i] === bucket);
+            const admitted = mine.filter((r) => r!.allowed);
+            expect(admitted).toHaveLength(Math.min(bucket.limit, bucket.requests));
+            expect(admitted.map((r) => r!.remaining).sort((x, y) => y - x)).toEqual(Array.from({ length: admitted.length }, (_, i) => bucket.limit - 1 - i));
+            expect(mine.filter((r) => !r!.allowed).every((r) => r!.remaining === 0 && r!.retryAfterSeconds >= 1)).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 
   it('keys IPv6 clients by /64 and IPv4-mapped addresses as IPv4', () => {

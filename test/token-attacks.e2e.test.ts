@@ -13,12 +13,14 @@ const ADMIN = { email: 'root@example.com', password: 'Adm1nPassword' };
 /** The development JWT secret older versions accepted under NODE_ENV=development: it is in their public source. */
 const PUBLISHED_SECRET = 'chronos-development-secret-not-for-production-use';
 
-/** An HS256 JWT, as anyone holding `secret` can make one. */
-function forge(claims: Record<string, unknown>, secret: string): string {
+const HMACS = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' } as const;
+
+/** An HMAC JWT (HS256 unless told), as anyone holding `secret` can make one. */
+function forge(claims: Record<string, unknown>, secret: string, alg: keyof typeof HMACS = 'HS256'): string {
   const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const now = Math.floor(Date.now() / 1000);
-  const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ jti: randomUUID(), iat: now, exp: now + 900, ...claims })}`;
-  return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
+  const unsigned = `${part({ alg, typ: 'JWT' })}.${part({ jti: randomUUID(), iat: now, exp: now + 900, ...claims })}`;
+  return `${unsigned}.${createHmac(HMACS[alg], secret).update(unsigned).digest('base64url')}`;
 }
 
 /** The claims of a token Chronos issued. */
@@ -94,6 +96,20 @@ describe('forged tokens', () => {
       }
     });
 
+    it('only HS256 opens the door: the same claims signed with the real secret under HS384, HS512 or `none` are refused', async () => {
+      const claims = { sub: attacker.user.id, sid: claimsOf(attacker.token!).sid, role: 'user' };
+      const client = new ApiClient(base);
+      client.token = forge(claims, secret);
+      expect((await client.get('/api/v1/auth/me')).status).toBe(200); // the claims are good…
+      for (const alg of ['HS384', 'HS512'] as const) {
+        client.token = forge(claims, secret, alg);
+        expect([alg, (await client.get('/api/v1/auth/me')).status]).toEqual([alg, 401]);
+      }
+      const [, payload] = forge(claims, secret).split('.');
+      client.token = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${payload}.`;
+      expect((await client.get('/api/v1/auth/me')).status).toBe(401);
+    });
+
     it('the role is the user\'s, not the token\'s claim', async () => {
       const { sid } = claimsOf(attacker.token!);
       const escalated = new ApiClient(base);
@@ -109,6 +125,27 @@ describe('forged tokens', () => {
       expect(events.length).toBeGreaterThan(0);
       expect(events.filter((e) => e.data.subject !== mine.id)).toEqual([]);
     });
+  });
+});
+
+describe('a JWT secret beyond ASCII', () => {
+  // The key is prepared once from the secret's bytes: they must be its UTF-8, as any HS256 implementation takes them.
+  const secret = `sécret-ключ-秘密-🔑-${randomUUID()}`;
+  let chronos: ChronosApp;
+  afterAll(() => chronos?.close());
+
+  it('signs tokens that verify as HS256 over its UTF-8 bytes, and accepts those', async () => {
+    await resetStack();
+    chronos = await startTestChronos({ JWT_SECRET: secret });
+    const base = `http://127.0.0.1:${chronos.port}`;
+    const user = await new ApiClient(base).signUp();
+    const [header, payload, signature] = user.token!.split('.');
+    expect(createHmac('sha256', Buffer.from(secret, 'utf8')).update(`${header}.${payload}`).digest('base64url')).toBe(signature);
+    const forged = new ApiClient(base);
+    forged.token = forge({ sub: user.user.id, sid: claimsOf(user.token!).sid, role: 'user' }, secret);
+    expect((await forged.get('/api/v1/auth/me')).body).toMatchObject({ id: user.user.id });
+    forged.token = forge({ sub: user.user.id, sid: claimsOf(user.token!).sid, role: 'user' }, secret.normalize('NFD'));
+    expect((await forged.get('/api/v1/auth/me')).status).toBe(401);
   });
 });
 

@@ -1,8 +1,9 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { DataSource } from 'typeorm';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
+import { accessTokenKey } from './access-token-key.js';
 import { AuthenticationError, ConflictError } from './auth.errors.js';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
 import { SessionCache } from './session-cache.js';
@@ -36,6 +37,7 @@ const sha256 = (value: string) => createHash('sha256').update(value).digest('hex
 @Injectable()
 export class AuthService implements OnApplicationBootstrap {
   private readonly log = new Logger(AuthService.name);
+  private readonly signingKey: KeyObject;
 
   constructor(
     private readonly users: UsersRepository,
@@ -43,7 +45,9 @@ export class AuthService implements OnApplicationBootstrap {
     @Inject(DataSource) private readonly dataSource: DataSource,
     private readonly sessions: SessionCache,
     @Inject(CHRONOS_CONFIG) private readonly config: ChronosConfig,
-  ) {}
+  ) {
+    this.signingKey = accessTokenKey(config.auth.jwtSecret);
+  }
 
   /** The admin of CHRONOS_ADMIN_EMAIL is created if missing, promoted if it exists (its password is kept). */
   async onApplicationBootstrap(): Promise<void> {
@@ -137,7 +141,7 @@ export class AuthService implements OnApplicationBootstrap {
     const expiresIn = this.config.auth.accessTtlSeconds;
     const accessToken = await this.jwt.signAsync(
       { sub: user.id, role: user.role, sid: sessionId },
-      { secret: this.config.auth.jwtSecret, expiresIn, jwtid: randomUUID(), algorithm: 'HS256' },
+      { privateKey: this.signingKey, expiresIn, jwtid: randomUUID(), algorithm: 'HS256' },
     );
     return { accessToken, expiresIn };
   }

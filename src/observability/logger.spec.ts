@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import fc from 'fast-check';
 import { MASK } from '../secrets/job-secrets.js';
 import { withLogContext } from './log-context.js';
 import { createLogger } from './logger.js';
@@ -58,5 +59,31 @@ describe('the application logger', () => {
     });
     expect(JSON.stringify(last())).not.toMatch(/hunter2|Bearer abc|example\.com/);
     expect(last()).toMatchObject({ password: MASK, headers: MASK, request: { body: MASK, authorization: MASK, method: 'POST' }, job: { payload: MASK } });
+  });
+
+  it('masks every sensitive field at the top level and one below, and leaves the caller’s object as it was', () => {
+    const sensitive = ['password', 'token', 'authorization', 'headers', 'body', 'payload', 'spec', 'env', 'secret'];
+    const key = fc.oneof(fc.constantFrom(...sensitive), fc.constantFrom('method', 'jobId', 'request', 'job', 'user'), fc.string({ maxLength: 6 }).filter((k) => !['msg', 'context', 'level', 'time'].includes(k)));
+    // Every leaf is a marker that may appear in the line only if no sensitive key is on its path.
+    const leaf = fc.uuid().map((id) => `leaf-${id}`);
+    const tree = fc.letrec<{ node: unknown }>((tie) => ({
+      node: fc.oneof({ depthSize: 'small', maxDepth: 3 }, leaf, fc.dictionary(key, tie('node'), { maxKeys: 4 })),
+    })).node;
+    fc.assert(
+      fc.property(fc.dictionary(key, tree, { maxKeys: 6 }), (fields) => {
+        const before = JSON.stringify(fields);
+        new Logger('Property').log({ ...fields, msg: 'm' });
+        expect(JSON.stringify(fields)).toBe(before);
+        const line = JSON.stringify(last());
+        const hidden = (value: unknown, depth: number, masked: boolean, out: { shown: string[]; masked: string[] }) => {
+          if (typeof value === 'string') (masked ? out.masked : out.shown).push(value);
+          else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) hidden(v, depth + 1, masked || (depth < 2 && sensitive.includes(k)), out);
+          return out;
+        };
+        const { masked, shown } = hidden(fields, 0, false, { shown: [], masked: [] });
+        for (const marker of masked) expect(line).not.toContain(`"${marker}"`);
+        for (const marker of shown) expect(line).toContain(`"${marker}"`);
+      }),
+    );
   });
 });

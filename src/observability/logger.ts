@@ -7,8 +7,31 @@ import { logContext } from './log-context.js';
  * Fields never written whatever a log call passes, at the top level or one below: a backstop. Secrets are
  * kept out by not logging payloads, headers, bodies or configuration in the first place.
  */
-const NEVER_LOGGED = ['password', 'token', 'accessToken', 'refreshToken', 'authorization', 'cookie', 'secret', 'webhookSecret', 'headers', 'body', 'payload', 'spec', 'env'];
-const REDACTED_PATHS = NEVER_LOGGED.flatMap((key) => [key, `*.${key}`]);
+const NEVER_LOGGED = new Set(['password', 'token', 'accessToken', 'refreshToken', 'authorization', 'cookie', 'secret', 'webhookSecret', 'headers', 'body', 'payload', 'spec', 'env']);
+
+/**
+ * The line's fields with NEVER_LOGGED ones masked, at the top level and one below; copied only where one is
+ * found. (pino's `redact` with `*.field` paths does the same at 35 µs a line, most of a request's log line.)
+ */
+function masked(fields: Record<string, unknown>): Record<string, unknown> {
+  let result = fields;
+  for (const key in fields) {
+    const value = fields[key];
+    let replacement: unknown = value;
+    if (NEVER_LOGGED.has(key)) replacement = MASK;
+    else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      for (const inner in value) {
+        if (!NEVER_LOGGED.has(inner)) continue;
+        if (replacement === value) replacement = Object.assign(Object.create(Object.getPrototypeOf(value) as object) as object, value);
+        (replacement as Record<string, unknown>)[inner] = MASK;
+      }
+    }
+    if (replacement === value) continue;
+    if (result === fields) result = { ...fields };
+    result[key] = replacement;
+  }
+  return result;
+}
 
 /**
  * The application logger of every role: pino, one JSON line per entry on stdout (`level`, `time`, `msg`,
@@ -44,21 +67,18 @@ export class PinoLogger implements LoggerService {
   private write(level: Level, message: unknown, params: unknown[]): void {
     if (!this.pino.isLevelEnabled(level)) return;
     const context = typeof params[params.length - 1] === 'string' ? (params.pop() as string) : undefined;
-    let fields: Record<string, unknown> = { context };
-    let msg: string | undefined;
-    if (message instanceof Error) {
-      fields.err = message;
-      msg = message.message;
-    } else if (message !== null && typeof message === 'object') {
-      const { msg: text, ...rest } = message as Record<string, unknown>;
-      fields = { ...fields, ...rest };
-      msg = typeof text === 'string' ? text : undefined;
-    } else {
-      msg = String(message);
+    let fields: Record<string, unknown>;
+    if (message instanceof Error) fields = { context, msg: message.message, err: message };
+    else if (message !== null && typeof message === 'object') {
+      // Copied as it is (an object rest pattern costs several µs a line); a `msg` that is no text is left out.
+      fields = Object.assign({ context }, message);
+      if (typeof fields.msg !== 'string') fields.msg = undefined;
+    } else fields = { context, msg: String(message) };
+    if (params.length > 0) {
+      const extra = params.filter((param) => param !== undefined);
+      if (extra.length > 0) fields[level === 'error' || level === 'fatal' ? 'stack' : 'params'] = extra.length === 1 ? extra[0] : extra;
     }
-    const extra = params.filter((param) => param !== undefined);
-    if (extra.length > 0) fields[level === 'error' || level === 'fatal' ? 'stack' : 'params'] = extra.length === 1 ? extra[0] : extra;
-    this.pino[level](fields, msg);
+    this.pino[level](fields);
   }
 }
 
@@ -69,10 +89,9 @@ export function createLogger(level: LevelWithSilent, destination?: DestinationSt
       {
         level,
         timestamp: pino.stdTimeFunctions.isoTime,
-        formatters: { level: (label) => ({ level: label }) },
+        formatters: { level: (label) => ({ level: label }), log: masked },
         // A new object each time: pino merges the call's fields into it.
         mixin: () => ({ ...logContext() }),
-        redact: { paths: REDACTED_PATHS, censor: MASK },
       },
       destination,
     ),

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
 import { ExtractJwt, Strategy } from 'passport-jwt';
+import { accessTokenKey } from '../../auth/access-token-key.js';
 import { AuthenticationError } from '../../auth/auth.errors.js';
 import type { AccessClaims } from '../../auth/auth.service.js';
 import { SessionCache } from '../../auth/session-cache.js';
@@ -24,7 +25,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   ) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      secretOrKey: config.auth.jwtSecret,
+      // The typings know strings and Buffers; jsonwebtoken takes the KeyObject and checks it suits HS256.
+      secretOrKey: accessTokenKey(config.auth.jwtSecret) as unknown as Buffer,
       algorithms: ['HS256'],
       passReqToCallback: true,
     });

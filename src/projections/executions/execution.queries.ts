@@ -1,6 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
+import { ReadModelCounts } from '../read-model-counts.js';
 import type { ExecutionRow } from './executions.projection.js';
 
 const COLUMNS = `e.id, e.job_id AS "jobId", e.scheduled_at AS "scheduledAt", e.attempt, e.trigger, e.status,
@@ -27,21 +28,27 @@ export class GetExecutionQuery {
 
 @QueryHandler(ListExecutionsQuery)
 export class ListExecutionsHandler implements IQueryHandler<ListExecutionsQuery, { items: ExecutionRow[]; total: number }> {
-  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+  private readonly counts: ReadModelCounts;
+
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {
+    this.counts = new ReadModelCounts(dataSource, 'executions');
+  }
 
   async execute({ jobId, status, page, limit }: ListExecutionsQuery): Promise<{ items: ExecutionRow[]; total: number }> {
     const params: unknown[] = [jobId];
-    let where = 'e.job_id = $1';
+    let where = 'job_id = $1';
     if (status) {
       params.push(status);
-      where += ' AND e.status = $2';
+      where += ' AND status = $2';
     }
-    const [{ total }] = await this.dataSource.query(`SELECT count(*)::int AS total FROM executions e WHERE ${where}`, params);
-    const items = await this.dataSource.query(
-      `SELECT ${COLUMNS} FROM executions e WHERE ${where} ORDER BY e.queued_at DESC, e.id LIMIT ${limit} OFFSET ${(page - 1) * limit}`,
-      params,
-    );
-    return { items, total };
+    // Ties broken in the order's direction: the index executions_job_queued read backwards; the page's ids
+    // first, from the index alone, as ListJobsQuery does.
+    const ids = `SELECT id FROM executions WHERE ${where} ORDER BY queued_at DESC, id DESC LIMIT ${limit} OFFSET ${(page - 1) * limit}`;
+    const [state, items] = await Promise.all([
+      this.counts.state(),
+      this.dataSource.query(`SELECT ${COLUMNS} FROM executions e WHERE e.id IN (${ids}) ORDER BY e.queued_at DESC, e.id DESC`, params) as Promise<ExecutionRow[]>,
+    ]);
+    return { items, total: await this.counts.count(state, `executions WHERE ${where}`, params) };
   }
 }
 

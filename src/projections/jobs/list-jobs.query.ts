@@ -2,6 +2,7 @@ import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
 import type { JobState } from '../../domain/job/job.state.js';
+import { ReadModelCounts } from '../read-model-counts.js';
 import type { JobStats } from './jobs.projection.js';
 
 export const JOB_SORT_FIELDS = { createdAt: 'created_at', nextRunAt: 'next_run_at', name: 'name', updatedAt: 'updated_at' } as const;
@@ -31,7 +32,11 @@ export interface JobRecord {
 
 @QueryHandler(ListJobsQuery)
 export class ListJobsHandler implements IQueryHandler<ListJobsQuery, { items: JobRecord[]; total: number }> {
-  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+  private readonly counts: ReadModelCounts;
+
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {
+    this.counts = new ReadModelCounts(dataSource, 'jobs');
+  }
 
   async execute({ filter }: ListJobsQuery): Promise<{ items: JobRecord[]; total: number }> {
     const where: string[] = [];
@@ -51,13 +56,23 @@ export class ListJobsHandler implements IQueryHandler<ListJobsQuery, { items: Jo
     }
     if (filter.q) add(`(name ILIKE ? ESCAPE '\\' OR description ILIKE $${params.length + 1} ESCAPE '\\')`, `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const column = JOB_SORT_FIELDS[filter.sort];
-    const order = `${column} ${filter.order === 'asc' ? 'ASC' : 'DESC'} NULLS LAST, id`;
-    const [{ total }] = await this.dataSource.query(`SELECT count(*)::int AS total FROM jobs ${whereSql}`, params);
-    const items: JobRecord[] = await this.dataSource.query(
-      `SELECT state, stats FROM jobs ${whereSql} ORDER BY ${order} LIMIT ${filter.limit} OFFSET ${(filter.page - 1) * filter.limit}`,
-      params,
-    );
-    return { items, total };
+    // The page's ids first, from the index alone (jobs_owner_* in migration 1764500000000): an OFFSET walks
+    // the rows it skips, and reading only ids lets it skip them in the index, not in the table.
+    const page = `SELECT id FROM jobs ${whereSql} ORDER BY ${orderBy(filter)} LIMIT ${filter.limit} OFFSET ${(filter.page - 1) * filter.limit}`;
+    const [state, items] = await Promise.all([
+      this.counts.state(),
+      this.dataSource.query(`SELECT state, stats FROM jobs WHERE id IN (${page}) ORDER BY ${orderBy(filter)}`, params) as Promise<JobRecord[]>,
+    ]);
+    return { items, total: await this.counts.count(state, `jobs ${whereSql}`, params) };
   }
+}
+
+/**
+ * The order of a list, the id breaking ties in the same direction so that one index serves both directions
+ * (read backwards for the other); nextRunAt, which may be null, puts jobs without one last either way.
+ */
+function orderBy(filter: Pick<JobFilter, 'sort' | 'order'>): string {
+  const direction = filter.order === 'asc' ? 'ASC' : 'DESC';
+  const column = JOB_SORT_FIELDS[filter.sort];
+  return `${column} ${direction}${filter.sort === 'nextRunAt' ? ' NULLS LAST' : ''}, id ${direction}`;
 }
