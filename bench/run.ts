@@ -14,16 +14,9 @@ import 'reflect-metadata';
 import { cpus } from 'node:os';
 import { bullmqLateness, bullmqThroughput } from './bullmq.js';
 import { chronosLateness, chronosThroughput } from './chronos.js';
+import { positiveInt } from './env.js';
 import { printTable, ratio, writeResults, type BenchResults } from './report.js';
 import { writeLatency } from './write-latency.js';
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return value;
-}
 
 function requiredEnv(name: string): string {
   const value = process.env[name];
