@@ -57,7 +57,7 @@ export class StackServices {
 }
 
 /** Alive and not a zombie (a killed server lingers as one until its parent reaps it). */
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
