@@ -7,7 +7,9 @@
  * recorded. Once with every role in one process, once with one process per role.
  *
  * Env: FAULTS_RECURRING (100), FAULTS_AT (9,700: with the recurring and immediate ones, about 10,000 jobs),
- * FAULTS_AT_SPREAD_MS (90,000), FAULTS_TOPOLOGY (both | combined | split). Writes bench/results/faults.json.
+ * FAULTS_AT_SPREAD_MS (90,000), FAULTS_TOPOLOGY (both | combined | split); WORK_ACK_WAIT_MS, when set, is
+ * passed to Chronos (how long a dead worker's runs wait before another worker gets them). Writes
+ * bench/results/faults.json.
  */
 import 'reflect-metadata';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -69,7 +71,7 @@ async function main(): Promise<void> {
       faults: TIMETABLE[topology],
       services,
       // As `npm start` runs: the production defaults (leases, ack waits), only the load's own settings.
-      env: { CHRONOS_LEASE_TTL_MS: '5000' },
+      env: { CHRONOS_LEASE_TTL_MS: '5000', ...(process.env.WORK_ACK_WAIT_MS ? { WORK_ACK_WAIT_MS: process.env.WORK_ACK_WAIT_MS } : {}) },
       requestTimeoutMs: 30_000,
       settleCapMs: 300_000,
       logDir: resolve(`.chronos/bench/faults-${topology}`),
@@ -79,7 +81,7 @@ async function main(): Promise<void> {
   }
   const file = 'bench/results/faults.json';
   await mkdir('bench/results', { recursive: true });
-  await writeFile(file, `${JSON.stringify({ generatedAt: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, parameters: load, runs }, null, 2)}\n`);
+  await writeFile(file, `${JSON.stringify({ generatedAt: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, parameters: { ...load, workAckWaitMs: Number(process.env.WORK_ACK_WAIT_MS ?? 30_000) }, runs }, null, 2)}\n`);
   log(`results written to ${file}`);
 }
 

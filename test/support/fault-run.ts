@@ -92,13 +92,16 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRu
       recurring.push(job.id);
       jobs.set(job.id, { id: job.id, kind: 'recurring', acknowledged: true, firstInstant: job.nextRunAt, everyMs: EVERY_MS, executions: undefined });
     });
-    const atStart = Date.now() + 5000 + scenario.load.atJobs * 5;
+    // Due from when creating them should be over (at 66 a second or more) on; the load waits for that moment.
+    const atStart = Date.now() + 5000 + scenario.load.atJobs * 15;
     await inParallel(scenario.load.atJobs, 16, async (i) => {
       const runAt = new Date(atStart + Math.floor((i * scenario.load.atSpreadMs) / Math.max(1, scenario.load.atJobs))).toISOString();
       const job = await api.mustCreate(atJob(i, runAt, sink.url('/faults/at')));
       jobs.set(job.id, { id: job.id, kind: 'at', acknowledged: true, firstInstant: runAt, executions: undefined });
     });
     log(`created ${recurring.length} recurring and ${scenario.load.atJobs} at jobs`);
+    // The load begins with the first one-off due, so that they fall due during the faults however fast creating them was.
+    await sleep(atStart - Date.now());
 
     // The load: an immediate job every immediateEveryMs, each request on its own, until the faults are over.
     const loadStart = Date.now();
