@@ -28,10 +28,11 @@ if stack_pid_is "$pid" bash; then
   stack_log "npm run up is already running (pid $pid): http://localhost:$PORT/docs — stop it with Ctrl-C in its terminal or \`npm run down\`"
   exit 0
 fi
+# A Chronos whose supervisor was killed runs unsupervised: stop it (it drains) and supervise a new one.
 pid=$(stack_read_pid "$DIR/chronos.pid")
 if stack_pid_is "$pid" node; then
-  stack_log "Chronos is already running (pid $pid): http://localhost:$PORT/docs — stop it with Ctrl-C in its terminal or \`npm run down\`"
-  exit 0
+  stack_log "Chronos (pid $pid) runs without its supervisor (npm run up was killed): stopping it to start it supervised"
+  stack_stop_pid "$pid" Chronos 20
 fi
 if stack_port_open "$PORT"; then
   # Not started by us; if it serves the Swagger UI it is a Chronos started another way.

@@ -26,74 +26,117 @@ async function freePorts(count: number): Promise<number[]> {
 
 const pidIn = (file: string) => Number(readFileSync(file, 'utf8').split('\n')[0]);
 
+/** One `bash scripts/up.sh`: what it logged (stderr) and the pid of each Chronos it started ("chronos started"). */
+class Up {
+  readonly stderr: string[] = [];
+  readonly started: number[] = [];
+  readonly exited: Promise<number | null>;
+  private readonly child: ChildProcess;
+
+  constructor(env: NodeJS.ProcessEnv) {
+    this.child = spawn('bash', ['scripts/up.sh'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.exited = new Promise((done) => this.child.once('exit', (code) => done(code)));
+    createInterface({ input: this.child.stderr! }).on('line', (line) => this.stderr.push(line));
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      try {
+        const json = JSON.parse(line);
+        if (json.msg === 'chronos started') this.started.push(json.pid);
+      } catch {
+        // not a log line of Chronos
+      }
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  logged = (pattern: RegExp) => this.stderr.some((line) => pattern.test(line));
+
+  /** Waits for the nth Chronos it started (1-based). */
+  async chronos(n: number): Promise<number> {
+    await waitFor(() => this.started.length >= n, 240_000, `Chronos number ${n} to start under up.sh\n${this.stderr.join('\n')}`);
+    return this.started[n - 1]!;
+  }
+}
+
 /**
  * `npm run up` supervises Chronos (scripts/up.sh): the real script, on a data folder and ports of this test's
  * own, with the dist/ that scripts/test.sh built. kill -9 of Chronos, then of nats-server: each comes back,
- * the supervisor says why, and SIGTERM (what `npm run down` sends) stops it all.
+ * the supervisor says why, and SIGTERM (what `npm run down` sends) stops it all. A Chronos left running by a
+ * supervisor killed with -9 is taken over by the next `npm run up`.
  */
 describe('npm run up as a supervisor', () => {
   let dir: string;
-  let up: ChildProcess;
-  const stderr: string[] = [];
-  const started: number[] = [];
-  let exited: Promise<number | null>;
+  let env: NodeJS.ProcessEnv;
+  const ups: Up[] = [];
+  const up = () => {
+    const started = new Up(env);
+    ups.push(started);
+    return started;
+  };
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'chronos-up-supervisor-'));
     const [port, nats, pg, redis] = await freePorts(4);
     // Not the test stack's servers: up.sh starts its own when no *_URL is set.
-    const { NATS_URL: _n, DATABASE_URL: _d, REDIS_URL: _r, ...env } = process.env;
-    up = spawn('bash', ['scripts/up.sh'], {
-      env: { ...env, CHRONOS_DATA_DIR: dir, PORT: String(port), CHRONOS_NATS_PORT: String(nats), CHRONOS_PG_PORT: String(pg), CHRONOS_REDIS_PORT: String(redis), CHRONOS_UP_NO_BUILD: '1', LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    exited = new Promise((done) => up.once('exit', (code) => done(code)));
-    createInterface({ input: up.stderr! }).on('line', (line) => stderr.push(line));
-    createInterface({ input: up.stdout! }).on('line', (line) => {
-      try {
-        const json = JSON.parse(line);
-        if (json.msg === 'chronos started') started.push(json.pid);
-      } catch {
-        // not a log line of Chronos
-      }
-    });
-  }, 60_000);
+    const { NATS_URL: _n, DATABASE_URL: _d, REDIS_URL: _r, ...inherited } = process.env;
+    env = { ...inherited, CHRONOS_DATA_DIR: dir, PORT: String(port), CHRONOS_NATS_PORT: String(nats), CHRONOS_PG_PORT: String(pg), CHRONOS_REDIS_PORT: String(redis), CHRONOS_UP_NO_BUILD: '1', LOG_LEVEL: 'info' };
+  });
 
   afterAll(async () => {
-    if (up.exitCode === null && up.signalCode === null) {
-      up.kill('SIGTERM');
-      await exited;
+    for (const each of ups.filter((u) => u.running)) {
+      process.kill(each.pid, 'SIGTERM');
+      await each.exited;
     }
     // Whatever a failed run left behind, and the data folder (PostgreSQL's may be in /tmp/chronos-pg-*).
     await run('bash', ['-c', `source '${STACK_SH}'; stack_wipe "$1"`, 'bash', dir]);
   }, 120_000);
 
-  const logged = (pattern: RegExp) => stderr.some((line) => pattern.test(line));
-
   it('starts Chronos again after kill -9, and nats-server too, then stops everything on SIGTERM', async () => {
-    await waitFor(() => started.length === 1, 240_000, `Chronos to start under up.sh\n${stderr.join('\n')}`);
-    const first = pidIn(`${dir}/chronos.pid`);
-    expect(first).toBe(started[0]);
+    const supervisor = up();
+    const first = await supervisor.chronos(1);
+    expect(pidIn(`${dir}/chronos.pid`)).toBe(first);
 
     process.kill(first, 'SIGKILL');
-    await waitFor(() => started.length === 2, 120_000, `Chronos to start again\n${stderr.join('\n')}`);
-    expect(logged(new RegExp(`Chronos \\(pid ${first}\\) was killed by SIGKILL after \\d+s; starting it again in 1s`))).toBe(true);
-    const second = pidIn(`${dir}/chronos.pid`);
-    expect(second).toBe(started[1]);
+    const second = await supervisor.chronos(2);
+    expect(supervisor.logged(new RegExp(`Chronos \\(pid ${first}\\) was killed by SIGKILL after \\d+s; starting it again in 1s`))).toBe(true);
+    expect(pidIn(`${dir}/chronos.pid`)).toBe(second);
     expect(second).not.toBe(first);
 
     const nats = pidIn(`${dir}/nats.pid`);
     process.kill(nats, 'SIGKILL');
-    await waitFor(() => logged(/nats is not running: starting it again/) && alive(pidIn(`${dir}/nats.pid`)) && pidIn(`${dir}/nats.pid`) !== nats, 120_000, `nats-server to be started again\n${stderr.join('\n')}`);
+    await waitFor(() => supervisor.logged(/nats is not running: starting it again/) && alive(pidIn(`${dir}/nats.pid`)) && pidIn(`${dir}/nats.pid`) !== nats, 120_000, `nats-server to be started again\n${supervisor.stderr.join('\n')}`);
     // Chronos rode it out: its clients reconnected, it was not restarted.
     expect(alive(second)).toBe(true);
-    expect(started).toHaveLength(2);
+    expect(supervisor.started).toHaveLength(2);
 
     const services = [pidIn(`${dir}/nats.pid`), pidIn(`${dir}/redis.pid`)];
-    up.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    process.kill(supervisor.pid, 'SIGTERM');
+    expect(await supervisor.exited).toBe(0);
     expect(alive(second)).toBe(false);
     for (const pid of services) expect(alive(pid)).toBe(false);
-    expect(logged(/stopped PostgreSQL/)).toBe(true);
+    expect(supervisor.logged(/stopped PostgreSQL/)).toBe(true);
+  }, 600_000);
+
+  it('takes over a Chronos whose supervisor was killed with -9', async () => {
+    const killed = up();
+    const orphan = await killed.chronos(1);
+    process.kill(killed.pid, 'SIGKILL');
+    await killed.exited;
+    expect(alive(orphan)).toBe(true);
+
+    const next = up();
+    const adopted = await next.chronos(1);
+    expect(next.logged(new RegExp(`Chronos \\(pid ${orphan}\\) runs without its supervisor`))).toBe(true);
+    expect(alive(orphan)).toBe(false);
+    expect(pidIn(`${dir}/chronos.pid`)).toBe(adopted);
+    process.kill(next.pid, 'SIGTERM');
+    expect(await next.exited).toBe(0);
+    expect(alive(adopted)).toBe(false);
   }, 600_000);
 });
