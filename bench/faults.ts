@@ -94,6 +94,7 @@ function print(topology: string, result: FaultRunResult): void {
     ['the same execution delivered again to its target', `${figures.repeats} repeats for ${figures.distinctRuns} distinct runs (in flight at a fault: ${figures.repeatsInFlight}; per fault ${figures.inFlightAtFault.join(', ')})`],
     ['jobs whose recorded history disagrees with what the target saw', `${figures.jobsDisagreeing}; agreement ${result.agreementAfterMs === undefined ? 'not reached' : `${(result.agreementAfterMs / 1000).toFixed(1)} s`} after the load ended`],
     ['time from a fault to the first fire due after it', result.recoveries.map((r) => `${r.target} ${r.firstFireAfterMs === undefined ? 'never' : `${(r.firstFireAfterMs / 1000).toFixed(1)} s`}`).join(', ')],
+    ['Chronos processes that exited by themselves (started again)', `${figures.crashes}`],
     ['create requests during the window', Object.entries(figures.requests).map(([outcome, n]) => `${outcome}: ${n}`).join(', ')],
   ];
   console.log(`\n${topology} (${result.jobs.recurring} recurring, ${result.jobs.at} at, ${result.jobs.immediate} immediate jobs; window ${(result.windowMs / 1000).toFixed(0)} s)`);

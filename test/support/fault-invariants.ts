@@ -43,6 +43,8 @@ export interface FaultRecord {
   killedAt: number;
   /** The service accepted connections again / the new Chronos process had started. */
   backAt: number;
+  /** Not a fault injected: the Chronos process exited by itself (and was started again). */
+  crashed?: boolean;
 }
 
 /** How one API request of the load ended. */
@@ -86,6 +88,8 @@ export interface FaultFigures {
   /** Jobs whose recorded executions disagree with what the target saw. */
   jobsDisagreeing: number;
   requests: Record<string, number>;
+  /** Chronos processes that exited by themselves. */
+  crashes: number;
   /** Per fault: the runs in flight at it (delivered before it was back, reported after it began, delivered again after it). */
   inFlightAtFault: number[];
 }
@@ -213,6 +217,11 @@ export function checkFaultRun(observed: FaultObservations): { figures: FaultFigu
     }
   }
 
+  // No Chronos process exits by itself, whatever happened to the others.
+  for (const fault of observed.faults) {
+    if (fault.crashed) violate('a Chronos process exited by itself', `${fault.target} at ${iso(fault.killedAt)}`);
+  }
+
   // Every API request answered: 2xx, or 503 with Retry-After; unreachable only while no API process ran; no hang.
   const requests: Record<string, number> = {};
   for (const request of observed.requests) {
@@ -240,6 +249,7 @@ export function checkFaultRun(observed: FaultObservations): { figures: FaultFigu
       repeatsInFlight,
       jobsDisagreeing: disagreeing.size,
       requests,
+      crashes: observed.faults.filter((f) => f.crashed).length,
       inFlightAtFault: inFlightAtFault.map((runs) => runs.size),
     },
     violations: [...violations.values()],

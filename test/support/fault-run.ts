@@ -92,8 +92,8 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRu
       recurring.push(job.id);
       jobs.set(job.id, { id: job.id, kind: 'recurring', acknowledged: true, firstInstant: job.nextRunAt, everyMs: EVERY_MS, executions: undefined });
     });
-    // Due from when creating them should be over (at 66 a second or more) on; the load waits for that moment.
-    const atStart = Date.now() + 5000 + scenario.load.atJobs * 15;
+    // Due from when creating them should be over (at 25 a second or more: a busy two-core machine) on.
+    const atStart = Date.now() + 5000 + scenario.load.atJobs * 40;
     await inParallel(scenario.load.atJobs, 16, async (i) => {
       const runAt = new Date(atStart + Math.floor((i * scenario.load.atSpreadMs) / Math.max(1, scenario.load.atJobs))).toISOString();
       const job = await api.mustCreate(atJob(i, runAt, sink.url('/faults/at')));
@@ -180,7 +180,7 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRu
       all[i]!.executions = await api.executions(all[i]!.id);
     });
     return {
-      checked: checkFaultRun({ jobs: all, deliveries: observed, faults, requests }),
+      checked: checkFaultRun({ jobs: all, deliveries: observed, faults: [...faults, ...processes.crashes], requests }),
       recoveries: recoveries({ faults, jobs: all, deliveries: observed }),
       agreementAfterMs,
       windowMs,
@@ -195,6 +195,11 @@ export async function runFaultScenario(scenario: FaultScenario): Promise<FaultRu
 /** The Chronos processes of a topology, started again (as a supervisor would) after each kill. */
 class ChronosProcesses {
   private readonly running = new Map<string, ChronosProcess>();
+  /** Processes ended on purpose (a fault, the end of the run): their exit is no crash. */
+  private readonly ended = new WeakSet<ChronosProcess>();
+  /** Processes that exited by themselves; each was started again, as a supervisor does. */
+  readonly crashes: FaultRecord[] = [];
+  private stopping = false;
   private starts = 0;
   private instances = 0;
 
@@ -232,6 +237,7 @@ class ChronosProcesses {
       try {
         await child.waitForMessage('chronos started', START_TIMEOUT_MS);
         this.running.set(name, child);
+        void child.exited.then(() => this.onExit(name, child));
         return;
       } catch (error) {
         this.keepLog(name, child);
@@ -243,14 +249,30 @@ class ChronosProcesses {
     }
   }
 
+  /** A process that exited unasked is a crash: recorded (with why, from its last lines), and started again. */
+  private async onExit(name: string, child: ChronosProcess): Promise<void> {
+    if (this.ended.has(child) || this.stopping) return;
+    const killedAt = Date.now();
+    this.running.delete(name);
+    this.keepLog(name, child);
+    const why = [...child.stderr].reverse().find((line) => /Error/.test(line)) ?? `exit ${JSON.stringify(await child.exited)}`;
+    this.log(`${name} exited by itself (${why.trim()}); starting it again`);
+    await sleep(1000);
+    await this.start(name);
+    this.crashes.push({ target: `${name} (crashed: ${why.trim().slice(0, 200)})`, roles: ROLES_OF[name]!.split(','), killedAt, backAt: Date.now(), crashed: true });
+  }
+
   async inject(step: FaultStep): Promise<FaultRecord> {
     const roles = SERVICES.has(step.target) ? [] : ROLES_OF[step.target]!.split(',');
     const killedAt = Date.now();
     if (SERVICES.has(step.target)) {
       await this.scenario.services.kill(step.target as Service);
     } else {
-      const child = this.running.get(step.target);
-      if (!child) throw new Error(`no process ${step.target} in a ${this.scenario.topology} topology`);
+      if (!this.names().includes(step.target)) throw new Error(`no process ${step.target} in a ${this.scenario.topology} topology`);
+      // One that crashed is being started again: the fault waits for it.
+      while (!this.running.get(step.target)?.alive) await sleep(200);
+      const child = this.running.get(step.target)!;
+      this.ended.add(child);
       child.kill('SIGKILL');
       await child.exited;
       this.keepLog(step.target, child);
@@ -262,6 +284,7 @@ class ChronosProcesses {
   }
 
   async stopAll(): Promise<void> {
+    this.stopping = true;
     await Promise.all(
       [...this.running].map(async ([name, child]) => {
         await child.stop(10_000);
