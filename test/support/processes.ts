@@ -146,8 +146,8 @@ export class ChronosProcess {
   }
 }
 
-/** Starts `node dist/main.js` with the test stack's URLs and `env` (CHRONOS_ROLES etc.); resolves once it has started. */
-export async function startChronosProcess(name: string, env: Record<string, string>, timeoutMs = 20_000): Promise<ChronosProcess> {
+/** Starts `node dist/main.js` with the test stack's URLs and `env` (CHRONOS_ROLES etc.); resolves once it has started (a start takes over 20 s on a machine busy with other suites: the bound only ends a hung start). */
+export async function startChronosProcess(name: string, env: Record<string, string>, timeoutMs = 60_000): Promise<ChronosProcess> {
   const child = new ChronosProcess(name, env);
   await child.waitForMessage('chronos started', timeoutMs);
   return child;
