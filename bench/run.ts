@@ -23,20 +23,13 @@ import { bullmqAddOneByOne, bullmqLateness, bullmqThroughput } from './bullmq.js
 import { chronosLateness, chronosThroughput } from './chronos.js';
 import { chronosHttpSubmit } from './http-submit.js';
 import { chronosReads } from './http-reads.js';
+import { positiveInt } from './env.js';
 import { underLoad } from './machine.js';
 import { printTables, ratio, writeResults, type BenchResults } from './report.js';
 import { writeLatency } from './write-latency.js';
 
 const SCENARIOS = ['submit', 'reads', 'write-latency', 'in-process'] as const;
 type Scenario = (typeof SCENARIOS)[number];
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be an integer ≥ 0, got "${raw}"`);
-  return value;
-}
 
 function requiredEnv(name: string): string {
   const value = process.env[name];

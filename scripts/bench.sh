@@ -6,6 +6,7 @@
 # Results: printed as a table and written to bench/results/latest.json.
 # Quick runs: BENCH_THROUGHPUT_JOBS=2000 BENCH_LATENESS_JOBS=500 npm run bench
 # Only what read-your-writes adds to a write (bench/results/write-latency.json): BENCH_ONLY=write-latency npm run bench
+# kill -9 of every process under load (bench/faults.ts, bench/results/faults.json): npm run bench -- faults
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
 cd "$STACK_ROOT"
@@ -28,8 +29,17 @@ npx tsc -p tsconfig.bench.json
 stack_log "applying migrations"
 node "$BUILD/src/migrate.js"
 
-stack_log "running the benchmark"
 rc=0
+if [[ ${1:-} == faults ]]; then
+  # Chronos runs as child processes there, from dist/ like `npm start`.
+  stack_log "building dist (tsconfig.build.json)"
+  npx tsc -p tsconfig.build.json
+  export CHRONOS_BENCH_STACK_DIR="$DIR"
+  stack_log "running the fault benchmark"
+  node "$BUILD/bench/faults.js" </dev/null || rc=$?
+  exit "$rc"
+fi
+stack_log "running the benchmark"
 # As `npm start` runs Chronos (a larger young generation); BullMQ runs in the same process, with the same setting.
 node --max-semi-space-size=64 "$BUILD/bench/run.js" </dev/null || rc=$?
 exit "$rc"

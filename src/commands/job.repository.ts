@@ -34,6 +34,8 @@ interface Loaded {
 export class JobRepository {
   private readonly log = new Logger(JobRepository.name);
   private readonly cache = new Map<string, Loaded>();
+  /** The command of each job being executed now: the next one of the same job waits for it. */
+  private readonly inProgress = new Map<string, Promise<unknown>>();
 
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
@@ -63,7 +65,24 @@ export class JobRepository {
     return fold(jobEventsOf(events.filter((e) => Date.parse(e.occurredAt) <= asOf.getTime())));
   }
 
+  /**
+   * Commands of one job are executed one after the other in this process. Concurrent ones only raced for the
+   * same stream sequence: when a burst of runs of one job reported together (after a restart, issue 15), all
+   * but a few gave up after MAX_ATTEMPTS, their work was redelivered after ack_wait and ran against the
+   * target again. Other processes' commands of the job are still met by the optimistic retries.
+   */
   async execute(jobId: string, command: JobCommand, metadata: CommandMetadata, expectedVersion?: number): Promise<JobCommandResult> {
+    const previous = this.inProgress.get(jobId);
+    const current = (previous ? previous.catch(() => undefined) : Promise.resolve()).then(() => this.executeNow(jobId, command, metadata, expectedVersion));
+    this.inProgress.set(jobId, current);
+    try {
+      return await current;
+    } finally {
+      if (this.inProgress.get(jobId) === current) this.inProgress.delete(jobId);
+    }
+  }
+
+  private async executeNow(jobId: string, command: JobCommand, metadata: CommandMetadata, expectedVersion?: number): Promise<JobCommandResult> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const cached = this.cache.get(jobId);
       const loaded = cached ?? (await this.catchUp(jobId));

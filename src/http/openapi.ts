@@ -29,6 +29,7 @@ const RETRY_AFTER: Record<string, HeaderObject> = { 'Retry-After': integerHeader
  * - a route is rate-limited unless its RateLimit decorator says `none` (x-chronos-rate-limit): its answers
  *   carry RateLimit-*, and it can answer 429 with Retry-After;
  * - a route that takes input can answer 400 VALIDATION_FAILED;
+ * - every route but liveness can answer 503 SERVICE_UNAVAILABLE with Retry-After while NATS or PostgreSQL is away;
  * - a write marked @ReadYourWrites says in X-Chronos-Read-Models whether the read models caught up.
  */
 export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -60,6 +61,10 @@ function completeOperation(operation: OperationObject): void {
   if (secured) responses['401'] ??= problem('UNAUTHENTICATED, TOKEN_EXPIRED: no valid access token');
   else operation.security = [];
   if (operation.requestBody || operation.parameters?.length) responses['400'] ??= problem('VALIDATION_FAILED: the offending fields are listed in `errors`');
+  // Liveness needs nothing but the process.
+  if (operation.operationId !== 'HealthController_live') {
+    responses['503'] ??= problem('SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After', RETRY_AFTER);
+  }
 
   const limit: unknown = Object.getOwnPropertyDescriptor(operation, RATE_LIMIT_EXTENSION)?.value ?? 'api';
   Object.assign(operation, { [RATE_LIMIT_EXTENSION]: limit });

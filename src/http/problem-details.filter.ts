@@ -45,6 +45,35 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/** How long a client is told to wait before trying again while a dependency is away (a restart takes seconds). */
+export const UNAVAILABLE_RETRY_AFTER_S = 5;
+
+/** Errors of the NATS client that mean the server is away or did not answer, not that the request was wrong. */
+const NATS_UNAVAILABLE = new Set(['TimeoutError', 'ConnectionError', 'ClosedConnectionError', 'DrainingConnectionError', 'NoRespondersError', 'RequestError', 'JetStreamNotEnabled', 'JetStreamPublishTimeoutError']);
+/** Socket errors of the pg driver: PostgreSQL is not there (restarting, killed). */
+const SOCKET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTCONN']);
+/** SQLSTATEs of a server that is going away or not yet up: admin/crash shutdown, cannot connect now, too many connections. */
+const SQLSTATE_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300']);
+/** pg and pg-pool say these in words only: a connection lost mid-query, no connection within the pool's timeout, a query read timeout. */
+const PG_UNAVAILABLE = /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error)/;
+
+/**
+ * Whether an error means that NATS or PostgreSQL is away (killed, restarting, not answering in time) rather
+ * than a fault of the request or a bug: then the answer is 503 with Retry-After, and the client tries again.
+ * TypeORM wraps driver errors (`driverError`), others chain them (`cause`).
+ */
+export function dependencyUnavailable(exception: unknown): boolean {
+  for (let error = exception as { name?: string; code?: unknown; status?: unknown; message?: string; cause?: unknown; driverError?: unknown } | undefined, depth = 0; error && depth < 5; depth++) {
+    if (typeof error !== 'object') return false;
+    if (error.name && NATS_UNAVAILABLE.has(error.name)) return true;
+    if (error.name === 'JetStreamPublishError' && error.status === 503) return true;
+    if (typeof error.code === 'string' && (SOCKET_UNAVAILABLE.has(error.code) || SQLSTATE_UNAVAILABLE.has(error.code) || error.code.startsWith('08'))) return true;
+    if (typeof error.message === 'string' && PG_UNAVAILABLE.test(error.message)) return true;
+    error = (error.driverError ?? error.cause) as typeof error;
+  }
+  return false;
+}
+
 /**
  * The one place errors become responses: RFC 9457 problem details with a stable `code`, never a stack
  * trace or an internal message.
@@ -64,6 +93,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (response.headersSent) return;
     if (problem.status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
     if (exception instanceof RateLimitedError) response.setHeader('Retry-After', String(exception.retryAfterSeconds));
+    if (problem.code === 'SERVICE_UNAVAILABLE') response.setHeader('Retry-After', String(UNAVAILABLE_RETRY_AFTER_S));
     response
       .status(problem.status)
       .type('application/problem+json')
@@ -118,6 +148,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const code = (TITLES[status] ?? 'HTTP_ERROR').toUpperCase().replace(/[^A-Z]+/g, '_');
       return make(status, code, status >= 500 ? 'the server could not handle the request' : exception.message);
     }
+    if (dependencyUnavailable(exception)) return make(503, 'SERVICE_UNAVAILABLE', `a service Chronos depends on is not answering; try again in ${UNAVAILABLE_RETRY_AFTER_S} s`);
     return make(500, 'INTERNAL_ERROR', 'the server could not handle the request; it has been logged');
   }
 }

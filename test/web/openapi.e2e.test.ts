@@ -68,6 +68,8 @@ describe('the OpenAPI document and the client generated from it', () => {
     const create = document.paths['/api/v1/jobs'].post;
     expect(Object.keys(create.responses['429'].headers).sort()).toEqual(['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After']);
     expect(Object.keys(create.responses['201'].headers)).toEqual(expect.arrayContaining(['ETag', 'RateLimit-Remaining']));
+    expect(Object.keys(create.responses['503'].headers)).toEqual(expect.arrayContaining(['Retry-After']));
+    expect(document.paths['/health/live'].get.responses['503']).toBeUndefined();
     expect(document.paths['/health'].get.responses['429']).toBeUndefined();
     expect(document.components.schemas.Job.discriminator.mapping.http).toBe('#/components/schemas/HttpJobDto');
   });

@@ -20,7 +20,9 @@ export function createDataSource(url: string): DataSource {
     // Failed queries surface as errors where they are handled; TypeORM's own log would print every
     // parameter (job specs, outputs) of each one.
     logging: false,
-    extra: { max: 20 },
+    // A connection not had within 5 s (PostgreSQL unreachable, or every connection busy) fails the query, so a
+    // request answers 503 with Retry-After (problem-details.filter.ts) instead of waiting in the pool for ever.
+    extra: { max: 20, connectionTimeoutMillis: 5000 },
   });
 }
 

@@ -1942,6 +1942,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     AuthController_login: {
@@ -2003,6 +2020,23 @@ export interface operations {
             };
             /** @description RATE_LIMITED: too many attempts from this IP address or for this email */
             429: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
                 headers: {
                     /** @description requests allowed in the window of the tightest rule that applies */
                     "RateLimit-Limit"?: number;
@@ -2094,6 +2128,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     AuthController_logout: {
@@ -2133,6 +2184,23 @@ export interface operations {
             };
             /** @description RATE_LIMITED: this user made too many requests */
             429: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
                 headers: {
                     /** @description requests allowed in the window of the tightest rule that applies */
                     "RateLimit-Limit"?: number;
@@ -2189,6 +2257,23 @@ export interface operations {
             };
             /** @description RATE_LIMITED: this user made too many requests */
             429: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
                 headers: {
                     /** @description requests allowed in the window of the tightest rule that applies */
                     "RateLimit-Limit"?: number;
@@ -2279,6 +2364,23 @@ export interface operations {
             };
             /** @description RATE_LIMITED: this user made too many requests */
             429: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
                 headers: {
                     /** @description requests allowed in the window of the tightest rule that applies */
                     "RateLimit-Limit"?: number;
@@ -2403,6 +2505,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     JobsController_list: {
@@ -2472,6 +2591,23 @@ export interface operations {
             };
             /** @description RATE_LIMITED: this user made too many requests */
             429: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
                 headers: {
                     /** @description requests allowed in the window of the tightest rule that applies */
                     "RateLimit-Limit"?: number;
@@ -2597,6 +2733,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     JobsController_previewSchedule: {
@@ -2688,6 +2841,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     JobsController_upcoming: {
@@ -2747,6 +2917,23 @@ export interface operations {
             };
             /** @description RATE_LIMITED: this user made too many requests */
             429: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
                 headers: {
                     /** @description requests allowed in the window of the tightest rule that applies */
                     "RateLimit-Limit"?: number;
@@ -2841,6 +3028,23 @@ export interface operations {
             };
             /** @description RATE_LIMITED: this user made too many requests */
             429: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
                 headers: {
                     /** @description requests allowed in the window of the tightest rule that applies */
                     "RateLimit-Limit"?: number;
@@ -2986,6 +3190,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     JobsController_remove: {
@@ -3078,6 +3299,23 @@ export interface operations {
             };
             /** @description RATE_LIMITED: this user made too many requests */
             429: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
                 headers: {
                     /** @description requests allowed in the window of the tightest rule that applies */
                     "RateLimit-Limit"?: number;
@@ -3223,6 +3461,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     JobsController_preview: {
@@ -3298,6 +3553,23 @@ export interface operations {
             };
             /** @description RATE_LIMITED: this user made too many requests */
             429: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
                 headers: {
                     /** @description requests allowed in the window of the tightest rule that applies */
                     "RateLimit-Limit"?: number;
@@ -3406,6 +3678,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     JobsController_events: {
@@ -3482,6 +3771,23 @@ export interface operations {
             };
             /** @description RATE_LIMITED: this user made too many requests */
             429: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
                 headers: {
                     /** @description requests allowed in the window of the tightest rule that applies */
                     "RateLimit-Limit"?: number;
@@ -3626,6 +3932,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     JobsController_resume: {
@@ -3740,6 +4063,23 @@ export interface operations {
             };
             /** @description RATE_LIMITED: this user made too many requests */
             429: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
                 headers: {
                     /** @description requests allowed in the window of the tightest rule that applies */
                     "RateLimit-Limit"?: number;
@@ -3884,6 +4224,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     JobsController_trigger: {
@@ -3997,6 +4354,23 @@ export interface operations {
             };
             /** @description RATE_LIMITED: this user made too many requests */
             429: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
                 headers: {
                     /** @description requests allowed in the window of the tightest rule that applies */
                     "RateLimit-Limit"?: number;
@@ -4156,6 +4530,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     JobsController_executions: {
@@ -4248,6 +4639,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     ExecutionsController_get: {
@@ -4321,6 +4729,23 @@ export interface operations {
             };
             /** @description RATE_LIMITED: this user made too many requests */
             429: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
                 headers: {
                     /** @description requests allowed in the window of the tightest rule that applies */
                     "RateLimit-Limit"?: number;
@@ -4429,6 +4854,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     DeadLettersController_list: {
@@ -4489,6 +4931,23 @@ export interface operations {
             };
             /** @description RATE_LIMITED: this user made too many requests */
             429: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
                 headers: {
                     /** @description requests allowed in the window of the tightest rule that applies */
                     "RateLimit-Limit"?: number;
@@ -4594,6 +5053,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     DeadLettersController_discard: {
@@ -4667,6 +5143,23 @@ export interface operations {
             };
             /** @description RATE_LIMITED: this user made too many requests */
             429: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
                 headers: {
                     /** @description requests allowed in the window of the tightest rule that applies */
                     "RateLimit-Limit"?: number;
@@ -4779,6 +5272,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     AdminEventsController_replay: {
@@ -4870,6 +5380,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     AdminProjectionsController_list: {
@@ -4907,6 +5434,17 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description seconds until the quota is whole again */
                     "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5032,6 +5570,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     AdminProjectionsController_stalls: {
@@ -5089,6 +5644,17 @@ export interface operations {
             /** @description PROJECTION_NOT_FOUND */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5199,6 +5765,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     DashboardController_stats: {
@@ -5241,6 +5824,23 @@ export interface operations {
             };
             /** @description RATE_LIMITED: this user made too many requests */
             429: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
                 headers: {
                     /** @description requests allowed in the window of the tightest rule that applies */
                     "RateLimit-Limit"?: number;
@@ -5387,6 +5987,23 @@ export interface operations {
             };
             /** @description RATE_LIMITED: this user made too many requests */
             429: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
                 headers: {
                     /** @description requests allowed in the window of the tightest rule that applies */
                     "RateLimit-Limit"?: number;
