@@ -4,6 +4,7 @@ import { fromWorker } from '../commands/envelopes.js';
 import { JobCommands } from '../commands/job-commands.js';
 import { JobRepository } from '../commands/job.repository.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
+import { ConcurrencyError, DomainError } from '../domain/errors.js';
 import type { ExecutionOutcome } from '../domain/job/job.events.js';
 import type { FinishExecution, StartExecution } from '../domain/job/job.commands.js';
 import type { Subscription } from '@nats-io/transport-node';
@@ -20,6 +21,9 @@ import { messagesBySubject, NATS_CLIENTS, type NatsClients } from '../infra/nats
 import { withLogContext, type LogContext } from '../observability/log-context.js';
 import { SECRETS_DESTROYED, SecretsService } from '../secrets/secrets.service.js';
 
+/** The first and the longest wait between attempts to record a finished run (doubling, jittered). */
+const RECORD_RETRY_FIRST_MS = 200;
+const RECORD_RETRY_MAX_MS = 5000;
 /** How often a long run's new log entries are shipped. */
 const LOG_FLUSH_MS = 1000;
 
@@ -378,7 +382,9 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     const released = keepInHand([message], this.config.workAckWaitMs);
     let startReported: Promise<unknown> | undefined;
     const reportStart = setTimeout(() => {
-      startReported = send({ type: 'StartExecution', now: new Date(), data: { executionId: item.executionId, workerId: this.config.instanceId } });
+      // Caught where it is made: it may fail while the run goes on, long before anything awaits it.
+      startReported = send({ type: 'StartExecution', now: new Date(), data: { executionId: item.executionId, workerId: this.config.instanceId } })
+        .catch((failure: unknown) => this.log.warn({ msg: 'start of a run not recorded', executionId: item.executionId, error: errorMessage(failure) }));
     }, REPORT_START_AFTER_MS);
 
     let outcome: ExecutionOutcome = 'succeeded';
@@ -418,13 +424,13 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     try {
       // Reporting waits for the next turn of the event loop: a burst of runs due together all start first.
       await new Promise<void>((resolve) => setImmediate(resolve));
-      await startReported?.catch(() => undefined);
+      await startReported;
       // Made safe at one place before anything enters an event: masked, well-formed, JSON, bounded.
       ({ output, error } = recordableResult(output, error, mask));
       logs.log(outcome === 'succeeded' ? 'info' : 'error', outcome === 'succeeded' ? `succeeded in ${Date.now() - startedAt.getTime()} ms` : `${outcome}: ${error}`);
       // The log is durable before the result is: an execution's record never lacks its log.
       await shipLogs();
-      await send({
+      await this.recordFinished(message, item, () => send({
         type: 'FinishExecution',
         now: new Date(),
         data: {
@@ -437,7 +443,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
           retryable,
           jitter: Math.random(),
         },
-      });
+      }));
       const durationMs = Date.now() - startedAt.getTime();
       this.metrics.executionDuration.observe({ type: jobSpec.type, outcome }, durationMs / 1000);
       const line = { msg: 'execution finished', type: jobSpec.type, outcome, durationMs, ...(error !== undefined ? { error } : {}) };
@@ -447,6 +453,35 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     } finally {
       this.reporting--;
       this.wakeIntake();
+    }
+  }
+
+  /**
+   * Records a finished run, trying again (heartbeats going) while the log or the job's stream refuses it for
+   * a while: once its executor has returned, a run is never left for redelivery, which would call its target
+   * again. A result the job can never take (the job deleted meanwhile) is given up, so is one still failing
+   * when the worker stops (then the item comes back to another worker after ack_wait, as after a crash).
+   */
+  private async recordFinished(message: JsMsg, item: WorkItem, record: () => Promise<unknown>): Promise<void> {
+    const heartbeat = keepInHand([message], this.config.workAckWaitMs);
+    try {
+      for (let waitMs = RECORD_RETRY_FIRST_MS; ; waitMs = Math.min(waitMs * 2, RECORD_RETRY_MAX_MS)) {
+        try {
+          await record();
+          return;
+        } catch (failure) {
+          const never = failure instanceof DomainError && !(failure instanceof ConcurrencyError);
+          if (never) {
+            this.log.warn({ msg: 'result of a run refused, not recorded', executionId: item.executionId, error: errorMessage(failure) });
+            return;
+          }
+          if (this.stopping) throw failure;
+          this.log.warn({ msg: 'result of a run not recorded yet, trying again', executionId: item.executionId, error: errorMessage(failure), retryInMs: waitMs });
+          await new Promise((resolve) => setTimeout(resolve, waitMs * (0.5 + Math.random())));
+        }
+      }
+    } finally {
+      heartbeat();
     }
   }
 }
