@@ -12,7 +12,7 @@ import { createRedis } from './infra/redis.js';
 import { EventLogTransport } from './infra/transport/event-stream.transport.js';
 import { createLogger } from './observability/logger.js';
 import { ProblemDetailsFilter } from './http/problem-details.filter.js';
-import { refuseDeepJson } from './http/json-depth.js';
+import { MAX_JSON_DEPTH, refuseDeepJson } from './http/json-depth.js';
 import { createOpenApiDocument } from './http/openapi.js';
 import { webApp } from './http/web-app.js';
 import { validationPipe } from './http/validation.js';
@@ -20,6 +20,8 @@ import { READ_MODELS_HEADER } from './http/read-your-writes/read-your-writes.int
 
 export const API_PREFIX = 'api/v1';
 const BODY_LIMIT = '256kb';
+/** POST /jobs/batch carries up to 1,000 job bodies. */
+const BATCH_BODY_LIMIT = '4mb';
 
 export interface ChronosApp {
   app: INestApplication;
@@ -39,7 +41,9 @@ export async function startChronos(config: ChronosConfig, logger: LoggerService 
 
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, infra), { logger, bodyParser: false });
   // express.json directly: Nest reserves body-parser's `verify`, which refuses over-deep JSON before parsing.
-  app.use(express.json({ limit: BODY_LIMIT, verify: refuseDeepJson }));
+  // The batch route's parser runs first; the next one leaves a body already parsed alone.
+  app.use(`/${API_PREFIX}/jobs/batch`, express.json({ limit: BATCH_BODY_LIMIT, verify: refuseDeepJson(MAX_JSON_DEPTH + 2) }));
+  app.use(express.json({ limit: BODY_LIMIT, verify: refuseDeepJson() }));
   // Swagger UI needs inline scripts and styles; everything else, the web dashboard included, gets helmet's strict defaults.
   const swaggerUiHeaders = helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'", 'https:'] } } });
   const strictHeaders = helmet();

@@ -1,4 +1,4 @@
-import { applyDecorators, Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import { applyDecorators, Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import {
   ApiAcceptedResponse,
@@ -17,11 +17,10 @@ import {
   ApiResponse,
   ApiTags,
   ApiUnprocessableEntityResponse,
+  getSchemaPath,
 } from '@nestjs/swagger';
-import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
-import type { Response } from 'express';
-import { JobsService, scheduleOf, type JobRequest } from '../commands/jobs.service.js';
+import type { Request, Response } from 'express';
+import { JobsService, scheduleOf } from '../commands/jobs.service.js';
 import { toInstant } from '../domain/instant.js';
 import type { JobCommand } from '../domain/job/job.commands.js';
 import type { JobState } from '../domain/job/job.state.js';
@@ -34,14 +33,16 @@ import { ListJobsQuery, type JobRecord } from '../projections/jobs/list-jobs.que
 import { UpcomingJobsQuery, type UpcomingJob } from '../projections/jobs/upcoming-jobs.query.js';
 import type { JobStats } from '../projections/jobs/jobs.projection.js';
 import { CurrentCaller, type Caller } from './caller.js';
-import { CreateJobDto, EmptyBodyDto, PauseJobDto, PreviewScheduleDto, RescheduleJobDto, UpdateJobDto } from './dto/job.dto.js';
+import { BATCH_MAX_JOBS, CreateJobDto, CreateJobsBatchDto, EmptyBodyDto, PauseJobDto, PreviewScheduleDto, RescheduleJobDto, UpdateJobDto } from './dto/job.dto.js';
 import { JobAsOfQueryDto, ListExecutionsQueryDto, ListJobsQueryDto, ListLogsQueryDto, PageQueryDto, PreviewQueryDto, UpcomingQueryDto } from './dto/list-query.dto.js';
 import { CREATE_JOB_BODY, JOB } from './dto/job-variants.dto.js';
 import { ExecutionListDto, JobDto, JobListDto, LogEntryListDto, PreviewDto, ProblemDto, StoredEventListDto, TriggerResultDto, UpcomingJobsDto } from './dto/responses.dto.js';
 import { ListLogsQuery, type LogEntryRow } from '../projections/logs/log.queries.js';
 import { toJobDto } from './job.mapper.js';
 import { RequestValidationError } from './problem-details.filter.js';
-import { toProblemFields, uuidParam } from './validation.js';
+import { uuidParam } from './validation.js';
+import { asCreateBody, createEach } from './job-batch.js';
+import { ItemsCheckedOnTheirOwn } from './request-values.guard.js';
 import { ReadYourWrites } from './read-your-writes/read-your-writes.decorator.js';
 
 const IF_MATCH = { name: 'If-Match', required: false, description: 'the ETag of the job as last read (`"3"`); 412 if it changed since; anything else is 400 INVALID_IF_MATCH' };
@@ -83,6 +84,28 @@ export class JobsController {
   @ApiForbiddenResponse({ type: ProblemDto, description: 'SCRIPT_ADMIN_ONLY: script jobs are for admins' })
   async create(@Body() body: CreateJobDto, @CurrentCaller() caller: Caller, @Res({ passthrough: true }) res: Response): Promise<JobDto> {
     return this.respond(res, (await this.jobs.create(body, caller)).state, null);
+  }
+
+  @ReadYourWrites()
+  @Post('batch')
+  @HttpCode(200)
+  @ItemsCheckedOnTheirOwn('jobs')
+  @ApiOperation({
+    summary: `Create up to ${BATCH_MAX_JOBS} jobs: each body checked, created or refused on its own`,
+    description:
+      'One answer item per body, in order: the created job, or the problem details POST /jobs would have answered for that body ' +
+      '(its `errors[].field` relative to the body). The request as a whole counts once against the rate limit; a body of more than ' +
+      `${BATCH_MAX_JOBS} jobs or over 4 MiB is refused whole (400, 413).`,
+  })
+  @ApiOkResponse({
+    schema: {
+      type: 'object',
+      required: ['items'],
+      properties: { items: { type: 'array', items: { oneOf: [JOB, { $ref: getSchemaPath(ProblemDto) }] } } },
+    },
+  })
+  async createBatch(@Body() body: CreateJobsBatchDto, @CurrentCaller() caller: Caller, @Req() request: Request): Promise<{ items: Array<JobDto | ProblemDto> }> {
+    return { items: await createEach(this.jobs, body.jobs, caller, request) };
   }
 
   @Get()
@@ -286,14 +309,6 @@ export class JobsController {
     res.setHeader('ETag', `"${state.version}"`);
     return toJobDto(state, stats);
   }
-}
-
-/** A merged PATCH, checked by the rules of a create body. */
-async function asCreateBody(merged: unknown): Promise<JobRequest> {
-  const dto = plainToInstance(CreateJobDto, merged);
-  const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
-  if (errors.length) throw new RequestValidationError(toProblemFields(errors));
-  return dto;
 }
 
 function parseIfMatch(header: string | undefined): number | undefined {

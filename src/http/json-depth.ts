@@ -2,10 +2,11 @@
 export const MAX_JSON_DEPTH = 32;
 
 /**
- * Body-parser `verify` hook: refuses JSON nested deeper than MAX_JSON_DEPTH before it is parsed, by
- * counting brackets outside strings in one pass over the raw bytes.
+ * A body-parser `verify` hook: refuses JSON nested deeper than `maxDepth` before it is parsed, by counting
+ * brackets outside strings in one pass over the raw bytes. POST /jobs/batch allows two levels more (`{ jobs: [`),
+ * so that any body POST /jobs takes travels in a batch too.
  */
-export function refuseDeepJson(_req: unknown, _res: unknown, raw: Buffer): void {
+export const refuseDeepJson = (maxDepth = MAX_JSON_DEPTH) => (_req: unknown, _res: unknown, raw: Buffer): void => {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < raw.length; i++) {
@@ -16,11 +17,11 @@ export function refuseDeepJson(_req: unknown, _res: unknown, raw: Buffer): void 
     } else if (byte === 0x22) {
       inString = true;
     } else if (byte === 0x7b || byte === 0x5b) {
-      if (++depth > MAX_JSON_DEPTH) {
-        throw Object.assign(new Error(`the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`), { status: 400, type: 'entity.too.deep' });
+      if (++depth > maxDepth) {
+        throw Object.assign(new Error(`the JSON body is nested deeper than ${maxDepth} levels`), { status: 400, type: 'entity.too.deep' });
       }
     } else if (byte === 0x7d || byte === 0x5d) {
       depth--;
     }
   }
-}
+};

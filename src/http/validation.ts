@@ -26,16 +26,21 @@ export function toProblemFields(errors: ValidationError[], prefix = ''): Problem
   });
 }
 
+/** How every body is checked, by the pipe and by routes that check bodies themselves (a merged PATCH, batch items). */
+export const VALIDATOR_OPTIONS = {
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  // Bodies of actions without fields (resume, cancel, trigger) are classes without metadata: whitelisting
+  // still rejects any field they carry.
+  forbidUnknownValues: false,
+  validationError: { target: false, value: false },
+} as const;
+
 /** Rejects unknown fields at every depth and reports every offending field at once. */
 export function validationPipe(): ValidationPipe {
   return new ValidationPipe({
-    whitelist: true,
-    forbidNonWhitelisted: true,
-    // Bodies of actions without fields (resume, cancel, trigger) are classes without metadata: whitelisting
-    // still rejects any field they carry.
-    forbidUnknownValues: false,
+    ...VALIDATOR_OPTIONS,
     transform: true,
-    validationError: { target: false, value: false },
     exceptionFactory: (errors) => new RequestValidationError(toProblemFields(errors)),
   });
 }

@@ -1,6 +1,9 @@
 import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath, PartialType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
   IsBoolean,
   IsEmail,
   IsIn,
@@ -242,4 +245,18 @@ export class RescheduleJobDto {
   @ValidateNested()
   @Type(() => Object, scheduleDiscriminator)
   schedule!: ScheduleDto;
+}
+
+/** The most jobs one POST /jobs/batch creates. */
+export const BATCH_MAX_JOBS = 1000;
+
+/** The body of POST /jobs/batch: each item is a CreateJobDto, checked, created or refused on its own. */
+export class CreateJobsBatchDto {
+  @ApiProperty({ type: 'array', items: { $ref: getSchemaPath('CreateJobBody') }, minItems: 1, maxItems: BATCH_MAX_JOBS })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(BATCH_MAX_JOBS)
+  // As sent: each body is transformed on its own, once (class-transformer would drop keys such as `toString`).
+  @AsSent()
+  jobs!: unknown[];
 }

@@ -192,6 +192,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create up to 1000 jobs: each body checked, created or refused on its own
+         * @description One answer item per body, in order: the created job, or the problem details POST /jobs would have answered for that body (its `errors[].field` relative to the body). The request as a whole counts once against the rate limit; a body of more than 1000 jobs or over 4 MiB is refused whole (400, 413).
+         */
+        post: operations["JobsController_createBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs/preview": {
         parameters: {
             query?: never;
@@ -749,6 +769,9 @@ export interface components {
         ChangeRoleDto: {
             /** @enum {string} */
             role: "admin" | "user";
+        };
+        CreateJobsBatchDto: {
+            jobs: components["schemas"]["CreateJobBody"][];
         };
         JobListDto: {
             page: number;
@@ -2703,6 +2726,103 @@ export interface operations {
             };
             /** @description VALIDATION_FAILED (a value no store can hold), INVALID_CRON (also a cron with no instant within the search budget), INVALID_TIMEZONE, INVALID_SCHEDULE, TARGET_NOT_ALLOWED, TARGET_UNRESOLVABLE, SCRIPT_NOT_ALLOWED, SECRET_MASKED */
             422: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description RATE_LIMITED: this user made too many requests */
+            429: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: NATS or PostgreSQL is away (restarting); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    JobsController_createBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateJobsBatchDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    /** @description `current`: every read model had applied this write before it answered, so your next reads (lists, filters, upcoming, executions, dead letters, dashboard) reflect it on any API instance. `lagging`: they had not within READ_YOUR_WRITES_WAIT_MS; the write is stored, and reads may not show it yet. */
+                    "X-Chronos-Read-Models": "current" | "lagging";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: (components["schemas"]["Job"] | components["schemas"]["ProblemDto"])[];
+                    };
+                };
+            };
+            /** @description invalid input (problem+json, code VALIDATION_FAILED) */
+            400: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description no valid access token */
+            401: {
                 headers: {
                     /** @description requests allowed in the window of the tightest rule that applies */
                     "RateLimit-Limit"?: number;
