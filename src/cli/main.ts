@@ -9,11 +9,12 @@ import { stringOption, UsageError, type Command, type OptionValues } from './com
 import { eventsTail } from './events-tail.command.js';
 import { executionsShow } from './executions.command.js';
 import { jobsList, jobsShow } from './jobs.command.js';
+import { jobsCreate } from './jobs-create.command.js';
 import { lifecycleReplay } from './lifecycle.command.js';
 import { projectionsList, projectionsRebuild } from './projections.command.js';
 import { inline, print, printError } from './terminal.js';
 
-const COMMANDS: Command[] = [jobsList, jobsShow, executionsShow, eventsTail, projectionsList, projectionsRebuild, lifecycleReplay];
+const COMMANDS: Command[] = [jobsList, jobsShow, jobsCreate, executionsShow, eventsTail, projectionsList, projectionsRebuild, lifecycleReplay];
 const DEFAULT_URL = 'http://127.0.0.1:3000';
 const CONNECTION_OPTIONS = { url: { type: 'string' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
 
