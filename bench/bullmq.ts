@@ -213,11 +213,13 @@ export async function bullmqLateness(opts: { redisUrl: string; jobs: number; lea
 }
 
 /**
- * The baseline of the HTTP path: `jobs` no-op jobs added one `queue.add` at a time, `inFlight` at once,
+ * The baseline of the HTTP path: `jobs` no-op jobs added one `queue.add` at a time (or `addBulk` of
+ * `batchSize`, the bulk scenario's baseline), `inFlight` at once,
  * to a worker in a child process (concurrency CONCURRENCY), after `warmup` ones (added and completed
  * first, not counted). Accepted: every add resolved; completed: the worker has finished every job.
  */
-export async function bullmqAddOneByOne(opts: { redisUrl: string; jobs: number; warmup: number; inFlight: number }): Promise<SubmitResult> {
+export async function bullmqAddOneByOne(opts: { redisUrl: string; jobs: number; warmup: number; inFlight: number; batchSize?: number }): Promise<SubmitResult> {
+  const batchSize = opts.batchSize ?? 1;
   const name = uniqueQueueName('add');
   const queue = new Queue(name, { connection: connectionFor(opts.redisUrl) });
   logErrors(queue, 'queue');
@@ -231,11 +233,13 @@ export async function bullmqAddOneByOne(opts: { redisUrl: string; jobs: number; 
       const samples: number[] = [];
       let next = 0;
       await Promise.all(
-        Array.from({ length: Math.min(opts.inFlight, count) }, async () => {
+        Array.from({ length: Math.min(opts.inFlight, Math.ceil(count / batchSize)) }, async () => {
           while (next < count) {
-            const i = next++;
+            const i = next;
+            next += batchSize;
             const sent = performance.now();
-            await queue.add('noop', { i }, { removeOnComplete: true });
+            if (batchSize === 1) await queue.add('noop', { i }, { removeOnComplete: true });
+            else await queue.addBulk(Array.from({ length: Math.min(batchSize, count - i) }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts: { removeOnComplete: true } })));
             samples.push(performance.now() - sent);
           }
         }),

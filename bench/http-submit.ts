@@ -1,8 +1,9 @@
 /**
  * Submission over HTTP, the path users take: one `POST /api/v1/jobs` per job (`custom` `noop`, `immediate`),
  * BENCH_HTTP_IN_FLIGHT (32) requests in flight over keep-alive connections, spread over 4 users with their
- * own bearer tokens, against Chronos in processes of its own (bench/chronos-processes.ts). Accepted: every
- * request answered 201. Completed: every execution `succeeded` in the read model.
+ * own bearer tokens, against Chronos in processes of its own (bench/chronos-processes.ts); or, with
+ * `batchSize` > 1, `POST /api/v1/jobs/batch` of that many bodies each (the bulk scenario). Accepted: every
+ * job created. Completed: every execution `succeeded` in the read model.
  */
 import pg from 'pg';
 import { benchConfig, resetChronosState, type ChronosBenchConnections } from './chronos.js';
@@ -33,7 +34,10 @@ const STALL_MS = 120_000;
 export const noopJob = (name: string) => ({ name, type: 'custom', payload: { handler: 'noop' }, schedule: { kind: 'immediate' } });
 
 /** `jobs` submissions after `warmup` ones (submitted and completed first, not counted). */
-export async function chronosHttpSubmit(opts: { jobs: number; warmup: number; inFlight: number; users: number } & ChronosBenchConnections): Promise<SubmitResult & { layout: string }> {
+export async function chronosHttpSubmit(
+  opts: { jobs: number; warmup: number; inFlight: number; users: number; batchSize?: number } & ChronosBenchConnections,
+): Promise<SubmitResult & { layout: string }> {
+  const batchSize = opts.batchSize ?? 1;
   const config = benchConfig(opts);
   await resetChronosState(config);
   const processes = await startChronosProcesses('submit', benchLayout());
@@ -43,12 +47,12 @@ export async function chronosHttpSubmit(opts: { jobs: number; warmup: number; in
   try {
     const users = await signUpMany(clients[0]!, 'submit', opts.users);
     const succeeded = async () => Number((await db.query(`SELECT count(*)::int AS n FROM executions WHERE status = 'succeeded'`)).rows[0].n);
-    await submitOverHttp(clients, users, 'warmup', opts.warmup, opts.inFlight);
+    await submitOverHttp(clients, users, 'warmup', opts.warmup, opts.inFlight, batchSize);
     await waitFor(succeeded, opts.warmup);
     const { submitted, acceptMs, completeMs, cpu } = await processes.profiled('submit', async () => {
       const cpuBefore = cpuSnapshot({ chronos: processes.pids });
       const started = performance.now();
-      const submitted = await submitOverHttp(clients, users, 'job', opts.jobs, opts.inFlight);
+      const submitted = await submitOverHttp(clients, users, 'job', opts.jobs, opts.inFlight, batchSize);
       const acceptMs = performance.now() - started;
       await waitFor(succeeded, opts.warmup + opts.jobs);
       const completeMs = performance.now() - started;
@@ -62,19 +66,28 @@ export async function chronosHttpSubmit(opts: { jobs: number; warmup: number; in
   }
 }
 
-/** Request i goes to user i mod users, and to the API process i mod processes. */
-async function submitOverHttp(clients: HttpClient[], users: BenchUser[], label: string, count: number, inFlight: number) {
+/** Request i goes to user i mod users, and to the API process i mod processes; `batchSize` jobs per request. */
+async function submitOverHttp(clients: HttpClient[], users: BenchUser[], label: string, count: number, inFlight: number, batchSize: number) {
   if (count === 0) return { latency: latenessStats([]) };
   const lanesPerClient = Math.ceil(inFlight / clients.length);
   const results = await Promise.all(
     clients.map((client, c) => {
       const share = Math.floor(count / clients.length) + (c < count % clients.length ? 1 : 0);
       return load(client, {
-        count: share,
+        count: Math.ceil(share / batchSize),
         inFlight: lanesPerClient,
-        next: (i): HttpRequest => ({ method: 'POST', path: '/api/v1/jobs', headers: { authorization: users[i % users.length]!.authorization }, body: noopJob(`${label}-${c}-${i}`) }),
+        next: (i): HttpRequest => {
+          const authorization = users[i % users.length]!.authorization;
+          if (batchSize === 1) return { method: 'POST', path: '/api/v1/jobs', headers: { authorization }, body: noopJob(`${label}-${c}-${i}`) };
+          const size = Math.min(batchSize, share - i * batchSize);
+          return { method: 'POST', path: '/api/v1/jobs/batch', headers: { authorization }, body: { jobs: Array.from({ length: size }, (_, j) => noopJob(`${label}-${c}-${i}-${j}`)) } };
+        },
         check: (answer) => {
-          if (answer.status !== 201) throw new Error(`POST /api/v1/jobs answered ${answer.status}: ${answer.body.toString().slice(0, 300)}`);
+          const expected = batchSize === 1 ? 201 : 200;
+          if (answer.status !== expected) throw new Error(`POST answered ${answer.status}: ${answer.body.toString().slice(0, 300)}`);
+          if (batchSize > 1 && (JSON.parse(answer.body.toString()) as { items: Array<{ id?: string }> }).items.some((item) => !item.id)) {
+            throw new Error(`a batch item was refused: ${answer.body.toString().slice(0, 300)}`);
+          }
         },
       });
     }),

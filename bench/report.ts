@@ -27,6 +27,7 @@ export interface BenchResults {
   /** The scenarios that ran (run.ts). */
   scenarios: {
     submit?: Comparison<SubmitResult & { layout: string }, SubmitResult>;
+    bulk?: Comparison<SubmitResult & { layout: string }, SubmitResult>;
     reads?: ReadsResult;
     writeLatency?: Loaded<WriteLatencyResult>;
     throughput?: { chronos: Loaded<ChronosThroughputResult>; bullmq: Loaded<BullmqThroughputResult>; ratio: number };
@@ -65,9 +66,10 @@ function section(title: string, header: string[], rows: string[][], notes: strin
 
 /** Prints the tables of the scenarios that ran. */
 export function printTables(r: BenchResults): void {
-  const { submit, reads, writeLatency, throughput, lateness } = r.scenarios;
+  const { submit, bulk, reads, writeLatency, throughput, lateness } = r.scenarios;
   console.log(`Chronos benchmark  (${r.generatedAt}; ${r.machine.cpus} CPUs, Node ${r.machine.node})`);
   if (submit) printSubmission('HTTP submission: one POST /api/v1/jobs per job vs BullMQ queue.add one by one', submit);
+  if (bulk) printSubmission('Bulk over HTTP: POST /api/v1/jobs/batch vs BullMQ addBulk, same batch size', bulk);
   if (reads) printReads(reads);
   if (writeLatency) printWriteLatency(writeLatency);
   if (throughput && lateness) printInProcess(throughput, lateness);

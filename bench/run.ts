@@ -28,7 +28,7 @@ import { underLoad } from './machine.js';
 import { printTables, ratio, writeResults, type BenchResults } from './report.js';
 import { writeLatency } from './write-latency.js';
 
-const SCENARIOS = ['submit', 'reads', 'write-latency', 'in-process'] as const;
+const SCENARIOS = ['submit', 'bulk', 'reads', 'write-latency', 'in-process'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function requiredEnv(name: string): string {
@@ -56,6 +56,9 @@ async function main(): Promise<void> {
   const p = {
     httpJobs: positiveInt('BENCH_HTTP_JOBS', 5_000),
     httpInFlight: positiveInt('BENCH_HTTP_IN_FLIGHT', 32),
+    bulkJobs: positiveInt('BENCH_BULK_JOBS', 10_000),
+    bulkSize: positiveInt('BENCH_BULK_SIZE', 1_000),
+    bulkInFlight: positiveInt('BENCH_BULK_IN_FLIGHT', 2),
     warmupJobs: positiveInt('BENCH_WARMUP_JOBS', 500),
     readJobs: positiveInt('BENCH_READ_JOBS', 100_000),
     readExecutions: positiveInt('BENCH_READ_EXECUTIONS', 10_000),
@@ -83,6 +86,16 @@ async function main(): Promise<void> {
     const bullmq = await underLoad(() => bullmqAddOneByOne({ redisUrl: conn.redisUrl, jobs: p.httpJobs, warmup: p.warmupJobs, inFlight: p.httpInFlight }));
     log(`  BullMQ ${JSON.stringify(bullmq)}`);
     s.submit = { chronos, bullmq, ratio: { accepted: ratio(chronos.acceptedPerSecond, bullmq.acceptedPerSecond), completed: ratio(chronos.completedPerSecond, bullmq.completedPerSecond) } };
+  }
+
+  if (scenarios.includes('bulk')) {
+    log(`Bulk over HTTP: ${p.bulkJobs} jobs in POST /api/v1/jobs/batch of ${p.bulkSize}, ${p.bulkInFlight} in flight, 4 users`);
+    const chronos = await underLoad(() => chronosHttpSubmit({ jobs: p.bulkJobs, warmup: p.bulkSize, inFlight: p.bulkInFlight, users: 4, batchSize: p.bulkSize, ...conn }));
+    log(`  Chronos ${JSON.stringify(chronos)}`);
+    log(`BullMQ: ${p.bulkJobs} jobs in addBulk of ${p.bulkSize}, ${p.bulkInFlight} in flight, worker in a child process`);
+    const bullmq = await underLoad(() => bullmqAddOneByOne({ redisUrl: conn.redisUrl, jobs: p.bulkJobs, warmup: p.bulkSize, inFlight: p.bulkInFlight, batchSize: p.bulkSize }));
+    log(`  BullMQ ${JSON.stringify(bullmq)}`);
+    s.bulk = { chronos, bullmq, ratio: { accepted: ratio(chronos.acceptedPerSecond, bullmq.acceptedPerSecond), completed: ratio(chronos.completedPerSecond, bullmq.completedPerSecond) } };
   }
 
   if (scenarios.includes('reads')) {
