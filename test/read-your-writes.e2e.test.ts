@@ -220,6 +220,7 @@ describe('read-your-writes', () => {
     const document = (await new ApiClient(bases[0]!).get('/docs-json')).body;
     const writes = [
       ['post', '/api/v1/jobs'],
+      ['post', '/api/v1/jobs/batch'],
       ['patch', '/api/v1/jobs/{id}'],
       ['put', '/api/v1/jobs/{id}'],
       ['delete', '/api/v1/jobs/{id}'],
