@@ -98,8 +98,9 @@ class Progress {
     redrawLine(this.out, `jobs ${progressBar(percent, 20)} ${percent.toFixed(1).padStart(5)}%  ${sent.toLocaleString('en-US')}/${this.total.toLocaleString('en-US')}`);
   }
 
+  /** Leaves the cursor on a fresh line for whatever is printed next. */
   done(): void {
-    if (this.out.isTTY) this.out.write('\n');
+    if (this.out.isTTY) printError('');
   }
 }
 
