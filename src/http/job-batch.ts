@@ -4,9 +4,9 @@ import { validate } from 'class-validator';
 import type { Request } from 'express';
 import type { JobCaller, JobRequest, JobsService } from '../commands/jobs.service.js';
 import { CreateJobDto } from './dto/job.dto.js';
-import type { JobDto } from './dto/responses.dto.js';
+import type { JobDto, ProblemDto } from './dto/responses.dto.js';
 import { toJobDto } from './job.mapper.js';
-import { logFailure, problemOf, RequestValidationError, type ProblemBody, type ProblemField } from './problem-details.filter.js';
+import { logFailure, problemOf, RequestValidationError, type ProblemField } from './problem-details.filter.js';
 import { refusedItemValues } from './request-values.guard.js';
 import { refusedRequestValues } from './request-values.js';
 import { toProblemFields, VALIDATOR_OPTIONS } from './validation.js';
@@ -32,8 +32,8 @@ export async function asCreateBody(body: unknown, refused: ProblemField[] = refu
  * POST /jobs/batch: each body checked and created on its own, exactly as POST /jobs would, the answer one
  * item per body in order: the job, or the problem details POST /jobs would have answered for that body.
  */
-export async function createEach(jobs: JobsService, bodies: readonly unknown[], caller: JobCaller, request: Request): Promise<Array<JobDto | ProblemBody>> {
-  const items: Array<JobDto | ProblemBody> = new Array(bodies.length);
+export async function createEach(jobs: JobsService, bodies: readonly unknown[], caller: JobCaller, request: Request): Promise<Array<JobDto | ProblemDto>> {
+  const items: Array<JobDto | ProblemDto> = new Array(bodies.length);
   const refused = refusedItemValues(request);
   let next = 0;
   const createNext = async (): Promise<void> => {

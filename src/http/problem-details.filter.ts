@@ -1,4 +1,5 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
+import type { ProblemDto } from './dto/responses.dto.js';
 import type { Request, Response } from 'express';
 import { AuthenticationError, ConflictError, ForbiddenError } from '../auth/auth.errors.js';
 import { requestPath } from './http-requests.middleware.js';
@@ -19,17 +20,6 @@ export class RequestValidationError extends HttpException {
   ) {
     super(errors.map((e) => `${e.field}: ${e.message}`).join('; ') || 'invalid request', status);
   }
-}
-
-/** What a problem+json answer holds. */
-export interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance: string;
-  code: string;
-  errors?: ProblemField[];
 }
 
 interface Problem {
@@ -113,7 +103,7 @@ export function logFailure(log: Logger, exception: unknown, request: Request): v
 }
 
 /** The RFC 9457 problem details of `exception`, as the API answers them (also one item of a batch answer). */
-export function problemOf(exception: unknown, request: Request): ProblemBody {
+export function problemOf(exception: unknown, request: Request): ProblemDto {
   const problem = toProblem(exception, request);
   return {
     type: `https://chronos.dev/problems/${problem.code.toLowerCase().replace(/_/g, '-')}`,
