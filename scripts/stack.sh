@@ -124,28 +124,59 @@ stack_export_secrets() {
 
 # --- installing what is missing -----------------------------------------------------
 
-# npm dependencies: (re)install when node_modules is missing or older than the lockfile.
+# Node.js: the system's when it is one package.json's "engines" allows (^22.13 || >=24.11, TypeORM's
+# floor), else Node 24 LTS from the npm registry's node-linux-<arch> package, unpacked once into
+# <repo>/.chronos/node.
+STACK_NODE_WANTED='^22.13 || >=24.11'
+STACK_NODE_MAJOR=24
+STACK_NODE_DIR="$STACK_ROOT/.chronos/node"
+
+# stack_ensure_node — make `node` on PATH one of $STACK_NODE_WANTED for everything the calling script runs
+# (npm ci, the build, jest, Chronos): the system's if it is, else .chronos/node/bin first on PATH,
+# installed on first use. npm stays the system's; it runs on whichever node comes first on PATH.
+stack_ensure_node() {
+  local found arch tmp
+  found=$(node -p 'process.versions.node' 2>/dev/null) || found=none
+  [[ $found =~ ^([0-9]+)\.([0-9]+)\. ]] &&
+    ((BASH_REMATCH[1] == 22 && BASH_REMATCH[2] >= 13 || BASH_REMATCH[1] == 24 && BASH_REMATCH[2] >= 11 || BASH_REMATCH[1] > 24)) && return 0
+  if [[ ! -x $STACK_NODE_DIR/bin/node ]]; then
+    case $(uname -sm) in
+      'Linux x86_64') arch=x64 ;;
+      'Linux aarch64') arch=arm64 ;;
+      *) stack_die "Node.js $STACK_NODE_WANTED is needed (found: $found); install it for $(uname -sm)" ;;
+    esac
+    command -v npm >/dev/null || stack_die "Node.js $STACK_NODE_WANTED is needed (found: $found), or npm to fetch it"
+    stack_log "Node.js $found is not $STACK_NODE_WANTED: installing Node $STACK_NODE_MAJOR (npm package node-linux-$arch@$STACK_NODE_MAJOR) into $STACK_NODE_DIR"
+    mkdir -p "$STACK_ROOT/.chronos"
+    tmp=$(mktemp -d "$STACK_NODE_DIR.XXXXXX")
+    # npm pack checks the tarball against the registry's integrity. Unpacked beside and moved into place in
+    # one step: an interrupted install leaves no half a Node behind, and of two at once one wins.
+    (cd "$tmp" && npm pack --loglevel=warn "node-linux-$arch@$STACK_NODE_MAJOR" >/dev/null &&
+      tar -xzf node-linux-*.tgz && package/bin/node --version >/dev/null) || { rm -rf "$tmp"; stack_die "could not install Node $STACK_NODE_MAJOR"; }
+    rm -rf "$STACK_NODE_DIR"
+    mv -T "$tmp/package" "$STACK_NODE_DIR" 2>/dev/null || [[ -x $STACK_NODE_DIR/bin/node ]] || { rm -rf "$tmp"; stack_die "could not install Node $STACK_NODE_MAJOR into $STACK_NODE_DIR"; }
+    rm -rf "$tmp"
+  fi
+  export PATH="$STACK_NODE_DIR/bin:$PATH"
+  # Native add-ons that npm builds compile against this Node's headers, not the system's.
+  export npm_config_nodedir="$STACK_NODE_DIR"
+  stack_log "using Node $(node --version) from $STACK_NODE_DIR"
+}
+
+# Node (stack_ensure_node), then the npm dependencies: `npm ci` when node_modules is missing or older than
+# the lockfile. The lockfile lists every platform's optional packages, so it installs anywhere; a lockfile
+# out of sync with package.json fails here, for a human to fix and commit.
 stack_ensure_node_deps() {
+  stack_ensure_node
   (
     cd "$STACK_ROOT"
-    # npm rewrites node_modules/.package-lock.json at the end of every install, so it
-    # tells when node_modules was last synced (the folder's own mtime does not).
-    local marker=node_modules
-    [[ -f node_modules/.package-lock.json ]] && marker=node_modules/.package-lock.json
-    if [[ -f package-lock.json ]]; then
-      if [[ ! -d node_modules || package-lock.json -nt $marker ]]; then
-        stack_log "installing npm dependencies (npm ci)"
-        if ! npm ci --no-audit --no-fund; then
-          # e.g. a lockfile out of sync with package.json: still get a working tree,
-          # without rewriting the lockfile (that is for a human to commit).
-          stack_log "npm ci failed; falling back to npm install --no-save (fix package-lock.json!)"
-          npm install --no-audit --no-fund --no-save
-        fi
-        touch "$marker" 2>/dev/null || touch node_modules # up to date with the lockfile
-      fi
-    elif [[ ! -d node_modules ]]; then
-      stack_log "no package-lock.json; installing npm dependencies (npm install)"
-      npm install --no-audit --no-fund
+    # npm rewrites node_modules/.package-lock.json at the end of every install, so it tells when
+    # node_modules was last synced (the folder's own mtime does not).
+    local marker=node_modules/.package-lock.json
+    if [[ ! -f $marker || package-lock.json -nt $marker ]]; then
+      stack_log "installing npm dependencies (npm ci)"
+      npm ci --no-audit --no-fund
+      touch "$marker" # up to date with the lockfile
     fi
   )
 }
