@@ -1,5 +1,6 @@
 import { ConfigError, databaseUrl } from './config.js';
 import { runMigrations } from './infra/database/data-source.js';
+import { createLogger } from './observability/logger.js';
 
 /** `node dist/migrate.js`: brings the read-model schema up to date, then exits. It needs only DATABASE_URL. */
 let url: string;
@@ -11,4 +12,4 @@ try {
   process.exit(2);
 }
 await runMigrations(url);
-console.log(JSON.stringify({ level: 'info', msg: 'migrations applied', database: new URL(url).pathname.slice(1) }));
+createLogger('info').log({ msg: 'migrations applied', database: new URL(url).pathname.slice(1) }, 'Migrate');

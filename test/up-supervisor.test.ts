@@ -59,7 +59,10 @@ class Up {
 
   /** Waits for the nth Chronos it started (1-based). */
   async chronos(n: number): Promise<number> {
-    await waitFor(() => this.started.length >= n, 240_000, `Chronos number ${n} to start under up.sh\n${this.stderr.join('\n')}`);
+    // What up.sh said goes into the failure: read when the wait ends, not when it starts.
+    await waitFor(() => this.started.length >= n, 240_000, `Chronos number ${n} to start under up.sh`).catch((error: Error) => {
+      throw new Error(`${error.message}\n${this.stderr.join('\n')}`);
+    });
     return this.started[n - 1]!;
   }
 }
@@ -138,5 +141,28 @@ describe('npm run up as a supervisor', () => {
     process.kill(next.pid, 'SIGTERM');
     expect(await next.exited).toBe(0);
     expect(alive(adopted)).toBe(false);
+  }, 600_000);
+
+  // Through a pipe, as in the other tests here, Chronos logs JSON lines (Up reads "chronos started" from
+  // them); on a terminal it logs readable lines instead.
+  it('prints readable log lines on a terminal', async () => {
+    // util-linux `script` runs up.sh on a pseudo-terminal of its own and copies what it shows.
+    const terminal = spawn('script', ['-qfec', 'bash scripts/up.sh', '/dev/null'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((done) => terminal.once('exit', done));
+    const shown: string[] = [];
+    createInterface({ input: terminal.stdout! }).on('line', (line) => shown.push(line.replace(/\x1b\[[\d;]*m|\r/g, '')));
+    try {
+      await waitFor(() => shown.some((line) => /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: \[Chronos\] chronos started \{.*"port":\d+/.test(line)), 240_000, 'a readable "chronos started"').catch((error: Error) => {
+        throw new Error(`${error.message}\n${shown.join('\n')}`);
+      });
+      expect(shown.filter((line) => line.startsWith('{'))).toEqual([]);
+    } finally {
+      if (terminal.exitCode === null) {
+        const chronos = pidIn(`${dir}/chronos.pid`);
+        process.kill(pidIn(`${dir}/up.pid`), 'SIGTERM');
+        await exited;
+        expect(alive(chronos)).toBe(false);
+      }
+    }
   }, 600_000);
 });

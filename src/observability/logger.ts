@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { pino, type DestinationStream, type Level, type LevelWithSilent, type Logger } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 import { MASK } from '../secrets/job-secrets.js';
 import { logContext } from './log-context.js';
 
@@ -82,8 +83,18 @@ export class PinoLogger implements LoggerService {
   }
 }
 
-/** `destination` defaults to stdout; tests pass one that collects the lines. */
-export function createLogger(level: LevelWithSilent, destination?: DestinationStream): PinoLogger {
+/**
+ * The same entries made for eyes, one line each: time, level, `[context] msg`, the other fields. Formatted
+ * in this thread, not in a transport's worker.
+ */
+const readableStdout = (): DestinationStream =>
+  PinoPretty({ sync: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,context', messageFormat: '{if context}[{context}] {end}{msg}' });
+
+/**
+ * `destination` defaults to stdout: JSON lines, or readable ones when stdout is a terminal (`npm run up`'s);
+ * tests pass one that collects the lines.
+ */
+export function createLogger(level: LevelWithSilent, destination: DestinationStream | undefined = process.stdout.isTTY ? readableStdout() : undefined): PinoLogger {
   return new PinoLogger(
     pino(
       {
