@@ -83,9 +83,9 @@ describe('dispatching work (given events → publications)', () => {
 });
 
 describe('lifecycle CloudEvents (given events → publications)', () => {
-  it('publishes each event subscribers see under its owner and job, its id as the message id', () => {
+  it('publishes each event subscribers see under its owner and job, its id as the message id, as a structured CloudEvent', () => {
     const [queued] = lifecyclePublications(given(fired('job-1', 'exec-1')), owners);
-    expect(queued).toMatchObject({ subject: lifecycleSubject(OWNER, 'job-1', 'execution.queued'), msgID: 'event-1' });
+    expect(queued).toMatchObject({ subject: lifecycleSubject(OWNER, 'job-1', 'execution.queued'), msgID: 'event-1', headers: { 'Content-Type': 'application/cloudevents+json' } });
     expect(JSON.parse(queued!.payload)).toMatchObject({ specversion: '1.0', id: 'event-1', type: 'chronos.execution.queued', subject: 'job-1', chronossequence: 1 });
   });
 
