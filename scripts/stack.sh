@@ -184,7 +184,7 @@ stack_ensure_node_deps() {
 stack_nats_bin() { command -v nats-server || { [[ -x /usr/sbin/nats-server ]] && echo /usr/sbin/nats-server; }; }
 stack_redis_bin() { command -v redis-server || { [[ -x /usr/bin/redis-server ]] && echo /usr/bin/redis-server; }; }
 
-# stack_ensure_system_packages [nats] [redis] [postgres] [chromium] — apt-get install only the
+# stack_ensure_system_packages [nats] [redis] [postgres] [chromium] [promtool] — apt-get install only the
 # Debian packages whose binaries are missing (default: the three services).
 stack_ensure_system_packages() {
   local want=("$@") pkgs=() s
@@ -195,6 +195,7 @@ stack_ensure_system_packages() {
       redis) stack_redis_bin >/dev/null || pkgs+=(redis-server) ;;
       postgres) [[ -x $PG_BIN/postgres ]] || pkgs+=(postgresql) ;;
       chromium) [[ -x /usr/bin/chromium ]] || pkgs+=(chromium) ;; # the web dashboard's browser tests only
+      promtool) command -v promtool >/dev/null || pkgs+=(prometheus) ;; # the metrics test's linter only
     esac
   done
   ((${#pkgs[@]})) || return 0

@@ -15,6 +15,8 @@ REDIS_PORT="${CHRONOS_TEST_REDIS_PORT:-16380}"
 
 # The web dashboard's browser tests (test/web/) drive Debian's Chromium: installed only when they run.
 if (($# == 0)) || [[ " $* " == *test/web/* ]]; then stack_ensure_system_packages chromium; fi
+# The metrics test lints a real scrape with promtool, from Debian's prometheus package (only promtool is used).
+if (($# == 0)) || [[ " $* " == *test/metrics* ]]; then stack_ensure_system_packages promtool; fi
 
 # fsync off: test data is thrown away anyway.
 stack_fresh "$DIR" "$NATS_PORT" "$PG_PORT" "$REDIS_PORT" fast

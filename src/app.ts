@@ -11,7 +11,7 @@ import { NatsClients } from './infra/nats.js';
 import { createRedis } from './infra/redis.js';
 import { EventLogTransport } from './infra/transport/event-stream.transport.js';
 import { createLogger } from './observability/logger.js';
-import { ProblemDetailsFilter } from './http/problem-details.filter.js';
+import { answerUnknownPath, ProblemDetailsFilter } from './http/problem-details.filter.js';
 import { MAX_JSON_DEPTH, refuseDeepJson } from './http/json-depth.js';
 import { createOpenApiDocument } from './http/openapi.js';
 import { webApp } from './http/web-app.js';
@@ -62,6 +62,9 @@ export async function startChronos(config: ChronosConfig, logger: LoggerService 
     app.connectMicroservice({ strategy: new EventLogTransport(nats, config.instanceId, config.leaseTtlMs) }, { inheritAppConfig: true });
     await app.startAllMicroservices();
   }
+  // Nest's routes are registered by init(); what none of them (and no dashboard file) answers ends here.
+  await app.init();
+  app.use(answerUnknownPath);
   await app.listen(config.port, config.host);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;

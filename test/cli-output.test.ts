@@ -4,7 +4,6 @@ import fc from 'fast-check';
 import { describeLifecycleEvent, lifecycleFilter, parseTypes } from '../src/cli/events-tail.command.js';
 import { renderLogEntries } from '../src/cli/executions.command.js';
 import { etaSecondsOf, progressBar, rebuildStateOf, renderProgressLine, type ProjectionStatus, type RebuildProgress } from '../src/cli/rebuild-progress.js';
-import { ServerSentEventParser } from '../src/cli/server-sent-events.js';
 import { renderFields, renderTable, truncate } from '../src/cli/table.js';
 import { inline, terminalSafe } from '../src/cli/terminal.js';
 import type { LifecycleType } from '../src/events/lifecycle-event.js';
@@ -97,16 +96,6 @@ describe('CLI lifecycle events', () => {
     expect(lifecycleFilter({ types: [], since: '2026-11-22T09:00:00.001Z' })(failed)).toBe(false);
     expect(parseTypes('chronos.execution.failed, job')).toEqual(['execution.failed', 'job']);
     expect(() => parseTypes('execution.faild')).toThrow(/unknown event type execution\.faild/);
-  });
-
-  it('reads server-sent events split anywhere, with comments, multi-line data and CRLF', () => {
-    const parser = new ServerSentEventParser();
-    const stream = ': connected\n\nid: 7\nevent: chronos.job.created\ndata: {"a":\ndata: 1}\n\n: keepalive\r\n\r\nid: 8\r\ndata: x\r\n\r\n';
-    const events = [...stream].flatMap((character) => parser.push(character));
-    expect(events).toEqual([
-      { id: '7', event: 'chronos.job.created', data: '{"a":\n1}' },
-      { id: '8', data: 'x' },
-    ]);
   });
 });
 

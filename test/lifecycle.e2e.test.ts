@@ -1,4 +1,6 @@
 import { Parser } from '@asyncapi/parser';
+import { Ajv, type ValidateFunction } from 'ajv';
+import formats from 'ajv-formats';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, DeliverPolicy } from '@nats-io/jetstream';
 import type { ChronosApp } from '../src/app.js';
@@ -38,6 +40,7 @@ describe('lifecycle events for subscribers', () => {
     const subject = `chronos.lifecycle.${client.user.id}.${job.id}.>`;
     const events: { id: string; type: string; subject: string; specversion: string; source: string; chronossequence: number; data: Record<string, unknown> }[] = [];
     const subjects: string[] = [];
+    const contentTypes = new Set<string | undefined>();
     await waitFor(async () => {
       const consumer = await js.consumers.get('CHRONOS_LIFECYCLE', { filter_subjects: subject, deliver_policy: DeliverPolicy.All });
       events.length = 0;
@@ -46,6 +49,7 @@ describe('lifecycle events for subscribers', () => {
       for await (const message of batch) {
         events.push(message.json());
         subjects.push(message.subject);
+        contentTypes.add(message.headers?.get('Content-Type'));
       }
       return events.some((e) => e.type === 'chronos.job.deleted');
     }, 15_000, 'the whole life on the stream');
@@ -70,6 +74,8 @@ describe('lifecycle events for subscribers', () => {
       'chronos.job.deleted',
     ]);
     expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+    // The CloudEvents NATS binding: a structured-mode event says so in its Content-Type header.
+    expect([...contentTypes]).toEqual(['application/cloudevents+json']);
     expect(events.every((e) => e.specversion === '1.0' && e.source === '/chronos' && e.subject === job.id)).toBe(true);
     expect(subjects[0]).toBe(`chronos.lifecycle.${client.user.id}.${job.id}.job.created`);
     const sequences = events.map((e) => e.chronossequence);
@@ -159,6 +165,55 @@ describe('lifecycle events for subscribers', () => {
       expect(view.get(stillFailed.id)).toMatchObject({ status: 'failed' });
       expect(view.get(renamed.id)).toMatchObject({ name: 'after', status: 'active' });
       expect(view.has(deleted.id)).toBe(false);
+    } finally {
+      await sink.stop();
+    }
+  });
+
+  it('sends every lifecycle type as the served AsyncAPI document describes it: a standard JSON Schema validator (ajv) accepts each message', async () => {
+    const document = (await (await fetch(`http://127.0.0.1:${chronos.port}/asyncapi.json`)).json()) as { components: { messages: Record<string, { title: string; payload: object }> } };
+    const sink = await new HttpSink().start();
+    try {
+      const create = async (body: Record<string, unknown>) => (await client.post('/api/v1/jobs', body)).body as { id: string };
+      const sleeping = (ms: number) => ({ type: 'custom', payload: { handler: 'sleep', data: { ms } } });
+      // The types the tests above do not produce: a timeout, an overlap skip, a replaced run, a sent notification
+      // (the two interval jobs run on until Chronos closes).
+      await create({ name: 'times out', ...sleeping(10_000), timeoutMs: 200, schedule: { kind: 'immediate' }, retryPolicy: { maxAttempts: 1 } });
+      await create({ name: 'overlaps', ...sleeping(2_500), schedule: { kind: 'interval', everyMs: 1000 }, concurrencyPolicy: 'forbid' });
+      await create({ name: 'replaces', ...sleeping(2_500), schedule: { kind: 'interval', everyMs: 1000 }, concurrencyPolicy: 'replace' });
+      await create({ name: 'notifies', type: 'custom', payload: { handler: 'noop' }, schedule: { kind: 'immediate' }, notifications: { onSuccess: true, webhookUrl: sink.url('/sent') } });
+
+      // JSON Schema as it is: ajv knows OpenAPI's `nullable` unless told otherwise, and strict mode makes any
+      // keyword JSON Schema does not know an error instead of ignoring it.
+      const ajv = new Ajv({ strict: true, allErrors: true });
+      ajv.removeKeyword('nullable');
+      formats.default(ajv);
+      const validators = new Map<string, ValidateFunction>(Object.values(document.components.messages).map((message) => [message.title, ajv.compile(message.payload)]));
+
+      const nc = await connect({ servers: urls.nats });
+      const seen = new Map<string, { data: Record<string, unknown> }[]>();
+      const refused: unknown[] = [];
+      const contentTypes = new Set<string | undefined>();
+      try {
+        const consumer = await jetstream(nc).consumers.get('CHRONOS_LIFECYCLE', { deliver_policy: DeliverPolicy.All });
+        await waitFor(async () => {
+          for await (const message of await consumer.fetch({ max_messages: 1000, expires: 1000 })) {
+            const event = message.json<{ type: string; data: Record<string, unknown> }>();
+            contentTypes.add(message.headers?.get('Content-Type'));
+            const validate = validators.get(event.type);
+            if (!validate) refused.push({ type: event.type, error: 'no message of this type in the document' });
+            else if (!validate(event)) refused.push({ event, errors: validate.errors });
+            seen.set(event.type, [...(seen.get(event.type) ?? []), event]);
+          }
+          return validators.size === 19 && [...validators.keys()].every((type) => seen.has(type));
+        }, 30_000, 'every lifecycle type on the stream');
+      } finally {
+        await nc.close();
+      }
+      expect(refused).toEqual([]);
+      expect([...contentTypes]).toEqual(['application/cloudevents+json']);
+      // The case a `nullable` schema refused: a one-off's queued run has no next run.
+      expect(seen.get('chronos.execution.queued')!.some((event) => event.data.nextRunAt === null)).toBe(true);
     } finally {
       await sink.stop();
     }

@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process';
 import { jest } from '@jest/globals';
 import type { ChronosApp } from '../src/app.js';
-import { ApiClient, resetStack, startTestChronos } from './support/stack.js';
+import { ApiClient, resetStack, startTestChronos, waitFor } from './support/stack.js';
 
 /**
  * /metrics tells how the whole installation is doing (every tenant's jobs and runs): only a scraper with
@@ -42,9 +43,34 @@ describe('/metrics', () => {
     expect(allowed.status).toBe(200);
     const text = await allowed.text();
     // The names the docs list are all there.
-    for (const name of ['chronos_jobs', 'chronos_executions', 'chronos_projection_lag_events', 'chronos_work_pending', 'chronos_work_in_flight', 'chronos_http_requests_total', 'chronos_process_']) {
+    for (const name of ['chronos_jobs', 'chronos_executions', 'chronos_projection_lag_events', 'chronos_work_pending', 'chronos_work_in_flight', 'chronos_http_requests_total', 'process_cpu_seconds_total', 'nodejs_eventloop_lag_seconds']) {
       expect(text).toContain(name);
     }
+    expect(text).not.toContain('chronos_process_');
+  });
+
+  it('passes `promtool check metrics` (Prometheus\'s own linter) on a real scrape', async () => {
+    await resetStack();
+    chronos = await startTestChronos({ METRICS_TOKEN: TOKEN });
+    const user = await new ApiClient(`http://127.0.0.1:${chronos.port}`).signUp();
+    // Every family with samples: requests, a run, its lateness and duration.
+    const job = (await user.post('/api/v1/jobs', { name: 'scraped', type: 'custom', payload: { handler: 'noop' }, schedule: { kind: 'immediate' } })).body;
+    await waitFor(async () => (await user.get(`/api/v1/jobs/${job.id}`)).body.status === 'completed', 15_000, 'the run');
+    const res = await scrape({ authorization: `Bearer ${TOKEN}` });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('chronos_execution_duration_seconds_count');
+    // scripts/test.sh installs Debian's prometheus package (promtool) when it is missing.
+    const promtool = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+      const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (chunk) => (output += chunk));
+      child.stderr.on('data', (chunk) => (output += chunk));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, output }));
+      child.stdin.end(text);
+    });
+    expect(promtool).toEqual({ code: 0, output: '' });
   });
 
   it('counts over the read models at most once per METRICS_CACHE_MS, however often it is scraped', async () => {

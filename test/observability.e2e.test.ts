@@ -29,7 +29,7 @@ describe('metrics and dashboard', () => {
   it('exposes Prometheus metrics that change as jobs run', async () => {
     const before = await scrape();
     expect(before).toContain('# TYPE chronos_http_requests_total counter');
-    expect(before).toContain('chronos_process_');
+    expect(before).toContain('process_cpu_seconds_total');
     await client.post('/api/v1/jobs', { name: 'ok', type: 'custom', payload: { handler: 'noop' }, schedule: { kind: 'immediate' } });
     await client.post('/api/v1/jobs', { name: 'later', type: 'custom', payload: { handler: 'noop' }, schedule: { kind: 'at', runAt: new Date(Date.now() + 500).toISOString() } });
     const after = await waitFor(async () => {

@@ -1,8 +1,8 @@
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { JobDto } from '../http/dto/responses.dto.js';
 import { LIFECYCLE_TYPES, type LifecycleCloudEvent } from '../events/lifecycle-event.js';
 import { ProblemError, type ChronosClient } from './chronos-client.js';
 import { jsonOption, stringOption, timeOption, UsageError, type Command } from './command.js';
-import { ServerSentEventParser } from './server-sent-events.js';
 import { inline, print, printError } from './terminal.js';
 import { formatMs, sleep } from './time.js';
 
@@ -43,11 +43,13 @@ Options:
         printError(`${connected ? 'reconnected' : 'following lifecycle events'} at ${client.url} (Ctrl-C to stop)`);
         connected = true;
         delayMs = RECONNECT_FIRST_DELAY_MS;
-        const parser = new ServerSentEventParser();
+        const messages: EventSourceMessage[] = [];
+        const parser = createParser({ onEvent: (message) => messages.push(message) });
         const decoder = new TextDecoder();
         for await (const chunk of response.body!) {
           silence.heard();
-          for (const message of parser.push(decoder.decode(chunk as Uint8Array, { stream: true }))) {
+          parser.feed(decoder.decode(chunk as Uint8Array, { stream: true }));
+          for (const message of messages.splice(0)) {
             if (message.id) lastEventId = message.id;
             const event = JSON.parse(message.data) as LifecycleCloudEvent;
             if (!wanted(event)) continue;

@@ -1,24 +1,26 @@
-import { LIFECYCLE_TYPES, type LifecycleType } from './lifecycle-event.js';
+import { CLOUDEVENT_CONTENT_TYPE, LIFECYCLE_TYPES, type LifecycleType } from './lifecycle-event.js';
 import { LIFECYCLE_STREAM, LIFECYCLE_SUBJECT_PREFIX } from './streams.js';
 
 const str = { type: 'string' };
 const dateTime = { type: 'string', format: 'date-time' };
 const uuid = { type: 'string', format: 'uuid' };
 const int = { type: 'integer' };
+/** A time or null (JSON Schema has no `nullable`: that is OpenAPI 3.0's, and validators ignore or refuse it). */
+const dateTimeOrNull = { type: ['string', 'null'], format: 'date-time' };
 
 /** The `data` of each lifecycle type: the fields of the domain event it comes from (secrets masked). */
 const DATA: Record<LifecycleType, { required: string[]; properties: Record<string, unknown> }> = {
-  'job.created': { required: ['jobId', 'ownerId', 'spec', 'createdAt'], properties: { jobId: uuid, ownerId: uuid, spec: { type: 'object', description: 'the job as submitted, secrets masked' }, createdAt: dateTime, nextRunAt: { ...dateTime, nullable: true } } },
-  'job.updated': { required: ['jobId'], properties: { jobId: uuid, spec: { type: 'object' }, schedule: { type: 'object' }, updatedAt: dateTime, rescheduledAt: dateTime, nextRunAt: { ...dateTime, nullable: true } } },
+  'job.created': { required: ['jobId', 'ownerId', 'spec', 'createdAt'], properties: { jobId: uuid, ownerId: uuid, spec: { type: 'object', description: 'the job as submitted, secrets masked' }, createdAt: dateTime, nextRunAt: dateTimeOrNull } },
+  'job.updated': { required: ['jobId'], properties: { jobId: uuid, spec: { type: 'object' }, schedule: { type: 'object' }, updatedAt: dateTime, rescheduledAt: dateTime, nextRunAt: dateTimeOrNull } },
   'job.paused': { required: ['jobId', 'pausedAt'], properties: { jobId: uuid, note: str, pausedAt: dateTime } },
-  'job.resumed': { required: ['jobId', 'resumedAt'], properties: { jobId: uuid, resumedAt: dateTime, nextRunAt: { ...dateTime, nullable: true } } },
+  'job.resumed': { required: ['jobId', 'resumedAt'], properties: { jobId: uuid, resumedAt: dateTime, nextRunAt: dateTimeOrNull } },
   'job.cancelled': { required: ['jobId', 'cancelledAt'], properties: { jobId: uuid, cancelledAt: dateTime } },
   'job.deleted': { required: ['jobId', 'deletedAt'], properties: { jobId: uuid, deletedAt: dateTime } },
   'job.completed': { required: ['jobId', 'completedAt'], properties: { jobId: uuid, completedAt: dateTime } },
   'job.failed': { required: ['jobId', 'failedAt', 'executionId'], properties: { jobId: uuid, failedAt: dateTime, executionId: uuid } },
   'execution.queued': {
     required: ['jobId', 'executionId', 'scheduledAt', 'firedAt', 'trigger', 'attempt'],
-    properties: { jobId: uuid, executionId: uuid, scheduledAt: dateTime, firedAt: dateTime, trigger: { type: 'string', enum: ['schedule', 'manual', 'retry', 'misfire'] }, attempt: int, nextRunAt: { ...dateTime, nullable: true }, retryOf: uuid },
+    properties: { jobId: uuid, executionId: uuid, scheduledAt: dateTime, firedAt: dateTime, trigger: { type: 'string', enum: ['schedule', 'manual', 'retry', 'misfire'] }, attempt: int, nextRunAt: dateTimeOrNull, retryOf: uuid },
   },
   'execution.started': { required: ['jobId', 'executionId', 'startedAt', 'workerId', 'attempt'], properties: { jobId: uuid, executionId: uuid, startedAt: dateTime, workerId: str, attempt: int } },
   'execution.succeeded': { required: ['jobId', 'executionId', 'outcome', 'finishedAt', 'durationMs'], properties: { jobId: uuid, executionId: uuid, outcome: { type: 'string', enum: ['succeeded'] }, finishedAt: dateTime, durationMs: int, output: {} } },
@@ -31,7 +33,7 @@ const DATA: Record<LifecycleType, { required: string[]; properties: Record<strin
   },
   'execution.skipped': {
     required: ['jobId', 'executionId', 'scheduledAt', 'reason', 'detail'],
-    properties: { jobId: uuid, executionId: uuid, scheduledAt: dateTime, reason: { type: 'string', enum: ['overlap', 'misfire', 'misfire_cap', 'paused'] }, detail: str, skippedAt: dateTime, nextRunAt: { ...dateTime, nullable: true } },
+    properties: { jobId: uuid, executionId: uuid, scheduledAt: dateTime, reason: { type: 'string', enum: ['overlap', 'misfire', 'misfire_cap', 'paused'] }, detail: str, skippedAt: dateTime, nextRunAt: dateTimeOrNull },
   },
   'execution.cancelled': { required: ['jobId', 'executionId', 'reason'], properties: { jobId: uuid, executionId: uuid, reason: str, detail: str, cancelledAt: dateTime } },
   'notification.sent': { required: ['jobId', 'notificationId', 'channel', 'trigger', 'executionId', 'to'], properties: { jobId: uuid, notificationId: uuid, channel: { type: 'string', enum: ['email', 'webhook'] }, trigger: { type: 'string', enum: ['failure', 'success'] }, executionId: uuid, to: str, attempts: int, sentAt: dateTime, messageId: str } },
@@ -50,7 +52,7 @@ export function lifecycleAsyncApi(serverUrl: string): Record<string, unknown> {
     messages[name] = {
       name,
       title: `chronos.${type}`,
-      contentType: 'application/cloudevents+json',
+      contentType: CLOUDEVENT_CONTENT_TYPE,
       payload: {
         type: 'object',
         required: ['specversion', 'id', 'source', 'type', 'subject', 'time', 'datacontenttype', 'data'],
@@ -83,7 +85,7 @@ export function lifecycleAsyncApi(serverUrl: string): Record<string, unknown> {
       version: '0.1.0',
       description: `Every committed change of a job, as a CloudEvents 1.0 JSON message on the JetStream stream ${LIFECYCLE_STREAM}. Subscribe with a consumer filtered on chronos.lifecycle.<ownerId>.> (or .<jobId>.>); messages of one job arrive in commit order; dedupe on id.`,
     },
-    defaultContentType: 'application/cloudevents+json',
+    defaultContentType: CLOUDEVENT_CONTENT_TYPE,
     servers: { nats: { host: serverUrl.replace(/^nats:\/\//, ''), protocol: 'nats', description: 'NATS with JetStream' } },
     channels,
     operations,

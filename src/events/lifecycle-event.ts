@@ -25,6 +25,12 @@ export const LIFECYCLE_TYPES = [
 ] as const;
 export type LifecycleType = (typeof LIFECYCLE_TYPES)[number];
 
+/**
+ * The Content-Type header of every lifecycle message: a CloudEvent in structured mode, JSON format, as the
+ * CloudEvents NATS binding names it (a subscriber's SDK reads the message as a CloudEvent by it).
+ */
+export const CLOUDEVENT_CONTENT_TYPE = 'application/cloudevents+json';
+
 /** A CloudEvents 1.0 message (JSON format). `chronosreplay` marks a re-publication by an admin replay. */
 export interface LifecycleCloudEvent {
   specversion: '1.0';

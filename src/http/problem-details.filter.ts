@@ -1,4 +1,4 @@
-import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
+import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, NotFoundException, type ExceptionFilter } from '@nestjs/common';
 import type { ProblemDto } from './dto/responses.dto.js';
 import type { Request, Response } from 'express';
 import { AuthenticationError, ConflictError, ForbiddenError } from '../auth/auth.errors.js';
@@ -95,6 +95,14 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (problem.code === 'SERVICE_UNAVAILABLE') response.setHeader('Retry-After', String(UNAVAILABLE_RETRY_AFTER_S));
     response.status(problem.status).type('application/problem+json').json(problem);
   }
+}
+
+/**
+ * The last handler of the HTTP server: a path no route and no dashboard file answered. Under /api/v1 Nest
+ * answers this itself; everywhere else Express would send its HTML "Cannot GET". The same problem, instead.
+ */
+export function answerUnknownPath(request: Request, response: Response): void {
+  response.status(404).type('application/problem+json').json(problemOf(new NotFoundException(), request));
 }
 
 /** The log line of a request (or of one item of a batch) that failed on the server's side. */

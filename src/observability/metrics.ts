@@ -69,7 +69,12 @@ export class ChronosMetrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'chronos_process_' });
+    // The process and Node.js metrics under their standard names (process_cpu_seconds_total, nodejs_*), which
+    // Node.js dashboards expect; the scrape's job label says whose they are.
+    collectDefaultMetrics({ register: this.registry });
+    // Gauges named like counters (promtool: non-counter metrics should not have a "_total" suffix), and each only
+    // the sum of the gauge by type beside it: sum(nodejs_active_handles) is the same figure.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
   }
 }
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { lifecycleTypeOf, toCloudEvent } from '../events/lifecycle-event.js';
+import { CLOUDEVENT_CONTENT_TYPE, lifecycleTypeOf, toCloudEvent } from '../events/lifecycle-event.js';
 import { jobEventsOf, type StoredEvent, type StoredJobEvent } from '../events/stored-event.js';
 import { lifecycleSubject } from '../events/streams.js';
 import { lifecycleMessageId } from '../commands/ids.js';
@@ -9,9 +9,10 @@ import type { Publication, Reaction } from './reaction.js';
 
 /**
  * The lifecycle CloudEvents of `events` (those subscribers see), in log order, on
- * chronos.lifecycle.<ownerId>.<jobId>.<type>, secrets masked; `owners` names each job's owner. A replay
- * (`replayId`) marks each `chronosreplay: true` and gives it a message id of its own, so that the stream's
- * deduplication lets it through; the CloudEvent keeps its id, which subscribers dedupe on. Pure.
+ * chronos.lifecycle.<ownerId>.<jobId>.<type> with the CloudEvents NATS binding's Content-Type, secrets
+ * masked; `owners` names each job's owner. A replay (`replayId`) marks each `chronosreplay: true` and gives
+ * it a message id of its own, so that the stream's deduplication lets it through; the CloudEvent keeps its
+ * id, which subscribers dedupe on. Pure.
  */
 export function lifecyclePublications(events: StoredJobEvent[], owners: ReadonlyMap<string, string>, replayId?: string): Publication[] {
   const publications: Publication[] = [];
@@ -23,6 +24,7 @@ export function lifecyclePublications(events: StoredJobEvent[], owners: Readonly
       subject: lifecycleSubject(owners.get(stored.aggregateId) ?? '', stored.aggregateId, type),
       payload: JSON.stringify(cloudEvent),
       msgID: lifecycleMessageId(cloudEvent.id, replayId),
+      headers: { 'Content-Type': CLOUDEVENT_CONTENT_TYPE },
     });
   }
   return publications;

@@ -1,3 +1,4 @@
+import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { NatsClients } from '../infra/nats.js';
 import type { StoredEvent } from '../events/stored-event.js';
 
@@ -13,6 +14,8 @@ export interface Publication {
   msgID?: string;
   /** Core NATS, fire and forget; see msgID. */
   core?: true;
+  /** Headers besides Nats-Msg-Id (the lifecycle CloudEvents' Content-Type). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -30,9 +33,11 @@ export interface Reaction {
  */
 export async function publishAll(nats: NatsClients, publications: Publication[]): Promise<void> {
   await Promise.all(
-    publications.map(({ subject, payload, msgID, core }) => {
-      if (!core) return nats.publisher.publish(subject, payload, { msgID });
-      nats.connection.publish(subject, payload);
+    publications.map(({ subject, payload, msgID, core, headers }) => {
+      const h = headers && natsHeaders();
+      for (const [name, value] of Object.entries(headers ?? {})) h!.set(name, value);
+      if (!core) return nats.publisher.publish(subject, payload, { msgID, ...(h ? { headers: h } : {}) });
+      nats.connection.publish(subject, payload, h ? { headers: h } : undefined);
       return undefined;
     }),
   );

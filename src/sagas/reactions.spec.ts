@@ -1,9 +1,12 @@
 import type { JobEvent } from '../domain/job/job.events.js';
-import type { LogEntry, WorkItem } from '../events/messages.js';
+import type { LogEntry, NotificationItem, WorkItem } from '../events/messages.js';
 import type { StoredJobEvent } from '../events/stored-event.js';
-import { backlogSubject, cancelSubject, LOG_ENTRIES_SUBJECT, lifecycleSubject, workSubject } from '../events/streams.js';
+import { backlogSubject, cancelSubject, LOG_ENTRIES_SUBJECT, lifecycleSubject, notifySubject, workSubject } from '../events/streams.js';
+import { notificationIdFor } from '../commands/ids.js';
+import type { Notifications } from '../domain/job/job-spec.js';
 import { dispatchPublications } from './dispatch-work.reaction.js';
 import { lifecyclePublications } from './lifecycle.reaction.js';
+import { emptyNotificationMemory, notificationPublications, notificationUnknowns, type NotificationMemory } from './notifications.reaction.js';
 import type { OwnerQueue } from './work-admission.js';
 
 /** Given: events as the log keeps them, in log order from sequence 1. */
@@ -80,9 +83,9 @@ describe('dispatching work (given events → publications)', () => {
 });
 
 describe('lifecycle CloudEvents (given events → publications)', () => {
-  it('publishes each event subscribers see under its owner and job, its id as the message id', () => {
+  it('publishes each event subscribers see under its owner and job, its id as the message id, as a structured CloudEvent', () => {
     const [queued] = lifecyclePublications(given(fired('job-1', 'exec-1')), owners);
-    expect(queued).toMatchObject({ subject: lifecycleSubject(OWNER, 'job-1', 'execution.queued'), msgID: 'event-1' });
+    expect(queued).toMatchObject({ subject: lifecycleSubject(OWNER, 'job-1', 'execution.queued'), msgID: 'event-1', headers: { 'Content-Type': 'application/cloudevents+json' } });
     expect(JSON.parse(queued!.payload)).toMatchObject({ specversion: '1.0', id: 'event-1', type: 'chronos.execution.queued', subject: 'job-1', chronossequence: 1 });
   });
 
@@ -118,5 +121,84 @@ describe('lifecycle CloudEvents (given events → publications)', () => {
     const [published] = lifecyclePublications(created, owners);
     expect(published!.payload).not.toContain('top-secret-value');
     expect(published!.payload).not.toContain('another-secret');
+  });
+});
+
+describe('notifications (given events → publications)', () => {
+  const AT = '2026-12-01T10:00:00.000Z';
+  const LONG_AGO = Date.parse('2026-11-01T00:00:00.000Z');
+  const created = (jobId: string, notifications: Partial<Notifications>): JobEvent =>
+    ({ type: 'JobCreated', data: { jobId, ownerId: OWNER, spec: { name: jobId, notifications }, status: 'active', nextRunAt: null, createdAt: AT } }) as never;
+  const deadLettered = (jobId: string, executionId: string): JobEvent => ({
+    type: 'ExecutionDeadLettered',
+    data: { jobId, deadLetterId: `dl-${executionId}`, executionId, scheduledAt: AT, attempts: 3, lastError: 'HTTP 500', reason: 'attempts_exhausted', deadLetteredAt: AT },
+  });
+  const finished = (jobId: string, executionId: string, outcome: 'succeeded' | 'failed' = 'succeeded'): JobEvent => ({
+    type: 'ExecutionFinished',
+    data: { jobId, executionId, outcome, finishedAt: AT, durationMs: 5 },
+  });
+  /** Given events into a saga that remembers `memory`: what it publishes. */
+  const when = (events: StoredJobEvent[], memory: NotificationMemory = emptyNotificationMemory(), oldest = LONG_AGO) => notificationPublications(events, memory, oldest);
+  const items = (publications: { payload: string }[]) => publications.map((p) => JSON.parse(p.payload) as NotificationItem);
+
+  it('queues a failed fire on every channel of its job, by default by email only, each once by its deterministic id', () => {
+    const publications = when(given(created('job-1', {}), created('job-2', { webhookUrl: 'https://example.test/hook' }), deadLettered('job-1', 'exec-1'), deadLettered('job-2', 'exec-2')));
+    expect(publications.map((p) => [p.subject, p.msgID])).toEqual([
+      [notifySubject('job-1'), notificationIdFor('job-1', 'dl-exec-1', 'email', 'failure')],
+      [notifySubject('job-2'), notificationIdFor('job-2', 'dl-exec-2', 'email', 'failure')],
+      [notifySubject('job-2'), notificationIdFor('job-2', 'dl-exec-2', 'webhook', 'failure')],
+    ]);
+    expect(items(publications)[0]).toEqual({
+      notificationId: notificationIdFor('job-1', 'dl-exec-1', 'email', 'failure'),
+      channel: 'email',
+      trigger: 'failure',
+      jobId: 'job-1',
+      eventSequence: 3,
+      executionId: 'exec-1',
+      scheduledAt: AT,
+      attempts: 3,
+      error: 'HTTP 500',
+      deadLetterId: 'dl-exec-1',
+      occurredAt: AT,
+      correlationId: 'fire:job-1',
+      causationId: 'event-3',
+    });
+    // A batch handled again publishes the same ids: the notify stream keeps each item once.
+    expect(when(given(created('job-1', {}), created('job-2', { webhookUrl: 'https://example.test/hook' }), deadLettered('job-1', 'exec-1'), deadLettered('job-2', 'exec-2')))).toEqual(publications);
+  });
+
+  it('queues a success only when the job asks for it, with the attempt and instant of its fire', () => {
+    const publications = when(given(created('job-1', { onSuccess: true }), created('job-2', {}), fired('job-1', 'exec-1'), fired('job-2', 'exec-2'), finished('job-1', 'exec-1'), finished('job-2', 'exec-2')));
+    expect(items(publications)).toEqual([expect.objectContaining({ jobId: 'job-1', channel: 'email', trigger: 'success', executionId: 'exec-1', scheduledAt: AT, attempts: 1, eventSequence: 5 })]);
+  });
+
+  it('queues nothing for a failed run (its dead letter notifies), a muted job, a deleted job, or an outcome older than the cut-off', () => {
+    expect(when(given(created('job-1', { onSuccess: true }), fired('job-1', 'exec-1'), finished('job-1', 'exec-1', 'failed')))).toEqual([]);
+    expect(when(given(created('job-1', { onFailure: false }), deadLettered('job-1', 'exec-1')))).toEqual([]);
+    expect(when(given(created('job-1', {}), { type: 'JobDeleted', data: { jobId: 'job-1', deletedAt: AT } }, deadLettered('job-1', 'exec-1')))).toEqual([]);
+    expect(when(given(created('job-1', {}), deadLettered('job-1', 'exec-1')), emptyNotificationMemory(), Date.parse(AT) + 1)).toEqual([]);
+  });
+
+  it('follows settings across batches, and a later change applies to later outcomes only', () => {
+    const memory = emptyNotificationMemory();
+    const events = given(created('job-1', {}), deadLettered('job-1', 'exec-1'), { type: 'JobUpdated', data: { jobId: 'job-1', spec: { notifications: { onFailure: false } }, updatedAt: AT } } as never, deadLettered('job-1', 'exec-2'));
+    expect(items(when(events.slice(0, 1), memory))).toEqual([]);
+    expect(items(when(events.slice(1), memory)).map((item) => item.executionId)).toEqual(['exec-1']);
+  });
+
+  it('names what it does not know (a job first seen at its outcome, the fire of a run that notifies), and no more', () => {
+    const memory = emptyNotificationMemory();
+    const events = given(deadLettered('job-1', 'exec-1'), created('job-2', { onSuccess: true }), finished('job-2', 'exec-2'), created('job-3', {}), finished('job-3', 'exec-3'));
+    const unknowns = notificationUnknowns(events, memory, LONG_AGO);
+    expect(unknowns).toEqual({ jobs: new Map([['job-1', 1]]), fires: [{ jobId: 'job-2', executionId: 'exec-2' }] });
+    // Once read from the log into memory, the fold uses them.
+    memory.jobs.set('job-1', { notifications: { webhookUrl: 'https://example.test/hook' }, deleted: false });
+    memory.fires.set('exec-2', { scheduledAt: '2026-12-01T09:00:00.000Z', attempt: 2 });
+    expect(notificationUnknowns(events, memory, LONG_AGO)).toEqual({ jobs: new Map(), fires: [] });
+    expect(items(when(events, memory)).map((item) => [item.jobId, item.channel, item.attempts])).toEqual([
+      ['job-1', 'email', 3],
+      ['job-1', 'webhook', 3],
+      ['job-2', 'email', 2],
+    ]);
   });
 });

@@ -1,14 +1,15 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { ChronosApp } from '../../src/app.js';
 import { startChronosProcess } from '../support/processes.js';
 import { resetStack, startTestChronos, TEST_ENV, waitFor, type Json } from '../support/stack.js';
 import { createAndReadBack, listHttpJobs } from './client-program.js';
 
 /** Runs a node script to its end: its exit code and output. */
-function runNode(args: string[]): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...TEST_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
+function runNode(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...TEST_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -34,6 +35,30 @@ describe('the OpenAPI document and the client generated from it', () => {
     const { code, output } = await runNode(['scripts/web-client.mjs', '--check']);
     expect(output).toContain('matches the OpenAPI document');
     expect(code).toBe(0);
+  });
+
+  it('passes `redocly lint` (redocly.yaml: the recommended rules, two off for their reasons)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chronos-openapi-'));
+    try {
+      const file = join(dir, 'openapi.json');
+      writeFileSync(file, JSON.stringify(document));
+      // No telemetry and no update check: the lint runs offline.
+      const { code, output } = await runNode(['node_modules/@redocly/cli/bin/cli.js', 'lint', '--config', 'redocly.yaml', '--format', 'stylish', file], {
+        REDOCLY_TELEMETRY: 'off',
+        REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true',
+      });
+      expect({ code, output }).toEqual({ code: 0, output: expect.stringMatching(/Woohoo! Your API description is valid/) });
+      // No finding at all, not even a warning (the only other output: Redocly's notice that Node 20 is ending).
+      expect(output).not.toMatch(/\d+ (?:errors?|warnings?)\b/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // What operation-4xx-response (off in redocly.yaml) would ask, for every operation but the probes.
+    for (const [path, item] of Object.entries(document.paths) as [string, Json][]) {
+      for (const method of METHODS.filter((m) => item[m] && !path.startsWith('/health'))) {
+        expect({ path, method, clientErrors: Object.keys(item[method].responses).some((status) => /^4\d\d$/.test(status)) }).toEqual({ path, method, clientErrors: true });
+      }
+    }
   });
 
   it('says which routes are public, and each answers as documented without a token', async () => {

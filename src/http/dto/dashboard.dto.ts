@@ -91,7 +91,7 @@ export class DashboardHealthDto {
   @ApiProperty({
     type: 'object',
     description: 'each stream by name (CHRONOS_EVENTS, CHRONOS_WORK, CHRONOS_LIFECYCLE, CHRONOS_LOGS); null when it cannot be read',
-    additionalProperties: { nullable: true, allOf: [{ $ref: getSchemaPath(StreamHealthDto) }] },
+    additionalProperties: { type: 'object', nullable: true, allOf: [{ $ref: getSchemaPath(StreamHealthDto) }] },
   })
   streams!: Record<string, StreamHealthDto | null>;
   @ApiProperty({ type: [ProjectionHealthDto] }) projections!: ProjectionHealthDto[];

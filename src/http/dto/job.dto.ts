@@ -161,7 +161,9 @@ export class CreateJobDto {
   @IsIn(JOB_TYPES)
   type!: (typeof JOB_TYPES)[number];
 
-  @ApiProperty({ oneOf: Object.values(PAYLOAD_DTOS).map((dto) => ({ $ref: getSchemaPath(dto) })), description: 'the payload of the job\'s type' })
+  // anyOf, not oneOf: the payloads overlap (a webhook's { url, data } is also an http payload's shape), and
+  // the job's `type` beside it says which one applies.
+  @ApiProperty({ anyOf: Object.values(PAYLOAD_DTOS).map((dto) => ({ $ref: getSchemaPath(dto) })), description: 'the payload of the job\'s type' })
   @IsObject()
   @IsPayloadOfType()
   @AsSent()

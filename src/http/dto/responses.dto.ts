@@ -104,7 +104,6 @@ export class ExecutionDto {
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) finishedAt!: string | null;
   @ApiProperty({ nullable: true, type: Number }) durationMs!: number | null;
   @ApiProperty({
-    nullable: true,
     anyOf: [{ $ref: getSchemaPath(HttpOutputDto) }, { $ref: getSchemaPath(ScriptOutputDto) }, { $ref: getSchemaPath(EmailOutputDto) }, ...JSON_VALUE.anyOf],
     description:
       "what the run returned, always JSON of at most 64 KiB, by the job's type: http and webhook the answer, script its exit, email the message id; custom: the handler's value as JSON (strings without U+0000 or lone surrogates, a BigInt as a string, bytes as { encoding, data, bytes, truncated }, \"[circular]\"), or { truncated, limitBytes, preview } when larger",

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { evolve, initialState, type JobState } from '../../domain/job/job.state.js';
-import { jobEventsOf, type StoredEvent } from '../../events/stored-event.js';
+import { jobEventsOf, type StoredEvent, type StoredJobEvent } from '../../events/stored-event.js';
 import type { Projection } from '../checkpointed-projection.js';
 import { storableInstant, storableJson } from '../storable.js';
 
@@ -13,10 +13,44 @@ export interface JobStats {
 
 const emptyStats = (): JobStats => ({ totalExecutions: 0, succeeded: 0, failed: 0, totalDurationMs: 0 });
 
+/** One job as the `jobs` read model keeps it: its folded state and its execution statistics. */
+export interface JobRow {
+  state: JobState;
+  stats: JobStats;
+}
+
+/** What a batch does to the `jobs` table: the rows to write (insert or replace) and the ids to delete. */
+export interface JobRowChanges {
+  upserts: JobRow[];
+  deletes: string[];
+}
+
 /**
- * The `jobs` read model: each job folded with the domain's own `evolve` (one way to fold a job), plus its
- * execution statistics. A batch reads the rows it touches once and writes them back in one statement.
+ * The `jobs` rows after `events`, given the rows they touch as they are (`current`, by job id): each job
+ * folded with the domain's own `evolve` (one way to fold a job), plus its execution statistics. Pure.
  */
+export function projectJobs(current: ReadonlyMap<string, JobRow>, events: StoredJobEvent[]): JobRowChanges {
+  const jobs = new Map<string, JobRow>();
+  for (const event of events) {
+    const before = jobs.get(event.aggregateId) ?? current.get(event.aggregateId);
+    const job = { state: before?.state ?? initialState(), stats: { ...(before?.stats ?? emptyStats()) } };
+    job.state = evolve(job.state, event);
+    if (event.type === 'ExecutionFinished') {
+      job.stats.totalExecutions += 1;
+      job.stats.totalDurationMs += event.data.durationMs;
+      if (event.data.outcome === 'succeeded') job.stats.succeeded += 1;
+      else job.stats.failed += 1;
+    }
+    jobs.set(event.aggregateId, job);
+  }
+  const rows = [...jobs.entries()];
+  return {
+    upserts: rows.filter(([, job]) => job.state.exists && !job.state.deleted).map(([, job]) => job),
+    deletes: rows.filter(([, job]) => job.state.deleted).map(([id]) => id),
+  };
+}
+
+/** The `jobs` read model (projectJobs): a batch reads the rows it touches once and writes them back in one statement. */
 export class JobsProjection implements Projection {
   readonly name = 'jobs';
 
@@ -29,20 +63,7 @@ export class JobsProjection implements Projection {
       [ids],
     );
     // States written before a field was added lack it: the initial state supplies its default.
-    const jobs = new Map(rows.map((row) => [row.id, { state: { ...initialState(), ...row.state }, stats: row.stats }]));
-    for (const event of jobEvents) {
-      const job = jobs.get(event.aggregateId) ?? { state: initialState(), stats: emptyStats() };
-      job.state = evolve(job.state, event);
-      if (event.type === 'ExecutionFinished') {
-        job.stats.totalExecutions += 1;
-        job.stats.totalDurationMs += event.data.durationMs;
-        if (event.data.outcome === 'succeeded') job.stats.succeeded += 1;
-        else job.stats.failed += 1;
-      }
-      jobs.set(event.aggregateId, job);
-    }
-    const live = [...jobs.values()].filter((job) => job.state.exists && !job.state.deleted);
-    const deleted = [...jobs.entries()].filter(([, job]) => job.state.deleted).map(([id]) => id);
+    const { upserts: live, deletes: deleted } = projectJobs(new Map(rows.map((row) => [row.id, { state: { ...initialState(), ...row.state }, stats: row.stats }])), jobEvents);
     if (deleted.length) await db.query(`DELETE FROM jobs WHERE id = ANY($1::uuid[])`, [deleted]);
     if (live.length === 0) return;
     await db.query(

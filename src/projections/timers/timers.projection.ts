@@ -1,9 +1,9 @@
 import type { EntityManager } from 'typeorm';
-import { jobEventsOf, type StoredEvent } from '../../events/stored-event.js';
+import { jobEventsOf, type StoredEvent, type StoredJobEvent } from '../../events/stored-event.js';
 import type { Projection } from '../checkpointed-projection.js';
 import { storableInstant, storableJson } from '../storable.js';
 
-interface RetryTimer {
+export interface RetryTimer {
   jobId: string;
   retryAt: string;
   correlationId: string;
@@ -12,61 +12,74 @@ interface RetryTimer {
 /** Channel on which the timers projection announces a commit, so the scheduler need not wait for its next poll. */
 export const TIMERS_CHANNEL = 'chronos_timers';
 
+/** What a batch does to the timers: each job's next instant (null: none), each retry timer (null: done), the jobs deleted. */
+export interface TimerChanges {
+  next: Map<string, string | null>;
+  /** By the failed execution's id: its retry instant and the failed run's correlation, or null once retried. */
+  retries: Map<string, RetryTimer | null>;
+  deletedJobs: string[];
+}
+
 /**
- * The `timers` read model: each active job's next instant. Every event that moves a job's next instant
- * carries it (`nextRunAt`); events that stop a job clear its timer.
+ * The timers `events` set and clear: every event that moves a job's next instant carries it (`nextRunAt`);
+ * events that stop a job clear its timer; a retry is a timer of its own until its fire. Pure.
  */
+export function timerChanges(events: StoredJobEvent[]): TimerChanges {
+  const next = new Map<string, string | null>();
+  const retries = new Map<string, RetryTimer | null>();
+  const deletedJobs: string[] = [];
+  for (const event of events) {
+    switch (event.type) {
+      case 'JobCreated':
+      case 'JobUpdated':
+      case 'JobRescheduled':
+      case 'JobResumed':
+        next.set(event.aggregateId, event.data.nextRunAt);
+        break;
+      case 'JobFired':
+        if (event.data.trigger === 'schedule' || event.data.trigger === 'misfire') next.set(event.aggregateId, event.data.nextRunAt);
+        if (event.data.retryOf) retries.set(event.data.retryOf, null);
+        break;
+      case 'RetryScheduled':
+        retries.set(event.data.executionId, { jobId: event.data.jobId, retryAt: event.data.retryAt, correlationId: event.correlationId });
+        break;
+      case 'ExecutionSkipped':
+        next.set(event.aggregateId, event.data.nextRunAt);
+        break;
+      case 'JobDeleted':
+        deletedJobs.push(event.aggregateId);
+        next.set(event.aggregateId, null);
+        break;
+      case 'JobPaused':
+      case 'JobCancelled':
+      case 'JobCompleted':
+      case 'JobFailed':
+        next.set(event.aggregateId, null);
+        break;
+      case 'ExecutionStarted':
+      case 'ExecutionFinished':
+      case 'ExecutionCancelled':
+      case 'ExecutionDeadLettered':
+      case 'DeadLetterRetried':
+      case 'DeadLetterDiscarded':
+      case 'NotificationSent':
+      case 'NotificationFailed':
+        break;
+      default: {
+        const _exhaustive: never = event;
+        return _exhaustive;
+      }
+    }
+  }
+  return { next, retries, deletedJobs };
+}
+
+/** The `timers` read model (timerChanges): each active job's next instant, and the retries due. */
 export class TimersProjection implements Projection {
   readonly name = 'timers';
 
   async apply(db: EntityManager, events: StoredEvent[]): Promise<void> {
-    const next = new Map<string, string | null>();
-    // Retry timers, by the failed execution's id: its retry instant (and the failed run's correlation), or null once retried.
-    const retries = new Map<string, RetryTimer | null>();
-    const deletedJobs: string[] = [];
-    for (const event of jobEventsOf(events)) {
-      switch (event.type) {
-        case 'JobCreated':
-        case 'JobUpdated':
-        case 'JobRescheduled':
-        case 'JobResumed':
-          next.set(event.aggregateId, event.data.nextRunAt);
-          break;
-        case 'JobFired':
-          if (event.data.trigger === 'schedule' || event.data.trigger === 'misfire') next.set(event.aggregateId, event.data.nextRunAt);
-          if (event.data.retryOf) retries.set(event.data.retryOf, null);
-          break;
-        case 'RetryScheduled':
-          retries.set(event.data.executionId, { jobId: event.data.jobId, retryAt: event.data.retryAt, correlationId: event.correlationId });
-          break;
-        case 'ExecutionSkipped':
-          next.set(event.aggregateId, event.data.nextRunAt);
-          break;
-        case 'JobDeleted':
-          deletedJobs.push(event.aggregateId);
-          next.set(event.aggregateId, null);
-          break;
-        case 'JobPaused':
-        case 'JobCancelled':
-        case 'JobCompleted':
-        case 'JobFailed':
-          next.set(event.aggregateId, null);
-          break;
-        case 'ExecutionStarted':
-        case 'ExecutionFinished':
-        case 'ExecutionCancelled':
-        case 'ExecutionDeadLettered':
-        case 'DeadLetterRetried':
-        case 'DeadLetterDiscarded':
-        case 'NotificationSent':
-        case 'NotificationFailed':
-          break;
-        default: {
-          const _exhaustive: never = event;
-          return _exhaustive;
-        }
-      }
-    }
+    const { next, retries, deletedJobs } = timerChanges(jobEventsOf(events));
     await this.applyRetries(db, retries, deletedJobs);
     if (next.size === 0) return;
     const due = [...next].filter(([, at]) => at !== null).map(([jobId, scheduledAt]) => ({ jobId, scheduledAt: storableInstant(scheduledAt) }));

@@ -1042,9 +1042,9 @@ export interface components {
             finishedAt: string | null;
             durationMs: number | null;
             /** @description what the run returned, always JSON of at most 64 KiB, by the job's type: http and webhook the answer, script its exit, email the message id; custom: the handler's value as JSON (strings without U+0000 or lone surrogates, a BigInt as a string, bytes as { encoding, data, bytes, truncated }, "[circular]"), or { truncated, limitBytes, preview } when larger */
-            output: (components["schemas"]["HttpOutputDto"] | components["schemas"]["ScriptOutputDto"] | components["schemas"]["EmailOutputDto"] | {
+            output: components["schemas"]["HttpOutputDto"] | components["schemas"]["ScriptOutputDto"] | components["schemas"]["EmailOutputDto"] | ({
                 [key: string]: unknown;
-            } | unknown[] | string | number | boolean) | null;
+            } | null) | unknown[] | string | number | boolean;
             error: string | null;
             workerId: string | null;
         };
@@ -1334,7 +1334,7 @@ export interface components {
             /** @description sent as JSON, or as is when a string */
             body?: ({
                 [key: string]: unknown;
-            } | unknown[] | string | number | boolean) | null;
+            } | null) | unknown[] | string | number | boolean;
             /** @description status (or list of statuses) that means success [any 2xx] */
             expectStatus?: number | number[];
         };
@@ -1387,7 +1387,7 @@ export interface components {
              */
             data: ({
                 [key: string]: unknown;
-            } | unknown[] | string | number | boolean) | null;
+            } | null) | unknown[] | string | number | boolean;
             /** @description signs the request: X-Chronos-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>. Write-only: masked in answers. */
             secret?: string;
         };
@@ -1545,7 +1545,7 @@ export interface components {
             /** @description given to the handler (sleep: { ms }) */
             data?: ({
                 [key: string]: unknown;
-            } | unknown[] | string | number | boolean) | null;
+            } | null) | unknown[] | string | number | boolean;
         };
         CreateCustomJobDto: {
             /**

@@ -1,3 +1,4 @@
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { useEffect, useRef } from 'react';
 import { accessToken } from '../api/client';
 
@@ -17,7 +18,7 @@ type Listener = (event: LifecycleEvent) => void;
 /**
  * The caller's lifecycle events, live, from GET /api/v1/events/stream. EventSource cannot send an
  * Authorization header, so this reads the stream with fetch and the bearer token, parsing server-sent events
- * itself. When the stream ends (network, restart, the token's expiry) it reconnects with a fresh token and
+ * with eventsource-parser (as the CLI does). When the stream ends (network, restart, the token's expiry) it reconnects with a fresh token and
  * Last-Event-ID, so nothing is missed. One connection serves every subscriber of the page.
  */
 class LifecycleStream {
@@ -62,37 +63,21 @@ class LifecycleStream {
   }
 
   private async read(body: ReadableStream<Uint8Array>): Promise<void> {
+    const parser = createParser({ onEvent: (message) => this.dispatch(message) });
     const reader = body.getReader();
     const decoder = new TextDecoder();
-    let buffer = '';
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
-      buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        this.dispatch(buffer.slice(0, end));
-        buffer = buffer.slice(end + 2);
-      }
+      parser.feed(decoder.decode(value, { stream: true }));
     }
   }
 
-  private dispatch(block: string): void {
-    let id: string | undefined;
-    const data: string[] = [];
-    for (const line of block.split('\n')) {
-      if (line.startsWith(':')) continue; // comment: connected, keepalive
-      const colon = line.indexOf(':');
-      const field = colon < 0 ? line : line.slice(0, colon);
-      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-      if (field === 'id') id = value;
-      else if (field === 'data') data.push(value);
-    }
+  private dispatch({ id, data }: EventSourceMessage): void {
     if (id !== undefined) this.lastEventId = id;
-    if (!data.length) return;
     let event: LifecycleEvent;
     try {
-      event = JSON.parse(data.join('\n'));
+      event = JSON.parse(data);
     } catch {
       return;
     }
