@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { ChronosApp } from '../src/app.js';
@@ -81,6 +82,32 @@ describe('fire ahead', () => {
     expect(cancelled).toMatchObject({ status: 'cancelled', startedAt: null, error: 'the job was paused before the run\'s instant' });
     expect(worker.lines.some((line) => line.json?.msg === 'execution finished')).toBe(false);
   });
+
+  it('a pause racing the instant of a run fired ahead: a run that reached its target is recorded, one cancelled never reaches it', async () => {
+    await startWorker('worker-race');
+    // Pauses from 400 ms before to 400 ms after the instant, drawn by fast-check (seeded: a failure replays):
+    // the decision and the worker's start at the instant race, whichever wins.
+    const offsets = fc.sample(fc.integer({ min: -400, max: 400 }), { numRuns: 16, seed: 15 });
+    const runAt = Date.now() + 12_000;
+    const jobIds = await Promise.all(offsets.map(() => createJob({ payload: { url: sink.url('/race'), method: 'POST' }, schedule: { kind: 'at', runAt: new Date(runAt).toISOString() } })));
+    await waitFor(async () => (await workInHand()) === jobIds.length, 20_000, 'the worker to hold the runs');
+    await Promise.all(jobIds.map(async (jobId, i) => {
+      await sleep(runAt + offsets[i]! - Date.now());
+      expect((await client.post(`/api/v1/jobs/${jobId}/pause`, {})).status).toBe(200);
+    }));
+
+    const reached = () => new Set(sink.to('/race').map((request) => request.headers['x-chronos-execution-id']));
+    for (const jobId of jobIds) {
+      const [execution] = await waitFor(async () => {
+        const items = await executions(jobId);
+        return items.length === 1 && ['succeeded', 'cancelled'].includes(items[0].status) && items;
+      }, 30_000, 'each run to be recorded or cancelled');
+      // What the history says is what the target saw, whichever won the race.
+      expect({ jobId, status: execution.status, reached: reached().has(execution.id) }).toEqual({ jobId, status: reached().has(execution.id) ? 'succeeded' : 'cancelled', reached: execution.status === 'succeeded' });
+    }
+    await waitFor(async () => (await workInHand()) === 0, 30_000, 'every run to be done with');
+    expect(sink.to('/race').length).toBe(reached().size);
+  }, 240_000);
 
   it('a worker stopping before the instant hands its held runs back, and another runs them, not before the instant', async () => {
     const leaving = await startWorker('worker-leaving');

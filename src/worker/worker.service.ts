@@ -118,7 +118,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   async onApplicationBootstrap(): Promise<void> {
     await this.ensureConsumer();
     this.cancellations = this.nats.connection.subscribe(CANCEL_SUBJECTS, {
-      callback: (_error, message) => this.cancel(cancelSubjectExecution(message.subject)),
+      callback: (_error, message) => this.cancel(cancelSubjectExecution(message.subject), message.string()),
     });
     this.loop = this.run(await this.nats.js.consumers.get(WORK_STREAM, WORKERS_CONSUMER));
   }
@@ -299,9 +299,14 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     this.wakeIntake();
   }
 
-  /** A cancelled execution (replaced by a newer fire; its job paused, cancelled or deleted): abort its run, or drop it while held. */
-  private cancel(executionId: string): void {
+  /**
+   * A cancelled execution: dropped while held. Its run is aborted when it was replaced by a newer fire or its job
+   * deleted; a pause or cancellation (`reason`) meant it to stop before its instant, so a run already started
+   * at it (the decision raced the instant) goes on and its result is recorded: its target may have been called.
+   */
+  private cancel(executionId: string, reason: string): void {
     this.held.get(executionId)?.release('ack');
+    if (reason === 'paused' || reason === 'cancelled') return;
     this.running.get(executionId)?.abort(new CancelledError('cancelled by a decision on its job'));
   }
 
