@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   }
   const file = 'bench/results/faults.json';
   await mkdir('bench/results', { recursive: true });
-  await writeFile(file, `${JSON.stringify({ generatedAt: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, parameters: { ...load, workAckWaitMs: Number(process.env.WORK_ACK_WAIT_MS ?? 30_000) }, runs }, null, 2)}\n`);
+  await writeFile(file, `${JSON.stringify({ generatedAt: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, parameters: { ...load, workAckWaitMs: Number(process.env.WORK_ACK_WAIT_MS ?? 6000) }, runs }, null, 2)}\n`);
   log(`results written to ${file}`);
 }
 

@@ -10,6 +10,7 @@ import { createDataSource } from './infra/database/data-source.js';
 import { NatsClients } from './infra/nats.js';
 import { createRedis } from './infra/redis.js';
 import { EventLogTransport } from './infra/transport/event-stream.transport.js';
+import { lowestCheckpoint } from './projections/checkpointed-projection.js';
 import { createLogger } from './observability/logger.js';
 import { answerUnknownPath, ProblemDetailsFilter } from './http/problem-details.filter.js';
 import { MAX_JSON_DEPTH, refuseDeepJson } from './http/json-depth.js';
@@ -59,7 +60,7 @@ export async function startChronos(config: ChronosConfig, logger: LoggerService 
   if (dashboard) app.use(dashboard);
 
   if (config.roles.has('projector')) {
-    app.connectMicroservice({ strategy: new EventLogTransport(nats, config.instanceId, config.leaseTtlMs) }, { inheritAppConfig: true });
+    app.connectMicroservice({ strategy: new EventLogTransport(nats, config.instanceId, config.leaseTtlMs, (names) => lowestCheckpoint(dataSource, names)) }, { inheritAppConfig: true });
     await app.startAllMicroservices();
   }
   // Nest's routes are registered by init(); what none of them (and no dashboard file) answers ends here.

@@ -69,7 +69,7 @@ export interface ChronosConfig {
    * [5000]; its further fires wait in its backlog, and say so in their logs.
    */
   ownerMaxQueued: number;
-  /** A work item not acknowledged within this is redelivered (runs longer than it send heartbeats). */
+  /** A work item not acknowledged within this is redelivered; a worker heartbeats every item it has every third of it, so only a dead worker's items come back, and soon. */
   workAckWaitMs: number;
   /** Deliveries of one work item before it becomes a dead letter (a worker died or hung every time). */
   workMaxDeliver: number;
@@ -187,7 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
     workerConcurrency,
     workerOwnerConcurrency: atMost(integer(env, 'WORKER_OWNER_CONCURRENCY', Math.ceil(workerConcurrency / 2), 1), 'WORKER_OWNER_CONCURRENCY', workerConcurrency, `WORKER_CONCURRENCY (${workerConcurrency})`),
     ownerMaxQueued: integer(env, 'OWNER_MAX_QUEUED', 5000, 1),
-    workAckWaitMs: integer(env, 'WORK_ACK_WAIT_MS', 30_000, 1000),
+    workAckWaitMs: integer(env, 'WORK_ACK_WAIT_MS', 6000, 1000),
     workMaxDeliver: integer(env, 'WORK_MAX_DELIVER', 5, 1),
     auth: authConfig(env, environment),
     secrets: secretsConfig(env, environment),

@@ -68,5 +68,5 @@ describe('crashes', () => {
     expect(keys).toHaveLength(jobs);
     expect(new Set(keys).size).toBe(jobs);
     await waitFor(async () => (await client.get('/api/v1/jobs?status=completed&limit=1')).body.total === jobs, 15_000, 'every job completed');
-  });
+  }, 180_000);
 });

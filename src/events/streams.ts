@@ -74,7 +74,11 @@ export const WORK_ADVISORIES_STREAM = 'CHRONOS_WORK_ADVISORIES';
 export const MAX_DELIVERIES_ADVISORY = `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${WORK_STREAM}.${WORKERS_CONSUMER}`;
 
 // --- Core NATS, not streams: nothing keeps these.
-/** `<prefix>.<executionId>` (empty body) asks the worker running that execution to abort it. */
+/**
+ * `<prefix>.<executionId>`, the body the ExecutionCancelled reason (empty from older versions): the worker holding that
+ * execution drops it; the one running it aborts it when it was replaced or its job deleted (a pause or cancellation
+ * only stops runs not yet due: one that started at its instant meanwhile finishes and is recorded).
+ */
 export const CANCEL_SUBJECT_PREFIX = 'chronos.control.cancel';
 export const CANCEL_SUBJECTS = `${CANCEL_SUBJECT_PREFIX}.*`;
 export const cancelSubject = (executionId: string) => `${CANCEL_SUBJECT_PREFIX}.${subjectToken(executionId)}`;

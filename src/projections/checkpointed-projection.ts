@@ -50,6 +50,15 @@ export async function applyCheckpointed(dataSource: DataSource, projections: Pro
   });
 }
 
+/** The lowest checkpoint of `names` (0 for one never written): every event after it is to be applied by one of them at least. */
+export async function lowestCheckpoint(dataSource: DataSource, names: readonly string[]): Promise<number> {
+  const [row]: { position: string }[] = await dataSource.query(
+    `SELECT min(coalesce(c.position, 0)) AS position FROM unnest($1::text[]) AS n(name) LEFT JOIN projection_checkpoints c ON c.name = n.name`,
+    [names],
+  );
+  return Number(row?.position ?? 0);
+}
+
 export async function checkpointOf(dataSource: DataSource, name: string): Promise<number> {
   const rows = await dataSource.query(`SELECT position FROM projection_checkpoints WHERE name = $1`, [name]);
   return rows.length ? Number(rows[0].position) : 0;

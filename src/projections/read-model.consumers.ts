@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import type { StoredEvent } from '../events/stored-event.js';
 import { EventLogConsumer } from '../infra/transport/event-stream.transport.js';
 import { METRICS, type ChronosMetrics } from '../observability/metrics.js';
-import { READ_MODELS } from './read-models.js';
+import { READ_MODEL_NAMES, READ_MODELS } from './read-models.js';
 import { applyIsolated, listStalls, type ProjectionStall } from './stalls.js';
 
 /** A stalled read model is reported at once, then once a minute while it stays stalled. */
@@ -27,7 +27,8 @@ export class ReadModelConsumers implements OnApplicationBootstrap, OnApplication
     @Inject(METRICS) private readonly metrics: ChronosMetrics,
   ) {}
 
-  @EventLogConsumer('read-models')
+  // The checkpoints, not the consumer's acknowledgements, say what is applied: a lost ack or a restored database replays.
+  @EventLogConsumer('read-models', { checkpoints: READ_MODEL_NAMES })
   project(events: StoredEvent[]) {
     return applyIsolated(this.dataSource, this.projections, events, (stall) => this.stalled(stall));
   }

@@ -45,7 +45,7 @@ export function dispatchPublications(events: StoredJobEvent[], owners: ReadonlyM
       publications.push({ subject, payload: JSON.stringify(item), msgID: workItemMessageId(data.executionId) });
       if (admission.to === 'backlog') waiting.push(deferredEntry(item, admission, limit));
     } else if (event.type === 'ExecutionCancelled') {
-      publications.push({ subject: cancelSubject(event.data.executionId), payload: '', core: true });
+      publications.push({ subject: cancelSubject(event.data.executionId), payload: event.data.reason, core: true });
     }
   }
   if (waiting.length > 0) publications.push({ subject: LOG_ENTRIES_SUBJECT, payload: JSON.stringify(waiting), msgID: deferredEntriesMessageId(waiting[0]!.executionId, waiting.length) });
@@ -58,9 +58,10 @@ export function dispatchPublications(events: StoredJobEvent[], owners: ReadonlyM
  * earlier fires waiting), in the owner's backlog, from which WorkBacklogReleaser moves it on when there is room
  * (docs/architecture.md, Fair shares). The reactor acknowledges a batch only after every publish is confirmed,
  * so a crash repeats publishes that the streams then drop as duplicates, and loses none (docs/guarantees.md#g6).
- * A cancelled execution is announced on chronos.control.cancel.<executionId>, and the worker running it aborts
- * it; a worker that misses the announcement finishes the run, and its result is ignored because the execution
- * is no longer open.
+ * A cancelled execution is announced on chronos.control.cancel.<executionId> with its reason: the worker holding
+ * it drops it, the one running a replaced run (or one of a deleted job) aborts it; a worker that misses the
+ * announcement finishes the run, and its result is ignored because the execution is no longer open, except for a
+ * run paused or cancelled before its instant, which its worker may have started at it: recorded (src/domain/job).
  */
 @Injectable()
 export class DispatchWorkReaction implements Reaction {

@@ -78,7 +78,7 @@ describe('dispatching work (given events → publications)', () => {
       new Map(),
       5,
     );
-    expect(publications).toEqual([{ subject: cancelSubject('exec-1'), payload: '', core: true }]);
+    expect(publications).toEqual([{ subject: cancelSubject('exec-1'), payload: 'paused', core: true }]);
   });
 });
 

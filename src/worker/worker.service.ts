@@ -77,6 +77,8 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   /** Every work item in hand (held, waiting for a slot, running or reporting), for a graceful shutdown; and how many by owner. */
   private readonly inHand = new Set<Promise<void>>();
   private readonly inHandBy = new Map<string, number>();
+  /** The same items by execution id: a redelivery of one still in hand waits for it (takeAfter). */
+  private readonly byExecution = new Map<string, Promise<void>>();
   /** The last look at the work stream on behalf of owners waiting for their share of the slots: was other owners' work there? */
   private lastLook: { at: number; others: boolean } | undefined;
   /** Runs fired ahead of their instant, by execution id, waiting for it without taking a slot. */
@@ -116,7 +118,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   async onApplicationBootstrap(): Promise<void> {
     await this.ensureConsumer();
     this.cancellations = this.nats.connection.subscribe(CANCEL_SUBJECTS, {
-      callback: (_error, message) => this.cancel(cancelSubjectExecution(message.subject)),
+      callback: (_error, message) => this.cancel(cancelSubjectExecution(message.subject), message.string()),
     });
     this.loop = this.run(await this.nats.js.consumers.get(WORK_STREAM, WORKERS_CONSUMER));
   }
@@ -181,10 +183,19 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       message.term();
       return;
     }
+    const first = this.byExecution.get(item.executionId);
+    if (first) {
+      this.takeAfter(first, message);
+      return;
+    }
     const owner = workOwner(item);
     const holdMs = Math.min(Date.parse(item.scheduledAt) - Date.now(), MAX_HOLD_MS);
+    // In hand from delivery to acknowledgement, whatever it waits for: held, a slot, its run, its report.
+    const heartbeat = keepInHand([message], this.config.workAckWaitMs);
     // handle() logs and swallows what it cannot complete: the item, unacknowledged, is redelivered after ack_wait.
     const handled: Promise<void> = withLogContext(workLogContext(item), () => this.handle(message, item, owner, holdMs)).finally(() => {
+      heartbeat();
+      this.byExecution.delete(item.executionId);
       this.inHand.delete(handled);
       const left = this.inHandBy.get(owner)! - 1;
       if (left > 0) this.inHandBy.set(owner, left);
@@ -192,7 +203,22 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       this.wakeIntake();
     });
     this.inHand.add(handled);
+    this.byExecution.set(item.executionId, handled);
     this.inHandBy.set(owner, (this.inHandBy.get(owner) ?? 0) + 1);
+  }
+
+  /**
+   * A redelivery of an item this worker still has (its ack_wait ran out without a heartbeat: NATS was away, or
+   * the event loop stalled): kept in hand until the first delivery is done, then taken like any item, so it is
+   * acknowledged without a run once the result is recorded instead of calling the target a second time.
+   */
+  private takeAfter(first: Promise<void>, message: JsMsg): void {
+    const heartbeat = keepInHand([message], this.config.workAckWaitMs);
+    void first.finally(() => {
+      heartbeat();
+      if (this.mayHandBack) message.nak();
+      else this.take(message);
+    });
   }
 
   /**
@@ -244,11 +270,10 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /**
-   * Waits for a slot for an item of `owner`, telling JetStream the item is in hand, and its execution's log why
+   * Waits for a slot for an item of `owner`, telling its execution's log why
    * it waits once it has waited a while (tellWaiting). False when the worker shuts down first: the item is handed back.
    */
   private async waitForSlot(message: JsMsg, item: WorkItem, owner: string): Promise<boolean> {
-    const released = keepInHand([message], this.config.workAckWaitMs);
     const tell = setTimeout(() => this.tellWaiting(item, owner), WAIT_TOLD_AFTER_MS);
     try {
       await this.slots.acquire(owner);
@@ -257,7 +282,6 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       message.nak();
       return false;
     } finally {
-      released();
       clearTimeout(tell);
     }
   }
@@ -275,9 +299,14 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     this.wakeIntake();
   }
 
-  /** A cancelled execution (replaced by a newer fire; its job paused, cancelled or deleted): abort its run, or drop it while held. */
-  private cancel(executionId: string): void {
+  /**
+   * A cancelled execution: dropped while held. Its run is aborted when it was replaced by a newer fire or its job
+   * deleted; a pause or cancellation (`reason`) meant it to stop before its instant, so a run already started
+   * at it (the decision raced the instant) goes on and its result is recorded: its target may have been called.
+   */
+  private cancel(executionId: string, reason: string): void {
     this.held.get(executionId)?.release('ack');
+    if (reason === 'paused' || reason === 'cancelled') return;
     this.running.get(executionId)?.abort(new CancelledError('cancelled by a decision on its job'));
   }
 
@@ -320,11 +349,8 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
         resolve(false);
         return;
       }
-      // A hold longer than a third of ack_wait (a short WORK_ACK_WAIT_MS) tells JetStream the item is in hand.
-      const released = keepInHand([message], this.config.workAckWaitMs);
       const release = (outcome: 'run' | 'ack' | 'nak') => {
         clearTimeout(timer);
-        released();
         this.held.delete(item.executionId);
         this.wakeIntake();
         if (outcome === 'ack') {
@@ -335,6 +361,11 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       };
       // Timers may wake a millisecond early by the wall clock; a run never starts before its instant.
       const due = () => {
+        // A stopping worker starts no held run: it hands them all back once it may (onApplicationShutdown).
+        if (this.stopping) {
+          if (this.mayHandBack) release('nak');
+          return;
+        }
         const early = Date.parse(item.scheduledAt) - Date.now();
         if (early > 0 && early <= MAX_HOLD_MS) timer = setTimeout(due, early);
         else release('run');
@@ -378,8 +409,6 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     const controller = new AbortController();
     this.running.set(item.executionId, controller);
     const timeout = setTimeout(() => controller.abort(new TimeoutError(`timed out after ${jobSpec.timeoutMs} ms`)), jobSpec.timeoutMs);
-    // Long runs tell JetStream they are alive well within ack_wait, so only a dead worker's items come back.
-    const released = keepInHand([message], this.config.workAckWaitMs);
     let startReported: Promise<unknown> | undefined;
     const reportStart = setTimeout(() => {
       // Caught where it is made: it may fail while the run goes on, long before anything awaits it.
@@ -417,7 +446,6 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       clearInterval(logShipper);
       clearTimeout(timeout);
       clearTimeout(reportStart);
-      released();
       freeSlot();
     }
     this.reporting++;
@@ -430,7 +458,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       logs.log(outcome === 'succeeded' ? 'info' : 'error', outcome === 'succeeded' ? `succeeded in ${Date.now() - startedAt.getTime()} ms` : `${outcome}: ${error}`);
       // The log is durable before the result is: an execution's record never lacks its log.
       await shipLogs();
-      await this.recordFinished(message, item, () => send({
+      await this.recordFinished(item, () => send({
         type: 'FinishExecution',
         now: new Date(),
         data: {
@@ -462,26 +490,21 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
    * again. A result the job can never take (the job deleted meanwhile) is given up, so is one still failing
    * when the worker stops (then the item comes back to another worker after ack_wait, as after a crash).
    */
-  private async recordFinished(message: JsMsg, item: WorkItem, record: () => Promise<unknown>): Promise<void> {
-    const heartbeat = keepInHand([message], this.config.workAckWaitMs);
-    try {
-      for (let waitMs = RECORD_RETRY_FIRST_MS; ; waitMs = Math.min(waitMs * 2, RECORD_RETRY_MAX_MS)) {
-        try {
-          await record();
+  private async recordFinished(item: WorkItem, record: () => Promise<unknown>): Promise<void> {
+    for (let waitMs = RECORD_RETRY_FIRST_MS; ; waitMs = Math.min(waitMs * 2, RECORD_RETRY_MAX_MS)) {
+      try {
+        await record();
+        return;
+      } catch (failure) {
+        const never = failure instanceof DomainError && !(failure instanceof ConcurrencyError);
+        if (never) {
+          this.log.warn({ msg: 'result of a run refused, not recorded', executionId: item.executionId, error: errorMessage(failure) });
           return;
-        } catch (failure) {
-          const never = failure instanceof DomainError && !(failure instanceof ConcurrencyError);
-          if (never) {
-            this.log.warn({ msg: 'result of a run refused, not recorded', executionId: item.executionId, error: errorMessage(failure) });
-            return;
-          }
-          if (this.stopping) throw failure;
-          this.log.warn({ msg: 'result of a run not recorded yet, trying again', executionId: item.executionId, error: errorMessage(failure), retryInMs: waitMs });
-          await new Promise((resolve) => setTimeout(resolve, waitMs * (0.5 + Math.random())));
         }
+        if (this.stopping) throw failure;
+        this.log.warn({ msg: 'result of a run not recorded yet, trying again', executionId: item.executionId, error: errorMessage(failure), retryInMs: waitMs });
+        await new Promise((resolve) => setTimeout(resolve, waitMs * (0.5 + Math.random())));
       }
-    } finally {
-      heartbeat();
     }
   }
 }

@@ -192,6 +192,31 @@ describe('job decider', () => {
         .when({ type: 'PauseJob', now: at(60_000), data: {} })
         .then([{ type: 'JobPaused', data: { jobId: JOB, pausedAt: at(60_000).toISOString() } }]);
     });
+
+    it('a run paused or cancelled before its instant that its worker started at it anyway: its start and result are recorded, nothing retried', () => {
+      const aheadFired = [...history, firedEvent('2026-11-22T09:01:00.000Z', at(58_000).toISOString(), '2026-11-22T09:02:00.000Z')];
+      const executionId = executionIdFor(JOB, '2026-11-22T09:01:00.000Z');
+      for (const stop of [{ type: 'PauseJob', now: at(59_999), data: {} }, { type: 'CancelJob', now: at(59_999), data: {} }] as JobCommand[]) {
+        const stopped = [...aheadFired, ...given(aheadFired).when(stop).events()];
+        // The decision raced the instant: the worker started the run at 09:01:00 and reports it a moment later.
+        const started: JobCommand = { type: 'StartExecution', now: at(60_500), data: { executionId, workerId: 'w1' } };
+        given(stopped).when(started).then([{ type: 'ExecutionStarted', data: { jobId: JOB, executionId, startedAt: at(60_500).toISOString(), workerId: 'w1', attempt: 1 } }]);
+        const failed: JobCommand = { type: 'FinishExecution', now: at(60_100), data: { executionId, workerId: 'w1', outcome: 'failed', startedAt: at(60_000).toISOString(), error: 'boom' } };
+        given(stopped).when(failed).then([
+          { type: 'ExecutionStarted', data: { jobId: JOB, executionId, startedAt: at(60_000).toISOString(), workerId: 'w1', attempt: 1 } },
+          { type: 'ExecutionFinished', data: { jobId: JOB, executionId, outcome: 'failed', finishedAt: at(60_100).toISOString(), durationMs: 100, error: 'boom' } },
+        ]);
+        // Reported twice, folded once.
+        given([...stopped, ...given(stopped).when(failed).events()]).when(failed).then([]);
+      }
+    });
+
+    it('a run replaced or of a deleted job takes no result', () => {
+      const aheadFired = [...history, firedEvent('2026-11-22T09:01:00.000Z', at(58_000).toISOString(), '2026-11-22T09:02:00.000Z')];
+      const executionId = executionIdFor(JOB, '2026-11-22T09:01:00.000Z');
+      const replaced: JobEvent = { type: 'ExecutionCancelled', data: { jobId: JOB, executionId, reason: 'replaced', detail: 'replaced', cancelledAt: at(60_000).toISOString() } };
+      given([...aheadFired, replaced]).when({ type: 'FinishExecution', now: at(60_100), data: { executionId, workerId: 'w1', outcome: 'succeeded' } }).then([]);
+    });
   });
 
   describe('misfire and concurrency policies', () => {

@@ -63,7 +63,8 @@ export function decide(command: JobCommand, state: JobState): JobEvent[] {
     case 'FireJob':
       return fireJob(job, command.data, now);
     case 'StartExecution': {
-      const open = job.openExecutions[command.data.executionId];
+      // A run cancelled before its instant may have started at it anyway (fire ahead): its start is recorded.
+      const open = job.openExecutions[command.data.executionId] ?? job.cancelledAhead[command.data.executionId];
       // A start reported twice, or after the end, changes nothing (at-least-once delivery to workers).
       if (!open || open.status !== 'queued') return [];
       return [
@@ -302,17 +303,13 @@ function finishExecution(
   now: Date,
 ): JobEvent[] {
   const open = state.openExecutions[data.executionId];
+  const late = state.cancelledAhead[data.executionId];
   // A result reported twice is folded once: the execution is no longer open.
-  if (!open) return [];
-  const events: JobEvent[] = [];
-  const startedAt = open.startedAt ?? data.startedAt ?? iso(now);
-  if (open.status === 'queued') {
-    events.push({
-      type: 'ExecutionStarted',
-      data: { jobId: state.jobId, executionId: open.executionId, startedAt, workerId: data.workerId, attempt: open.attempt },
-    });
-  }
-  events.push(finished(state, open.executionId, data.outcome, now, Math.max(0, now.getTime() - Date.parse(startedAt)), data.output, data.error));
+  if (!open && !late) return [];
+  const events = startedAndFinished(state, (open ?? late)!, data, now);
+  // A run a pause or cancellation meant to stop before its instant, but that its worker had started at it: the
+  // target was called, so the result is recorded as it happened; the job stays as the decision left it (no retry).
+  if (!open) return events;
   if (data.outcome === 'succeeded') {
     if (endsOneOff(state, open)) events.push({ type: 'JobCompleted', data: { jobId: state.jobId, completedAt: iso(now) } });
     return events;
@@ -333,6 +330,20 @@ function finishExecution(
       delayMs,
     },
   });
+  return events;
+}
+
+/** A run's result: its start too when none was reported (a short run reports both at once). */
+function startedAndFinished(state: JobState, open: OpenExecution, data: FinishExecution['data'], now: Date): JobEvent[] {
+  const events: JobEvent[] = [];
+  const startedAt = open.startedAt ?? data.startedAt ?? iso(now);
+  if (open.status === 'queued') {
+    events.push({
+      type: 'ExecutionStarted',
+      data: { jobId: state.jobId, executionId: open.executionId, startedAt, workerId: data.workerId, attempt: open.attempt },
+    });
+  }
+  events.push(finished(state, open.executionId, data.outcome, now, Math.max(0, now.getTime() - Date.parse(startedAt)), data.output, data.error));
   return events;
 }
 

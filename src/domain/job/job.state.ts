@@ -33,6 +33,8 @@ export interface DeadLetter {
 
 /** How many recorded notification ids the state keeps to fold a repeated report once. */
 const RECENT_NOTIFICATIONS = 100;
+/** How many runs cancelled before their instant the state keeps, so that a report of one that started anyway is recorded. */
+const CANCELLED_AHEAD_KEPT = 20;
 
 export interface JobState {
   exists: boolean;
@@ -50,6 +52,12 @@ export interface JobState {
   lastRunAt: string | null;
   lastRunStatus: ExecutionOutcome | null;
   openExecutions: Record<string, OpenExecution>;
+  /**
+   * Runs fired ahead that a pause or a cancellation stopped before their instant (the latest few), by id. The
+   * worker holding one may have started it at its instant before the decision reached it: its start and result
+   * are still recorded (the target was called), never refused.
+   */
+  cancelledAhead: Record<string, OpenExecution>;
   /** Failed attempts with a retry timer, by the failed execution's id. */
   pendingRetries: Record<string, PendingRetry>;
   /** Open dead letters, by id. */
@@ -75,6 +83,7 @@ export const initialState = (): JobState => ({
   lastRunAt: null,
   lastRunStatus: null,
   openExecutions: {},
+  cancelledAhead: {},
   pendingRetries: {},
   deadLetters: {},
   recentNotifications: [],
@@ -138,17 +147,19 @@ export function evolve(state: JobState, event: JobEvent): JobState {
     }
     case 'ExecutionStarted': {
       const open = state.openExecutions[event.data.executionId];
-      if (!open) return next;
-      return {
-        ...next,
-        openExecutions: { ...state.openExecutions, [open.executionId]: { ...open, status: 'running', startedAt: event.data.startedAt } },
-      };
+      const started = { status: 'running', startedAt: event.data.startedAt } as const;
+      if (open) return { ...next, openExecutions: { ...state.openExecutions, [open.executionId]: { ...open, ...started } } };
+      const late = state.cancelledAhead[event.data.executionId];
+      if (late) return { ...next, cancelledAhead: { ...state.cancelledAhead, [late.executionId]: { ...late, ...started } } };
+      return next;
     }
     case 'ExecutionFinished': {
       const { [event.data.executionId]: _finished, ...stillOpen } = state.openExecutions;
+      const { [event.data.executionId]: _late, ...cancelledAhead } = state.cancelledAhead;
       return {
         ...next,
         openExecutions: stillOpen,
+        cancelledAhead,
         lastRunStatus: event.data.outcome,
         updatedAt: event.data.finishedAt,
       };
@@ -181,8 +192,11 @@ export function evolve(state: JobState, event: JobEvent): JobState {
     case 'NotificationFailed':
       return { ...next, recentNotifications: [...state.recentNotifications, event.data.notificationId].slice(-RECENT_NOTIFICATIONS) };
     case 'ExecutionCancelled': {
-      const { [event.data.executionId]: _cancelled, ...stillOpen } = state.openExecutions;
-      return { ...next, openExecutions: stillOpen, updatedAt: event.data.cancelledAt };
+      const { [event.data.executionId]: cancelled, ...stillOpen } = state.openExecutions;
+      // Replaced runs are aborted and deleted jobs take no results; a pause or cancellation only stops runs not yet due.
+      const ahead = cancelled && (event.data.reason === 'paused' || event.data.reason === 'cancelled');
+      const cancelledAhead = ahead ? Object.fromEntries([...Object.entries(state.cancelledAhead), [cancelled.executionId, cancelled]].slice(-CANCELLED_AHEAD_KEPT)) : state.cancelledAhead;
+      return { ...next, openExecutions: stillOpen, cancelledAhead, updatedAt: event.data.cancelledAt };
     }
     default: {
       const _exhaustive: never = event;

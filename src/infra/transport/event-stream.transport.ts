@@ -20,7 +20,17 @@ export interface EventLogConsumerOptions {
    * repeats only what some of them had not yet acknowledged (deduplicated publishes, checkpoints).
    */
   takesOverFrom?: string[];
+  /**
+   * The checkpoints its handler commits with what it applies (projection names): the handler's own record, not
+   * the consumer's acknowledgements, says what is applied. At every start it resumes after the lowest of them
+   * when that is before its acknowledged position (an acknowledgement whose transaction was lost, a database
+   * restored from a backup), so nothing the read models lack is left behind; what is replayed is skipped by them.
+   */
+  checkpoints?: readonly string[];
 }
+
+/** The lowest stored checkpoint of the names (0 for one never written). */
+export type CheckpointReader = (names: readonly string[]) => Promise<number>;
 
 /**
  * Marks a method as the handler of one durable consumer of the event log. It receives the events of
@@ -45,6 +55,7 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
     private readonly nats: NatsClients,
     private readonly instanceId: string,
     private readonly leaseTtlMs: number,
+    private readonly lowestCheckpoint: CheckpointReader,
   ) {
     super();
   }
@@ -77,18 +88,24 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
    * Recreates the durable consumer at its acknowledged position. With ack policy *all*, acknowledging a
    * message acknowledges every earlier one: a new holder of the lease must not receive messages after the
    * ones a dead holder had in hand (they would be acknowledged unseen), so it starts right after the last
-   * acknowledged message instead. What it sees again is folded once (checkpoints, deduplicated publishes).
+   * acknowledged message instead, or earlier, right after its handler's lowest checkpoint (`checkpoints`). What
+   * it sees again is folded once (checkpoints, deduplicated publishes).
    */
   private async startAtAckFloor(name: string): Promise<void> {
     const options = this.options.get(name) ?? {};
     let start = await this.nextAfterAckFloor(name);
+    const applied = options.checkpoints ? (await this.lowestCheckpoint(options.checkpoints)) + 1 : undefined;
+    if (applied !== undefined && start !== undefined && applied < start) {
+      this.log.warn(`${name}: acknowledged up to stream sequence ${start - 1}, but its checkpoints say ${applied - 1}: replaying from ${applied}`);
+      start = applied;
+    }
     if (start !== undefined) {
       await this.nats.jsm.consumers.delete(EVENTS_STREAM, name);
     } else {
       const predecessors = (await Promise.all((options.takesOverFrom ?? []).map((predecessor) => this.nextAfterAckFloor(predecessor)))).filter(
         (next): next is number => next !== undefined,
       );
-      start = predecessors.length > 0 ? Math.min(...predecessors) : 1;
+      start = Math.min(predecessors.length > 0 ? Math.min(...predecessors) : 1, applied ?? Infinity);
       if (predecessors.length > 0) this.log.log(`${name}: first start, taking over from ${options.takesOverFrom!.join(', ')} at stream sequence ${start}`);
     }
     await this.nats.jsm.consumers.add(EVENTS_STREAM, {
