@@ -4,7 +4,7 @@ import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import type { JobSpec } from '../domain/job/job-spec.js';
 import { configSecrets } from './config-secrets.js';
 import { deriveMasterKey, JobKeys, legacyMasterKey } from './job-keys.js';
-import { hasSecrets, maskDeep, maskEventData, maskSpec, maskText, maskUrl, mergeMasked, openSpec, sealSpec, secretValues } from './job-secrets.js';
+import { hasSecrets, maskDeep, maskEventData, maskSpec, maskText, maskUrl, mergeMasked, openSpec, sealSpec, secretValues, textMasker } from './job-secrets.js';
 import { isSealed } from './sealed.js';
 import { hasEmbeddedSealed } from './url-secrets.js';
 
@@ -96,6 +96,11 @@ export class SecretsService implements OnApplicationBootstrap {
   /** `text` (a log message, an error) with the given secrets and the configuration's secrets masked. */
   maskText(text: string, secrets: readonly string[] = []): string {
     return maskText(text, [...secrets, ...this.configValues]);
+  }
+
+  /** maskText for every text of a run: `secrets` (from secretsOf, configuration secrets included) derived once. */
+  masker(secrets: readonly string[]): (text: string) => string {
+    return textMasker(secrets);
   }
 
   /** `value` (an output, log metadata) with maskText applied to every string in it. */
