@@ -8,17 +8,23 @@ export class JobRecordQuery {
   constructor(readonly jobId: string) {}
 }
 
+/** The row, and whether its state is the job exactly as the log has it up to the read model's checkpoint. */
+export type JobRecordRow = JobRecord & { exact: boolean };
+
 /**
- * The row, or null when the read model has none (not projected yet, or deleted). `heldBack` says the read
- * model skips this job's events (a stall, src/projections/stalls.ts): its state there is behind the log.
+ * The row, or null when the read model has none (not projected yet, or deleted). Not `exact`: the read model
+ * holds the job back (a stall, src/projections/stalls.ts), so its row is behind the log; or a text of it is
+ * stored with U+FFFD in place of what PostgreSQL cannot hold (src/projections/storable.ts), which the log keeps.
  */
 @QueryHandler(JobRecordQuery)
-export class JobRecordHandler implements IQueryHandler<JobRecordQuery, (JobRecord & { heldBack: boolean }) | null> {
+export class JobRecordHandler implements IQueryHandler<JobRecordQuery, JobRecordRow | null> {
   constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
 
-  async execute({ jobId }: JobRecordQuery): Promise<(JobRecord & { heldBack: boolean }) | null> {
-    const rows: (JobRecord & { heldBack: boolean })[] = await this.dataSource.query(
-      `SELECT state, stats, EXISTS (SELECT 1 FROM projection_stalls WHERE projection = 'jobs' AND aggregate_id = $2) AS "heldBack"
+  async execute({ jobId }: JobRecordQuery): Promise<JobRecordRow | null> {
+    const rows: JobRecordRow[] = await this.dataSource.query(
+      `SELECT state, stats,
+              NOT EXISTS (SELECT 1 FROM projection_stalls WHERE projection = 'jobs' AND aggregate_id = $2)
+                AND strpos(state::text, chr(65533)) = 0 AS exact
        FROM jobs WHERE id = $1`,
       [jobId, jobId],
     );
