@@ -8,6 +8,9 @@
  * processes of the `api` role beside one process of the other roles (the client spreads its requests
  * over the N ports, as a load balancer would).
  *
+ * `build`: the benchmark build to run Chronos from (default: this one); BENCH_BASELINE (scripts/bench.sh) makes
+ * one of an earlier commit, so that a change is measured against the code before it in the same run.
+ *
  * BENCH_PROFILE=<dir>: `profiled(label, work)` records a CPU profile of every process while `work` runs,
  * <dir>/<label>-<process>.cpuprofile, and its summary beside it (.txt, bench/profile-summary.ts).
  */
@@ -47,7 +50,14 @@ export function benchLayout(): string {
 export const ALL_ROLES = ['scheduler', 'worker', 'projector'];
 
 /** Starts the processes of `layout` with `roles` besides `api`; `env` adds settings to every process. */
-export async function startChronosProcesses(label: string, layout: string, env: Record<string, string> = {}, roles: string[] = ALL_ROLES): Promise<ChronosProcesses> {
+export async function startChronosProcesses(
+  label: string,
+  layout: string,
+  env: Record<string, string> = {},
+  roles: string[] = ALL_ROLES,
+  build?: string,
+): Promise<ChronosProcesses> {
+  const server = build ? resolve(build, 'bench', 'chronos-server.js') : join(here, 'chronos-server.js');
   mkdirSync(LOG_DIR, { recursive: true });
   const plan: { name: string; roles: string }[] =
     layout === 'one'
@@ -55,7 +65,7 @@ export async function startChronosProcesses(label: string, layout: string, env: 
       : [{ name: 'core', roles: roles.join(',') }, ...Array.from({ length: Number(layout.slice(4)) }, (_, i) => ({ name: `api${i + 1}`, roles: 'api' }))];
   const started: { child: ChildProcess; port: number; roles: string; name: string }[] = [];
   try {
-    for (const { name, roles } of plan) started.push({ ...(await startOne(`${label}-${name}`, roles, env)), roles, name });
+    for (const { name, roles } of plan) started.push({ ...(await startOne(server, `${label}-${name}`, roles, env)), roles, name });
   } catch (error) {
     await Promise.all(started.map(({ child }) => stopOne(child)));
     throw error;
@@ -83,10 +93,10 @@ export async function startChronosProcesses(label: string, layout: string, env: 
   };
 }
 
-async function startOne(name: string, roles: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+async function startOne(server: string, name: string, roles: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
   const log = openSync(join(LOG_DIR, `${name}.log`), 'w');
-  const child = fork(join(here, 'chronos-server.js'), [], {
+  const child = fork(server, [], {
     execArgv: ['--max-semi-space-size=64'],
     stdio: ['ignore', log, log, 'ipc'],
     env: {

@@ -33,7 +33,21 @@ export class HttpClient {
     this.agent = new Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
   }
 
-  send(req: HttpRequest): Promise<HttpAnswer> {
+  /**
+   * A request on a kept-alive connection the server closed meanwhile (its keep-alive timeout, met when a busy
+   * machine leaves a connection idle for seconds) fails before the server reads it: sent again once on a new
+   * connection, as Node's documentation advises (`request.reusedSocket`).
+   */
+  async send(req: HttpRequest): Promise<HttpAnswer> {
+    try {
+      return await this.sendOnce(req);
+    } catch (error) {
+      if ((error as { reusedSocket?: boolean }).reusedSocket && (error as NodeJS.ErrnoException).code === 'ECONNRESET') return this.sendOnce(req);
+      throw error;
+    }
+  }
+
+  private sendOnce(req: HttpRequest): Promise<HttpAnswer> {
     const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
     const headers: Record<string, string | number> = { ...req.headers };
     if (payload) {
@@ -47,7 +61,7 @@ export class HttpClient {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
         res.on('error', reject);
       });
-      outgoing.on('error', reject);
+      outgoing.on('error', (error) => reject(Object.assign(error, { reusedSocket: outgoing.reusedSocket })));
       outgoing.end(payload);
     });
   }

@@ -35,12 +35,12 @@ export const noopJob = (name: string) => ({ name, type: 'custom', payload: { han
 
 /** `jobs` submissions after `warmup` ones (submitted and completed first, not counted). */
 export async function chronosHttpSubmit(
-  opts: { jobs: number; warmup: number; inFlight: number; users: number; batchSize?: number } & ChronosBenchConnections,
+  opts: { jobs: number; warmup: number; inFlight: number; users: number; batchSize?: number; build?: string } & ChronosBenchConnections,
 ): Promise<SubmitResult & { layout: string }> {
   const batchSize = opts.batchSize ?? 1;
   const config = benchConfig(opts);
   await resetChronosState(config);
-  const processes = await startChronosProcesses('submit', benchLayout());
+  const processes = await startChronosProcesses(opts.build ? 'baseline' : 'submit', benchLayout(), {}, undefined, opts.build);
   const clients = processes.apiBases.map((base) => new HttpClient(base, Math.ceil(opts.inFlight / processes.apiBases.length)));
   const db = new pg.Client({ connectionString: config.databaseUrl });
   await db.connect();
@@ -49,7 +49,7 @@ export async function chronosHttpSubmit(
     const succeeded = async () => Number((await db.query(`SELECT count(*)::int AS n FROM executions WHERE status = 'succeeded'`)).rows[0].n);
     await submitOverHttp(clients, users, 'warmup', opts.warmup, opts.inFlight, batchSize);
     await waitFor(succeeded, opts.warmup);
-    const { submitted, acceptMs, completeMs, cpu } = await processes.profiled('submit', async () => {
+    const { submitted, acceptMs, completeMs, cpu } = await processes.profiled(`${opts.build ? 'baseline-' : ''}${batchSize === 1 ? 'submit' : 'bulk'}`, async () => {
       const cpuBefore = cpuSnapshot({ chronos: processes.pids });
       const started = performance.now();
       const submitted = await submitOverHttp(clients, users, 'job', opts.jobs, opts.inFlight, batchSize);

@@ -17,6 +17,8 @@ type Loaded<T> = T & { load: MachineLoad };
 export interface Comparison<C, B> {
   chronos: Loaded<C>;
   bullmq: Loaded<B>;
+  /** The same measurement of Chronos built from BENCH_BASELINE (an earlier commit), in the same run, just before. */
+  baseline?: Loaded<C> & { commit: string };
   ratio: { accepted: number; completed: number };
 }
 
@@ -87,7 +89,16 @@ function printSubmission(title: string, c: Comparison<SubmitResult & { layout: s
       ['submission p99 (ms)', fmtNum(chronos.latency.p99), fmtNum(bullmq.latency.p99), fmtRatio(ratio(chronos.latency.p99, bullmq.latency.p99)), ''],
       ...cpuRows(chronos.cpuMsPerJob, bullmq.cpuMsPerJob),
     ],
-    ['Higher is better for jobs/s (target: both ratios ≥ 0.50x).'],
+    [
+      'Higher is better for jobs/s (target: both ratios ≥ 0.50x).',
+      ...(c.baseline
+        ? [
+            `Baseline ${c.baseline.commit} (same run, just before, ${formatLoad(c.baseline.load)}): accepted ${fmtInt(c.baseline.acceptedPerSecond)}, completed ${fmtInt(c.baseline.completedPerSecond)} jobs/s, ` +
+              `Chronos CPU per job ${fmtNum(c.baseline.cpuMsPerJob.chronos ?? NaN, 3)} ms; this code / baseline: accepted ${fmtRatio(ratio(chronos.acceptedPerSecond, c.baseline.acceptedPerSecond))}, ` +
+              `CPU per job ${fmtRatio(ratio(chronos.cpuMsPerJob.chronos ?? NaN, c.baseline.cpuMsPerJob.chronos ?? NaN))}.`,
+          ]
+        : []),
+    ],
   );
 }
 

@@ -12,6 +12,8 @@
  *   write-latency  what read-your-writes adds to a write (BENCH_WRITE_REQUESTS 2000 per arm, BENCH_WRITE_CONCURRENCY 1)
  *   in-process     the command bus without HTTP vs addBulk, and lateness (BENCH_THROUGHPUT_JOBS 20000,
  *                  BENCH_LATENESS_JOBS 5000, BENCH_LEAD_MS 10000, BENCH_SUBMIT_CONCURRENCY 256, BENCH_TRACE=1)
+ * BENCH_BASELINE=<commit> (scripts/bench.sh builds it into BENCH_BASELINE_BUILD): submit and bulk measure Chronos of
+ * that commit too, just before this code, on the same servers in the same run.
  * BENCH_LAYOUT (one | api=N) chooses how the HTTP scenarios run Chronos (bench/chronos-processes.ts);
  * BENCH_PROFILE=<dir> writes a CPU profile of each Chronos process there.
  * Env: NATS_URL, DATABASE_URL, REDIS_URL (required; the Chronos state on them is wiped).
@@ -80,22 +82,26 @@ async function main(): Promise<void> {
 
   if (scenarios.includes('submit')) {
     log(`HTTP submission: ${p.httpJobs} POST /api/v1/jobs, ${p.httpInFlight} in flight, 4 users (after ${p.warmupJobs} to warm up)`);
-    const chronos = await underLoad(() => chronosHttpSubmit({ jobs: p.httpJobs, warmup: p.warmupJobs, inFlight: p.httpInFlight, users: 4, ...conn }));
+    const submit = (build?: string) => underLoad(() => chronosHttpSubmit({ jobs: p.httpJobs, warmup: p.warmupJobs, inFlight: p.httpInFlight, users: 4, build, ...conn }));
+    const baseline = await measureBaseline(submit);
+    const chronos = await submit();
     log(`  Chronos ${JSON.stringify(chronos)}`);
     log(`BullMQ: ${p.httpJobs} queue.add one by one, ${p.httpInFlight} in flight, worker in a child process`);
     const bullmq = await underLoad(() => bullmqAddOneByOne({ redisUrl: conn.redisUrl, jobs: p.httpJobs, warmup: p.warmupJobs, inFlight: p.httpInFlight }));
     log(`  BullMQ ${JSON.stringify(bullmq)}`);
-    s.submit = { chronos, bullmq, ratio: { accepted: ratio(chronos.acceptedPerSecond, bullmq.acceptedPerSecond), completed: ratio(chronos.completedPerSecond, bullmq.completedPerSecond) } };
+    s.submit = { chronos, bullmq, ...baseline, ratio: { accepted: ratio(chronos.acceptedPerSecond, bullmq.acceptedPerSecond), completed: ratio(chronos.completedPerSecond, bullmq.completedPerSecond) } };
   }
 
   if (scenarios.includes('bulk')) {
     log(`Bulk over HTTP: ${p.bulkJobs} jobs in POST /api/v1/jobs/batch of ${p.bulkSize}, ${p.bulkInFlight} in flight, 4 users`);
-    const chronos = await underLoad(() => chronosHttpSubmit({ jobs: p.bulkJobs, warmup: p.bulkSize, inFlight: p.bulkInFlight, users: 4, batchSize: p.bulkSize, ...conn }));
+    const bulk = (build?: string) => underLoad(() => chronosHttpSubmit({ jobs: p.bulkJobs, warmup: p.bulkSize, inFlight: p.bulkInFlight, users: 4, batchSize: p.bulkSize, build, ...conn }));
+    const baseline = await measureBaseline(bulk);
+    const chronos = await bulk();
     log(`  Chronos ${JSON.stringify(chronos)}`);
     log(`BullMQ: ${p.bulkJobs} jobs in addBulk of ${p.bulkSize}, ${p.bulkInFlight} in flight, worker in a child process`);
     const bullmq = await underLoad(() => bullmqAddOneByOne({ redisUrl: conn.redisUrl, jobs: p.bulkJobs, warmup: p.bulkSize, inFlight: p.bulkInFlight, batchSize: p.bulkSize }));
     log(`  BullMQ ${JSON.stringify(bullmq)}`);
-    s.bulk = { chronos, bullmq, ratio: { accepted: ratio(chronos.acceptedPerSecond, bullmq.acceptedPerSecond), completed: ratio(chronos.completedPerSecond, bullmq.completedPerSecond) } };
+    s.bulk = { chronos, bullmq, ...baseline, ratio: { accepted: ratio(chronos.acceptedPerSecond, bullmq.acceptedPerSecond), completed: ratio(chronos.completedPerSecond, bullmq.completedPerSecond) } };
   }
 
   if (scenarios.includes('reads')) {
@@ -132,6 +138,17 @@ async function main(): Promise<void> {
   const file = scenarios.length === SCENARIOS.length ? 'bench/results/latest.json' : `bench/results/${scenarios.join('+')}.json`;
   await writeResults(results, file);
   log(`results written to ${file}`);
+}
+
+/** With BENCH_BASELINE_BUILD set, `measure` run on that build (the code of BENCH_BASELINE_COMMIT), for `{ baseline }`. */
+async function measureBaseline<T>(measure: (build?: string) => Promise<T>): Promise<{ baseline?: T & { commit: string } }> {
+  const build = process.env.BENCH_BASELINE_BUILD;
+  if (!build) return {};
+  const commit = process.env.BENCH_BASELINE_COMMIT ?? build;
+  log(`  baseline: Chronos of ${commit}`);
+  const baseline = { ...(await measure(build)), commit };
+  log(`  baseline ${JSON.stringify(baseline)}`);
+  return { baseline };
 }
 
 main().then(

@@ -6,6 +6,7 @@
 # Results: printed as a table and written to bench/results/latest.json.
 # Quick runs: BENCH_THROUGHPUT_JOBS=2000 BENCH_LATENESS_JOBS=500 npm run bench
 # Only what read-your-writes adds to a write (bench/results/write-latency.json): BENCH_ONLY=write-latency npm run bench
+# A change against the code before it, in the same run (submit, bulk): BENCH_BASELINE=<commit> npm run bench
 # kill -9 of every process under load (bench/faults.ts, bench/results/faults.json): npm run bench -- faults
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
@@ -25,6 +26,17 @@ export NODE_ENV=development
 stack_log "building src and bench (tsconfig.bench.json -> $BUILD)"
 rm -rf "$BUILD"
 npx tsc -p tsconfig.bench.json
+
+if [[ -n ${BENCH_BASELINE:-} ]]; then
+  # The code of an earlier commit, built beside this one: submit and bulk measure it too, in the same run.
+  BASELINE_SRC="$STACK_ROOT/.chronos/bench-baseline"
+  export BENCH_BASELINE_COMMIT="$(git rev-parse --short "$BENCH_BASELINE")"
+  stack_log "building the baseline $BENCH_BASELINE_COMMIT -> $BASELINE_SRC"
+  rm -rf "$BASELINE_SRC" && mkdir -p "$BASELINE_SRC"
+  git archive "$BENCH_BASELINE" src bench test/support tsconfig.json tsconfig.bench.json | tar -x -C "$BASELINE_SRC"
+  npx tsc -p "$BASELINE_SRC/tsconfig.bench.json"
+  export BENCH_BASELINE_BUILD="$BASELINE_SRC/.chronos/bench-build"
+fi
 
 stack_log "applying migrations"
 node "$BUILD/src/migrate.js"

@@ -48,7 +48,7 @@ import { NATS_CLIENTS, type NatsClients } from './infra/nats.js';
 import { REDIS } from './infra/redis.js';
 import { GetDeadLetterHandler, ListDeadLettersHandler } from './projections/dead-letters/dead-letter.queries.js';
 import { GetExecutionHandler, ListExecutionsHandler } from './projections/executions/execution.queries.js';
-import { JobStatsHandler } from './projections/jobs/job-stats.query.js';
+import { JobRecordHandler } from './projections/jobs/job-record.query.js';
 import { ListJobsHandler } from './projections/jobs/list-jobs.query.js';
 import { UpcomingJobsHandler } from './projections/jobs/upcoming-jobs.query.js';
 import { ReadModelConsumers } from './projections/read-model.consumers.js';
@@ -103,7 +103,7 @@ export class AppModule implements NestModule {
         JobsService,
         ListJobsHandler,
         UpcomingJobsHandler,
-        JobStatsHandler,
+        JobRecordHandler,
         ListExecutionsHandler,
         GetExecutionHandler,
         ListDeadLettersHandler,

@@ -54,6 +54,18 @@ describe('event store on JetStream', () => {
     expect((await store.load('job', id)).events).toHaveLength(1);
   });
 
+  it('CreateJob appends without reading first; an id that has events is still refused, a repeated command still folded once', async () => {
+    const jobId = randomUUID();
+    const create = () => ({ type: 'CreateJob' as const, now: new Date(), data: { jobId, ownerId: randomUUID(), spec, executionId: randomUUID() } });
+    const commandId = randomUUID();
+    const first = await new JobRepository(store).execute(jobId, create(), meta(commandId));
+    // Other processes, nothing cached: the same command again is its duplicate, another create is refused.
+    const again = await new JobRepository(store).execute(jobId, create(), meta(commandId));
+    expect(again).toMatchObject({ duplicate: true, position: first.position, state: { version: first.state.version } });
+    await expect(new JobRepository(store).execute(jobId, create(), meta())).rejects.toThrow('already exists');
+    expect((await store.load('job', jobId)).events.filter((e) => e.type === 'JobCreated')).toHaveLength(1);
+  });
+
   it('the repository reloads and decides again on conflict, so concurrent commands all land', async () => {
     const jobId = randomUUID();
     const a = new JobRepository(store);

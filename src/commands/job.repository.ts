@@ -85,7 +85,7 @@ export class JobRepository {
   private async executeNow(jobId: string, command: JobCommand, metadata: CommandMetadata, expectedVersion?: number): Promise<JobCommandResult> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const cached = this.cache.get(jobId);
-      const loaded = cached ?? (await this.catchUp(jobId));
+      const loaded = cached ?? (attempt === 1 && command.type === 'CreateJob' ? unwritten() : await this.catchUp(jobId));
       if (expectedVersion !== undefined && loaded.state.exists && loaded.state.version !== expectedVersion) {
         // The cache may be behind the log; only a fresh read can say the caller's version is stale.
         const fresh = attempt === 1 ? await this.catchUp(jobId) : loaded;
@@ -142,4 +142,14 @@ export class JobRepository {
     this.cache.set(jobId, loaded);
     if (this.cache.size > CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
   }
+}
+
+/**
+ * What a CreateJob is first decided on, without reading the log: the id is new (a random UUID), so the job has
+ * no events, and the append's expected last sequence 0 is the check that it has none. Should it have some after
+ * all, the append is refused as a conflict (or folded as a duplicate of its command id) and the loop reads the
+ * log and decides again; a direct get before every create would only ask what that check already asks.
+ */
+function unwritten(): Loaded {
+  return { state: initialState(), lastSequence: 0 };
 }

@@ -63,9 +63,7 @@ export class JobsService {
   /** The job, if it exists and the caller may see it; otherwise JOB_NOT_FOUND (never forbidden: no existence leak). */
   async visible(id: string, caller: JobCaller): Promise<JobState> {
     const state = await this.jobs.load(id);
-    if (!state.exists || state.deleted || (caller.role !== 'admin' && state.ownerId !== caller.id)) {
-      throw new NotFoundError('JOB_NOT_FOUND', `job ${id} not found`);
-    }
+    if (!seenBy(state, caller)) throw new NotFoundError('JOB_NOT_FOUND', `job ${id} not found`);
     return state;
   }
 
@@ -153,6 +151,11 @@ export class JobsService {
       { retryPolicy: { ...defaultRetryPolicy(), maxAttempts: this.config.retryDefaults.maxAttempts, delayMs: this.config.retryDefaults.delayMs }, timeoutMs: this.config.defaultTimeoutMs },
     );
   }
+}
+
+/** Whether `caller` may see the job in `state`: a live job of theirs, or any for an admin. */
+export function seenBy(state: JobState, caller: Pick<JobCaller, 'id' | 'role'>): boolean {
+  return state.exists && !state.deleted && (caller.role === 'admin' || state.ownerId === caller.id);
 }
 
 /** The schedule a request names, its instants in the one canonical form. */

@@ -20,7 +20,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { JobsService, scheduleOf } from '../commands/jobs.service.js';
+import { JobsService, scheduleOf, seenBy } from '../commands/jobs.service.js';
 import { toInstant } from '../domain/instant.js';
 import type { JobCommand } from '../domain/job/job.commands.js';
 import type { JobState } from '../domain/job/job.state.js';
@@ -28,10 +28,11 @@ import { assertValidSchedule } from '../domain/job/schedule.js';
 import { previewInstants } from '../domain/job/schedule-preview.js';
 import type { ExecutionRow } from '../projections/executions/executions.projection.js';
 import { ListExecutionsQuery } from '../projections/executions/execution.queries.js';
-import { JobStatsQuery } from '../projections/jobs/job-stats.query.js';
+import { JobRecordQuery, type JobRecordRow } from '../projections/jobs/job-record.query.js';
 import { ListJobsQuery, type JobRecord } from '../projections/jobs/list-jobs.query.js';
 import { UpcomingJobsQuery, type UpcomingJob } from '../projections/jobs/upcoming-jobs.query.js';
 import type { JobStats } from '../projections/jobs/jobs.projection.js';
+import { NotFoundError } from '../domain/errors.js';
 import { CurrentCaller, type Caller } from './caller.js';
 import { BATCH_MAX_JOBS, CreateJobDto, CreateJobsBatchDto, EmptyBodyDto, PauseJobDto, PreviewScheduleDto, RescheduleJobDto, UpdateJobDto } from './dto/job.dto.js';
 import { JobAsOfQueryDto, ListExecutionsQueryDto, ListJobsQueryDto, ListLogsQueryDto, PageQueryDto, PreviewQueryDto, UpcomingQueryDto } from './dto/list-query.dto.js';
@@ -140,7 +141,10 @@ export class JobsController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'Read a job (folded from the event log: always current); ?asOf= answers it as it stood then' })
+  @ApiOperation({
+    summary: 'Read a job; ?asOf= answers it as it stood then, folded from its events',
+    description: 'From the jobs read model: it reflects your writes once they answered (X-Chronos-Read-Models: current), and the rest once projected.',
+  })
   @ApiJobResponse(200)
   @ApiNotFoundResponse({ type: ProblemDto, description: 'JOB_NOT_FOUND (also for an asOf before the job existed)' })
   async get(
@@ -149,7 +153,10 @@ export class JobsController {
     @CurrentCaller() caller: Caller,
     @Res({ passthrough: true }) res: Response,
   ): Promise<JobDto> {
-    if (query.asOf === undefined) return this.respond(res, await this.jobs.visible(id, caller), await this.stats(id));
+    if (query.asOf === undefined) {
+      const job = await this.read(id, caller);
+      return this.respond(res, job.state, job.stats);
+    }
     // Statistics are today's; the rest is the job as it stood then.
     return toJobDto(await this.jobs.asOf(id, caller, toInstant(query.asOf)), await this.stats(id));
   }
@@ -159,7 +166,7 @@ export class JobsController {
   @ApiOkResponse({ type: PreviewDto })
   @ApiNotFoundResponse({ type: ProblemDto })
   async preview(@Param('id', uuidParam()) id: string, @Query() query: PreviewQueryDto, @CurrentCaller() caller: Caller): Promise<PreviewDto> {
-    const job = await this.jobs.visible(id, caller);
+    const job = (await this.read(id, caller)).state;
     if (job.status !== 'active' || job.nextRunAt === null) return { items: [] };
     // From the job's next instant on (it is included), computed as the scheduler will.
     const after = new Date(Date.parse(job.nextRunAt) - 1);
@@ -171,7 +178,7 @@ export class JobsController {
   @ApiOkResponse({ type: LogEntryListDto })
   @ApiNotFoundResponse({ type: ProblemDto })
   async logs(@Param('id', uuidParam()) id: string, @Query() query: ListLogsQueryDto, @CurrentCaller() caller: Caller): Promise<LogEntryListDto> {
-    await this.jobs.visible(id, caller);
+    await this.read(id, caller);
     const { items, total } = await this.queries.execute<ListLogsQuery, { items: LogEntryRow[]; total: number }>(new ListLogsQuery({ jobId: id }, query.level, query.page, query.limit));
     return { items, page: query.page, limit: query.limit, total, totalPages: Math.ceil(total / query.limit) };
   }
@@ -289,7 +296,7 @@ export class JobsController {
   @ApiOkResponse({ type: ExecutionListDto })
   @ApiNotFoundResponse({ type: ProblemDto })
   async executions(@Param('id', uuidParam()) id: string, @Query() query: ListExecutionsQueryDto, @CurrentCaller() caller: Caller): Promise<ExecutionListDto> {
-    await this.jobs.visible(id, caller);
+    await this.read(id, caller);
     const { items, total } = await this.queries.execute<ListExecutionsQuery, { items: ExecutionRow[]; total: number }>(
       new ListExecutionsQuery(id, query.status, query.page, query.limit),
     );
@@ -301,8 +308,24 @@ export class JobsController {
     return this.respond(res, (await this.jobs.act(id, caller, command, parseIfMatch(ifMatch))).state, await this.stats(id));
   }
 
-  private stats(id: string): Promise<JobStats | null> {
-    return this.queries.execute<JobStatsQuery, JobStats | null>(new JobStatsQuery(id));
+  /**
+   * The job for a read, from the read model when its row is the job as the log has it (one query, with its
+   * statistics); from the log when there is no row (not projected yet: a write that answered `lagging`) or
+   * the row is not `exact` (held back by a stall; a text stored in its storable form).
+   */
+  private async read(id: string, caller: Caller): Promise<{ state: JobState; stats: JobStats | null }> {
+    const record = await this.record(id);
+    if (!record?.exact) return { state: await this.jobs.visible(id, caller), stats: record?.stats ?? null };
+    if (!seenBy(record.state, caller)) throw new NotFoundError('JOB_NOT_FOUND', `job ${id} not found`);
+    return record;
+  }
+
+  private async stats(id: string): Promise<JobStats | null> {
+    return (await this.record(id))?.stats ?? null;
+  }
+
+  private record(id: string): Promise<JobRecordRow | null> {
+    return this.queries.execute<JobRecordQuery, JobRecordRow | null>(new JobRecordQuery(id));
   }
 
   private respond(res: Response, state: JobState, stats: JobStats | null): JobDto {

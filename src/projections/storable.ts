@@ -7,7 +7,8 @@ import { hasUnstorableChar, wellFormedText } from '../domain/text.js';
  *
  * - Text: `text` and `jsonb` cannot hold U+0000, and `jsonb` refuses an unpaired UTF-16 surrogate. Each one
  *   is stored as U+FFFD (the replacement character), in values and in object keys. The event log keeps the
- *   exact value, and the routes that fold the log (`GET /jobs/:id`, `GET /jobs/:id/events`) show it.
+ *   exact value, and the routes that fold the log (`GET /jobs/:id`, which does for a job whose row holds U+FFFD,
+ *   and `GET /jobs/:id/events`) show it.
  * - Instants: `timestamptz` reads neither JavaScript's extended years (`+010000-01-01T…`) nor year 0 and
  *   before; they are written in PostgreSQL's own notation, which reads back to the same instant (before
  *   4713 BC, which PostgreSQL cannot represent, as `-infinity`).

@@ -81,6 +81,16 @@ describe('SecretsService', () => {
     expect(secrets.maskDeep({ echo: ['another-secret-value-456'] }, values)).toEqual({ echo: [MASK] });
   });
 
+  it("a run's masker masks as maskText does, and is the same one for the same secrets", async () => {
+    const values = secrets.secretsOf((await secrets.openForRun(jobId, await secrets.sealForStorage(jobId, spec())))!);
+    const mask = secrets.masker(values);
+    for (const text of ['401 for Bearer SUPER-SECRET-123; smtp-pass-789 refused', 'login smtp://mailer:smtp-pass-789@mail.example.com failed', 'nothing here', '']) {
+      expect(mask(text)).toBe(secrets.maskText(text, values));
+    }
+    expect(secrets.masker([...values])).toBe(mask);
+    expect(secrets.masker(secrets.secretsOf(null))).not.toBe(mask);
+  });
+
   it('masks event data for the history endpoint', async () => {
     const stored = await secrets.sealForStorage(jobId, spec());
     const [event] = secrets.maskEvents([{ type: 'JobCreated', data: { jobId, spec: stored } }]);

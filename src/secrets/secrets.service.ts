@@ -4,9 +4,12 @@ import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import type { JobSpec } from '../domain/job/job-spec.js';
 import { configSecrets } from './config-secrets.js';
 import { deriveMasterKey, JobKeys, legacyMasterKey } from './job-keys.js';
-import { hasSecrets, maskDeep, maskEventData, maskSpec, maskText, maskUrl, mergeMasked, openSpec, sealSpec, secretValues } from './job-secrets.js';
+import { hasSecrets, maskDeep, maskEventData, maskSpec, maskText, maskUrl, mergeMasked, openSpec, sealSpec, secretValues, textMasker } from './job-secrets.js';
 import { isSealed } from './sealed.js';
 import { hasEmbeddedSealed } from './url-secrets.js';
+
+/** Distinct secret sets whose maskers are kept: past it, they are all let go and derived again as needed. */
+const MASKERS_KEPT = 1000;
 
 /** What the worker records when a run's secrets cannot be opened (the job was deleted: its key destroyed). */
 export const SECRETS_DESTROYED = "the job's secrets were destroyed";
@@ -20,6 +23,8 @@ export class SecretsService implements OnApplicationBootstrap {
   private readonly log = new Logger(SecretsService.name);
   private readonly keys: JobKeys;
   private readonly configValues: string[];
+  /** Run maskers by their secrets (see `masker`). */
+  private readonly maskers = new Map<string, (text: string) => string>();
 
   constructor(
     @Inject(CHRONOS_CONFIG) private readonly config: ChronosConfig,
@@ -96,6 +101,21 @@ export class SecretsService implements OnApplicationBootstrap {
   /** `text` (a log message, an error) with the given secrets and the configuration's secrets masked. */
   maskText(text: string, secrets: readonly string[] = []): string {
     return maskText(text, [...secrets, ...this.configValues]);
+  }
+
+  /**
+   * maskText for every text of a run: `secrets` (from secretsOf, configuration secrets included) derived once,
+   * and kept for the next run with the same secrets (most jobs have none of their own: every run, the same).
+   */
+  masker(secrets: readonly string[]): (text: string) => string {
+    const key = secrets.join('\u0000');
+    let masker = this.maskers.get(key);
+    if (!masker) {
+      if (this.maskers.size >= MASKERS_KEPT) this.maskers.clear();
+      masker = textMasker(secrets);
+      this.maskers.set(key, masker);
+    }
+    return masker;
   }
 
   /** `value` (an output, log metadata) with maskText applied to every string in it. */

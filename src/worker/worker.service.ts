@@ -399,8 +399,8 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       this.commands.send(item.jobId, command, fromWorker(this.config.instanceId, reportCommandId(command.type, item.executionId), workCorrelation(item)));
 
     /** The run's secret values: masked in everything it logs and reports. */
-    let secrets = this.secrets.secretsOf(null);
-    const mask = (text: string) => this.secrets.maskText(text, secrets);
+    let masker = this.secrets.masker(this.secrets.secretsOf(null));
+    const mask = (text: string) => masker(text);
     const logs = new ExecutionLogBuffer(item.jobId, item.executionId, mask);
     const shipLogs = () => this.shipLogs(logs);
     logs.log('info', `attempt ${item.attempt} started on worker ${this.config.instanceId}`, { attempt: item.attempt, scheduledAt: item.scheduledAt });
@@ -426,7 +426,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
         throw new ExecutionFailure(failure.message, undefined, false);
       });
       if (!spec) throw new ExecutionFailure(SECRETS_DESTROYED, undefined, false);
-      secrets = this.secrets.secretsOf(spec);
+      masker = this.secrets.masker(this.secrets.secretsOf(spec));
       output = await executor.run({
         jobId: item.jobId,
         executionId: item.executionId,

@@ -253,7 +253,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a job (folded from the event log: always current); ?asOf= answers it as it stood then */
+        /**
+         * Read a job; ?asOf= answers it as it stood then, folded from its events
+         * @description From the jobs read model: it reflects your writes once they answered (X-Chronos-Read-Models: current), and the rest once projected.
+         */
         get: operations["JobsController_get"];
         /** Replace a job: omitted optional fields return to their defaults */
         put: operations["JobsController_replace"];
