@@ -5,7 +5,7 @@ import { notificationIdFor } from '../commands/ids.js';
 import type { Notifications } from '../domain/job/job-spec.js';
 import type { NotificationTrigger } from '../domain/job/job.events.js';
 import type { NotificationItem } from '../events/messages.js';
-import { asJobEvent, jobEventsOf, type StoredEvent } from '../events/stored-event.js';
+import { jobEventsOf, type StoredEvent } from '../events/stored-event.js';
 import { notifySubject } from '../events/streams.js';
 import { channelsFor } from '../notifications/notification.js';
 import type { Publication, Reaction } from './reaction.js';
@@ -105,7 +105,7 @@ export class NotificationsReaction implements Reaction {
           if (data.outcome !== 'succeeded' || Date.parse(event.occurredAt) < oldest) break;
           const memo = await this.settings(data.jobId, event.sequence);
           if (channelsFor(memo.notifications, 'success').length === 0 || memo.deleted) break;
-          const { scheduledAt, attempt } = fire ?? (await this.fireOf(data.jobId, data.executionId));
+          const { scheduledAt, attempt } = fire ?? (await this.fireOf(data.jobId, data.executionId, event.sequence));
           items.push(
             ...this.itemsFor(memo, 'success', data.executionId, {
               jobId: data.jobId,
@@ -152,15 +152,14 @@ export class NotificationsReaction implements Reaction {
     return memo;
   }
 
-  /** When and which attempt an execution that fired before this saga's memory was: from the job's history. */
-  private async fireOf(jobId: string, executionId: string): Promise<FireMemo> {
-    const history = await this.repository.history(jobId);
-    const fired = history.map(asJobEvent).find((e) => e?.type === 'JobFired' && e.data.executionId === executionId);
-    if (fired?.type !== 'JobFired') {
+  /** When and which attempt an execution that fired before this saga's memory was: it was open just before it finished. */
+  private async fireOf(jobId: string, executionId: string, finishedSequence: number): Promise<FireMemo> {
+    const open = (await this.repository.loadBefore(jobId, finishedSequence)).openExecutions[executionId];
+    if (!open) {
       this.log.warn(`no JobFired for execution ${executionId} of job ${jobId}`);
       return { scheduledAt: '', attempt: 1 };
     }
-    return { scheduledAt: fired.data.scheduledAt, attempt: fired.data.attempt };
+    return { scheduledAt: open.scheduledAt, attempt: open.attempt };
   }
 }
 
