@@ -7,6 +7,13 @@ interface RetryTimer {
   jobId: string;
   retryAt: string;
   correlationId: string;
+  position: number;
+}
+
+/** A job's next instant (null: none) and the log position of the event that set it. */
+interface NextInstant {
+  at: string | null;
+  position: number;
 }
 
 /** Channel on which the timers projection announces a commit, so the scheduler need not wait for its next poll. */
@@ -14,13 +21,14 @@ export const TIMERS_CHANNEL = 'chronos_timers';
 
 /**
  * The `timers` read model: each active job's next instant. Every event that moves a job's next instant
- * carries it (`nextRunAt`); events that stop a job clear its timer.
+ * carries it (`nextRunAt`); events that stop a job clear its timer. Each row keeps the log position of the
+ * event that set it, so the scheduler can read only what changed since its last read.
  */
 export class TimersProjection implements Projection {
   readonly name = 'timers';
 
   async apply(db: EntityManager, events: StoredEvent[]): Promise<void> {
-    const next = new Map<string, string | null>();
+    const next = new Map<string, NextInstant>();
     // Retry timers, by the failed execution's id: its retry instant (and the failed run's correlation), or null once retried.
     const retries = new Map<string, RetryTimer | null>();
     const deletedJobs: string[] = [];
@@ -30,27 +38,27 @@ export class TimersProjection implements Projection {
         case 'JobUpdated':
         case 'JobRescheduled':
         case 'JobResumed':
-          next.set(event.aggregateId, event.data.nextRunAt);
+          next.set(event.aggregateId, { at: event.data.nextRunAt, position: event.sequence });
           break;
         case 'JobFired':
-          if (event.data.trigger === 'schedule' || event.data.trigger === 'misfire') next.set(event.aggregateId, event.data.nextRunAt);
+          if (event.data.trigger === 'schedule' || event.data.trigger === 'misfire') next.set(event.aggregateId, { at: event.data.nextRunAt, position: event.sequence });
           if (event.data.retryOf) retries.set(event.data.retryOf, null);
           break;
         case 'RetryScheduled':
-          retries.set(event.data.executionId, { jobId: event.data.jobId, retryAt: event.data.retryAt, correlationId: event.correlationId });
+          retries.set(event.data.executionId, { jobId: event.data.jobId, retryAt: event.data.retryAt, correlationId: event.correlationId, position: event.sequence });
           break;
         case 'ExecutionSkipped':
-          next.set(event.aggregateId, event.data.nextRunAt);
+          next.set(event.aggregateId, { at: event.data.nextRunAt, position: event.sequence });
           break;
         case 'JobDeleted':
           deletedJobs.push(event.aggregateId);
-          next.set(event.aggregateId, null);
+          next.set(event.aggregateId, { at: null, position: event.sequence });
           break;
         case 'JobPaused':
         case 'JobCancelled':
         case 'JobCompleted':
         case 'JobFailed':
-          next.set(event.aggregateId, null);
+          next.set(event.aggregateId, { at: null, position: event.sequence });
           break;
         case 'ExecutionStarted':
         case 'ExecutionFinished':
@@ -69,14 +77,14 @@ export class TimersProjection implements Projection {
     }
     await this.applyRetries(db, retries, deletedJobs);
     if (next.size === 0) return;
-    const due = [...next].filter(([, at]) => at !== null).map(([jobId, scheduledAt]) => ({ jobId, scheduledAt: storableInstant(scheduledAt) }));
-    const cleared = [...next].filter(([, at]) => at === null).map(([jobId]) => jobId);
+    const due = [...next].filter(([, { at }]) => at !== null).map(([jobId, { at, position }]) => ({ jobId, scheduledAt: storableInstant(at!), position }));
+    const cleared = [...next].filter(([, { at }]) => at === null).map(([jobId]) => jobId);
     if (cleared.length) await db.query(`DELETE FROM timers WHERE job_id = ANY($1::uuid[])`, [cleared]);
     if (due.length) {
       await db.query(
-        `INSERT INTO timers (job_id, scheduled_at)
-         SELECT "jobId", "scheduledAt" FROM jsonb_to_recordset($1::jsonb) AS t("jobId" uuid, "scheduledAt" timestamptz)
-         ON CONFLICT (job_id) DO UPDATE SET scheduled_at = EXCLUDED.scheduled_at`,
+        `INSERT INTO timers (job_id, scheduled_at, position)
+         SELECT "jobId", "scheduledAt", "position" FROM jsonb_to_recordset($1::jsonb) AS t("jobId" uuid, "scheduledAt" timestamptz, "position" bigint)
+         ON CONFLICT (job_id) DO UPDATE SET scheduled_at = EXCLUDED.scheduled_at, position = EXCLUDED.position`,
         [storableJson(due)],
       );
       // Delivered when the transaction commits, never for a rolled-back batch.
@@ -93,10 +101,10 @@ export class TimersProjection implements Projection {
     if (deletedJobs.length) await db.query(`DELETE FROM retry_timers WHERE job_id = ANY($1::uuid[])`, [deletedJobs]);
     if (scheduled.length) {
       await db.query(
-        `INSERT INTO retry_timers (execution_id, job_id, retry_at, correlation_id)
-         SELECT "executionId", "jobId", "retryAt", "correlationId"
-         FROM jsonb_to_recordset($1::jsonb) AS t("executionId" uuid, "jobId" uuid, "retryAt" timestamptz, "correlationId" text)
-         ON CONFLICT (execution_id) DO UPDATE SET retry_at = EXCLUDED.retry_at, correlation_id = EXCLUDED.correlation_id`,
+        `INSERT INTO retry_timers (execution_id, job_id, retry_at, correlation_id, position)
+         SELECT "executionId", "jobId", "retryAt", "correlationId", "position"
+         FROM jsonb_to_recordset($1::jsonb) AS t("executionId" uuid, "jobId" uuid, "retryAt" timestamptz, "correlationId" text, "position" bigint)
+         ON CONFLICT (execution_id) DO UPDATE SET retry_at = EXCLUDED.retry_at, correlation_id = EXCLUDED.correlation_id, position = EXCLUDED.position`,
         [storableJson(scheduled)],
       );
       await db.query(`SELECT pg_notify($1, $2)`, [TIMERS_CHANNEL, String(scheduled.length)]);
