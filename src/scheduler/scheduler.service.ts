@@ -117,10 +117,13 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     try {
       const now = Date.now();
       const horizon = new Date(now + HORIZON_MS);
-      const whole = !this.lastRead || now - this.lastRead.wholeAt >= WHOLE_READ_MS;
-      const { instants, retries, position, truncated } = await dueTimers(this.dataSource, whole ? { horizon } : { horizon, after: this.lastRead });
-      // A truncated read leaves timers unread that no change will bring: the next read is a whole one.
-      this.lastRead = truncated ? undefined : { horizon, position, wholeAt: whole ? now : this.lastRead!.wholeAt };
+      const previous = this.lastRead;
+      const whole = !previous || now - previous.wholeAt >= WHOLE_READ_MS;
+      const { instants, retries, position, truncated } = await dueTimers(this.dataSource, whole ? { horizon } : { horizon, after: previous });
+      // A truncated read leaves timers unread that no change will bring, and one forgotten meanwhile (the lease
+      // changed hands, the LISTEN connection came back) asked for a whole read: either way the next read is a whole one.
+      const forgotten = !whole && this.lastRead === undefined;
+      this.lastRead = truncated || forgotten ? undefined : { horizon, position, wholeAt: whole ? now : previous!.wholeAt };
       for (const { jobId, scheduledAt } of instants) {
         const at = scheduledAt.toISOString();
         this.arm(fireCommandId(jobId, at), at, () => this.fire(jobId, at), this.config.fireAheadMs);
