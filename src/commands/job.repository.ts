@@ -208,10 +208,12 @@ export class JobRepository {
   }
 
   private remember(jobId: string, loaded: Loaded): void {
+    this.snapshotIfDue(jobId, loaded);
     this.cache.delete(jobId);
+    // A deleted job is not kept: nothing more happens to it, and a churn of created and deleted jobs would fill the cache.
+    if (loaded.state.deleted) return;
     this.cache.set(jobId, loaded);
     if (this.cache.size > CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
-    this.snapshotIfDue(jobId, loaded);
   }
 
   /** Writes a snapshot once `everyEvents` have been folded past the last one; a deleted job's snapshot goes. Never waited for. */
