@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { JobCommands } from './commands/job-commands.js';
 import { JobsService } from './commands/jobs.service.js';
-import { JobRepository } from './commands/job.repository.js';
+import { JOB_SNAPSHOTS, JobRepository, WITHOUT_SNAPSHOTS, type JobSnapshots } from './commands/job.repository.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from './config.js';
 import { EVENT_STORE } from './events/event-store.js';
 import { JetStreamEventStore } from './infra/jetstream-event-store.js';
@@ -45,6 +45,7 @@ import { ExecutionsController } from './http/executions.controller.js';
 import { HealthController } from './http/health.controller.js';
 import { JobsController } from './http/jobs.controller.js';
 import { NATS_CLIENTS, type NatsClients } from './infra/nats.js';
+import { KvSnapshotStore } from './infra/kv-snapshot-store.js';
 import { REDIS } from './infra/redis.js';
 import { GetDeadLetterHandler, ListDeadLettersHandler } from './projections/dead-letters/dead-letter.queries.js';
 import { GetExecutionHandler, ListExecutionsHandler } from './projections/executions/execution.queries.js';
@@ -89,6 +90,11 @@ export class AppModule implements NestModule {
       { provide: DataSource, useValue: infra.dataSource },
       { provide: REDIS, useValue: infra.redis },
       { provide: EVENT_STORE, useValue: new JetStreamEventStore(infra.nats.publisher, infra.nats.jsm) },
+      {
+        provide: JOB_SNAPSHOTS,
+        useFactory: async (): Promise<JobSnapshots> =>
+          config.snapshotEveryEvents > 0 ? { store: await KvSnapshotStore.open(infra.nats.kvm), everyEvents: config.snapshotEveryEvents } : WITHOUT_SNAPSHOTS,
+      },
       JobRepository,
       JobOwners,
       JobCommands,

@@ -102,6 +102,11 @@ export interface ChronosConfig {
   readYourWritesWaitMs: number;
   /** Identifies this process in leases and executions. */
   instanceId: string;
+  /**
+   * SNAPSHOT_EVERY_EVENTS: a job's state is snapshotted (KV bucket chronos_snapshots) each time it has folded this
+   * many events past its last snapshot, so a load reads at most about this many events; 0 turns snapshots off.
+   */
+  snapshotEveryEvents: number;
   /** Events per transaction when a read model is rebuilt from the event log (src/projections/rebuild). */
   rebuildBatchEvents: number;
   /** Outgoing mail (notifications): SMTP_URL (unset: email notifications fail with a clear error) and SMTP_FROM. */
@@ -209,6 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
     fireAllCap: integer(env, 'MISFIRE_FIRE_ALL_CAP', 100, 1),
     fireAheadMs: atMost(integer(env, 'FIRE_AHEAD_MS', 2000, 0), 'FIRE_AHEAD_MS', 5000),
     rebuildBatchEvents: integer(env, 'CHRONOS_REBUILD_BATCH_EVENTS', 2000, 10),
+    snapshotEveryEvents: integer(env, 'SNAPSHOT_EVERY_EVENTS', 50, 0),
     instanceId: env.CHRONOS_INSTANCE_ID || `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     smtp: {
       ...(env.SMTP_URL ? { url: url(env, 'SMTP_URL', env.SMTP_URL, ['smtp:', 'smtps:']) } : {}),

@@ -5,6 +5,7 @@ import { defaultRetryPolicy, withDefaults } from '../src/domain/job/job-spec.js'
 import type { Schedule } from '../src/domain/job/schedule.js';
 import { JetStreamEventStore } from '../src/infra/jetstream-event-store.js';
 import { NatsClients } from '../src/infra/nats.js';
+import { dueTimers } from '../src/projections/timers/due-timers.query.js';
 import { SchedulerService } from '../src/scheduler/scheduler.service.js';
 import { resetStack, sleep, startTestChronos, urls, waitFor } from './support/stack.js';
 
@@ -87,5 +88,37 @@ describe('scheduler', () => {
     expect(Date.parse(next!)).toBeGreaterThanOrEqual(restartedAt);
     rest.forEach((at, i) => expect(Date.parse(at)).toBe(Date.parse(next!) + (i + 1) * 1000));
     expect(a).toBeDefined();
+  });
+
+  it('between whole reads of its horizon, the scheduler reads only the timers that changed or entered it', async () => {
+    const { infra } = await start('projector');
+    const db = infra.dataSource;
+    const now = Date.now() + 60_000; // timers of jobs that do not exist, an hour away from the other tests' instants
+    const at = (ms: number) => new Date(now + 3_600_000 + ms);
+    const ids: string[] = Array.from({ length: 2000 }, () => randomUUID());
+    await db.query(
+      `INSERT INTO timers (job_id, scheduled_at, position) SELECT id, $2, 10 FROM unnest($1::uuid[]) AS id`,
+      [ids, at(1000)],
+    );
+    try {
+      const whole = await dueTimers(db, { horizon: at(10_000) });
+      expect(whole.instants.filter((t) => ids.includes(t.jobId))).toHaveLength(ids.length);
+      // The projection moves three timers (their rows get the position of the event that moved them), and two
+      // timers that were beyond the horizon come within it as the horizon moves on.
+      const moved = ids.slice(0, 3);
+      await db.query(`UPDATE timers SET scheduled_at = $2, position = $3 WHERE job_id = ANY($1::uuid[])`, [moved, at(2000), whole.position + 1]);
+      const entering: string[] = [randomUUID(), randomUUID()];
+      await db.query(`INSERT INTO timers (job_id, scheduled_at, position) SELECT id, $2, 0 FROM unnest($1::uuid[]) AS id`, [entering, at(10_500)]);
+      const beyond = randomUUID();
+      await db.query(`INSERT INTO timers (job_id, scheduled_at, position) VALUES ($1, $2, 0)`, [beyond, at(60_000)]);
+      const next = await dueTimers(db, { horizon: at(11_000), after: { horizon: at(10_000), position: whole.position } });
+      // (Timers of the other tests' jobs that changed meanwhile are read too: they are changes.)
+      const mine = new Set([...ids, ...entering, beyond]);
+      expect(next.instants.map((t) => t.jobId).filter((id) => mine.has(id)).sort()).toEqual([...moved, ...entering].sort());
+      expect(next.position).toBeGreaterThanOrEqual(whole.position + 1);
+      expect(next.truncated).toBe(false);
+    } finally {
+      await db.query(`DELETE FROM timers WHERE scheduled_at >= $1`, [at(0)]);
+    }
   });
 });

@@ -75,10 +75,11 @@ export class JobsService {
     return then;
   }
 
-  /** The job's own events, oldest first, secrets masked. */
-  async history(id: string, caller: JobCaller): Promise<StoredEvent[]> {
+  /** A page of the job's own events, oldest first, secrets masked, and how many it has. */
+  async history(id: string, caller: JobCaller, offset: number, limit: number): Promise<{ events: StoredEvent[]; total: number }> {
     await this.visible(id, caller);
-    return this.secrets.maskEvents(await this.jobs.history(id));
+    const { events, total } = await this.jobs.historyPage(id, offset, limit);
+    return { events: this.secrets.maskEvents(events), total };
   }
 
   async create(request: JobRequest, caller: JobCaller): Promise<JobCommandResult> {

@@ -1,3 +1,4 @@
+import type { Snapshot } from './messages.js';
 import type { CommandMetadata, StoredEvent } from './stored-event.js';
 
 export interface NewEvent {
@@ -23,8 +24,29 @@ export class WrongExpectedSequenceError extends Error {
 export interface EventStore {
   /** Every event of one aggregate, in order, with the subject sequence of its last message (0 if none). */
   load(aggregateType: string, aggregateId: string, fromSequence?: number): Promise<{ events: StoredEvent[]; lastSequence: number }>;
+  /** `limit` events of one aggregate after its first `skip`, in order: reads the log only as far as the page. */
+  loadPage(aggregateType: string, aggregateId: string, skip: number, limit: number): Promise<StoredEvent[]>;
   /** Appends one command's events as one message, if the aggregate's last sequence is still `expectedSequence`. */
   append(aggregateType: string, aggregateId: string, expectedSequence: number, events: NewEvent[], metadata: CommandMetadata): Promise<AppendResult>;
 }
 
 export const EVENT_STORE = Symbol('EventStore');
+
+/**
+ * Where the latest snapshot of each aggregate is kept (src/infra/kv-snapshot-store.ts). Every method may fail or
+ * find nothing without changing an answer: a load without a snapshot folds from the first event.
+ */
+export interface SnapshotStore {
+  get(aggregateType: string, aggregateId: string): Promise<Snapshot | null>;
+  put(aggregateType: string, aggregateId: string, snapshot: Snapshot): Promise<void>;
+  remove(aggregateType: string, aggregateId: string): Promise<void>;
+}
+
+/** No snapshots: every load folds the whole log. */
+export const NO_SNAPSHOTS: SnapshotStore = {
+  get: async () => null,
+  put: async () => undefined,
+  remove: async () => undefined,
+};
+
+export const SNAPSHOT_STORE = Symbol('SnapshotStore');

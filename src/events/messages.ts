@@ -134,3 +134,23 @@ export function decodeAuthChange(value: unknown): AuthChange | null {
   if (typeof value.userId === 'string') return { userId: value.userId, ...origin };
   return null;
 }
+
+/**
+ * In the KV bucket `chronos_snapshots` (streams.ts), by `snapshotKey`: an aggregate's state folded from its
+ * events up to `lastSequence`, `eventCount` stored events (the known and the passed-by ones). `shape` names the
+ * state's shape (JOB_STATE_SHAPE); a snapshot of another shape is not used, and the next one replaces it.
+ */
+export interface Snapshot<State = unknown> {
+  shape: number;
+  lastSequence: number;
+  eventCount: number;
+  state: State;
+}
+
+/** A snapshot as stored, or null for anything else: a snapshot is a cache, so what cannot be used is ignored. */
+export function decodeSnapshot(value: unknown): Snapshot | null {
+  if (!isObject(value) || !isObject(value.state)) return null;
+  const { shape, lastSequence, eventCount } = value;
+  if (![shape, lastSequence, eventCount].every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) return null;
+  return value as unknown as Snapshot;
+}

@@ -17,6 +17,12 @@ export const eventSubject = (aggregateType: string, aggregateId: string) => `${E
 /** Header of every event-log message: its events' `type@version`, comma-separated. */
 export const EVENT_TYPES_HEADER = 'Chronos-Event-Types';
 
+// --- Snapshots of aggregates (Snapshot, messages.ts): a cache of a fold, never the truth (src/infra/kv-snapshot-store.ts).
+/** KV bucket of the latest snapshot of each aggregate; deleting every key changes no answer, only how far a load reads. */
+export const SNAPSHOTS_BUCKET = 'chronos_snapshots';
+/** One key per aggregate (KV keys take `[-/_=.A-Za-z0-9]`; subjectToken's output is within that). */
+export const snapshotKey = (aggregateType: string, aggregateId: string) => `${subjectToken(aggregateType)}.${subjectToken(aggregateId)}`;
+
 // --- Work for the workers (WorkItem): a message leaves the stream when a worker acknowledges its result.
 export const WORK_STREAM = 'CHRONOS_WORK';
 export const WORK_SUBJECT = 'chronos.work';

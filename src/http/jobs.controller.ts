@@ -188,15 +188,8 @@ export class JobsController {
   @ApiOkResponse({ type: StoredEventListDto })
   @ApiNotFoundResponse({ type: ProblemDto })
   async events(@Param('id', uuidParam()) id: string, @Query() query: PageQueryDto, @CurrentCaller() caller: Caller): Promise<StoredEventListDto> {
-    const history = await this.jobs.history(id, caller);
-    const start = (query.page - 1) * query.limit;
-    return {
-      items: history.slice(start, start + query.limit),
-      page: query.page,
-      limit: query.limit,
-      total: history.length,
-      totalPages: Math.ceil(history.length / query.limit),
-    };
+    const { events, total } = await this.jobs.history(id, caller, (query.page - 1) * query.limit, query.limit);
+    return { items: events, page: query.page, limit: query.limit, total, totalPages: Math.ceil(total / query.limit) };
   }
 
   @ReadYourWrites()

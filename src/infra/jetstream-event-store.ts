@@ -32,6 +32,22 @@ export class JetStreamEventStore implements EventStore {
     return { events, lastSequence };
   }
 
+  async loadPage(aggregateType: string, aggregateId: string, skip: number, limit: number): Promise<StoredEvent[]> {
+    const subject = eventSubject(aggregateType, aggregateId);
+    const page: StoredEvent[] = [];
+    let seen = 0;
+    for (let sequence = 0; seen < skip + limit; ) {
+      const message = await this.jsm.direct.getMessage(EVENTS_STREAM, { seq: sequence + 1, next_by_subj: subject });
+      if (!message) break;
+      sequence = message.seq;
+      for (const event of decodeEventMessage(message.seq, message.json())) {
+        if (seen >= skip && seen < skip + limit) page.push(event);
+        seen++;
+      }
+    }
+    return page;
+  }
+
   async append(
     aggregateType: string,
     aggregateId: string,

@@ -63,6 +63,9 @@ export function dispatchPublications(events: StoredJobEvent[], owners: ReadonlyM
  * announcement finishes the run, and its result is ignored because the execution is no longer open, except for a
  * run paused or cancelled before its instant, which its worker may have started at it: recorded (src/domain/job).
  */
+/** How many owners' queue bounds are kept in memory. */
+const OWNERS_LIMIT = 10_000;
+
 @Injectable()
 export class DispatchWorkReaction implements Reaction {
   readonly name = 'dispatch-work';
@@ -86,7 +89,10 @@ export class DispatchWorkReaction implements Reaction {
     const fired = jobEvents.filter((event) => event.type === 'JobFired').map((event) => event.aggregateId);
     const owners = new Map([...(await this.owners.ownersOf(fired))].map(([jobId, ownerId]) => [jobId, dispatchOwner(ownerId, jobId)]));
     await this.countWhereNeeded(fired.map((jobId) => owners.get(jobId)!));
-    return dispatchPublications(jobEvents, owners, this.queues, this.config.ownerMaxQueued);
+    const publications = dispatchPublications(jobEvents, owners, this.queues, this.config.ownerMaxQueued);
+    // The oldest owners' bounds are forgotten first: a forgotten owner's counts are read from the streams again.
+    while (this.queues.size > OWNERS_LIMIT) this.queues.delete(this.queues.keys().next().value!);
+    return publications;
   }
 
   /**

@@ -5,7 +5,7 @@ import { notificationIdFor } from '../commands/ids.js';
 import type { Notifications } from '../domain/job/job-spec.js';
 import type { NotificationTrigger } from '../domain/job/job.events.js';
 import type { NotificationItem } from '../events/messages.js';
-import { asJobEvent, jobEventsOf, type StoredEvent, type StoredJobEvent } from '../events/stored-event.js';
+import { jobEventsOf, type StoredEvent, type StoredJobEvent } from '../events/stored-event.js';
 import { notifySubject } from '../events/streams.js';
 import { channelsFor } from '../notifications/notification.js';
 import type { Publication, Reaction } from './reaction.js';
@@ -38,7 +38,7 @@ export interface NotificationUnknowns {
   /** Jobs whose settings are not known at their outcome, each with that outcome's stream sequence. */
   jobs: Map<string, number>;
   /** Succeeded executions whose fire is not known at their end. */
-  fires: { jobId: string; executionId: string }[];
+  fires: { jobId: string; executionId: string; finishedSequence: number }[];
 }
 
 /**
@@ -73,7 +73,7 @@ export function notificationUnknowns(events: StoredJobEvent[], memory: Notificat
         }
         const { executionId } = event.data;
         const notifies = !memo.deleted && channelsFor(memo.notifications, 'success').length > 0;
-        if (event.type === 'ExecutionFinished' && notifies && !firesSeen.has(executionId) && !memory.fires.has(executionId)) unknowns.fires.push({ jobId, executionId });
+        if (event.type === 'ExecutionFinished' && notifies && !firesSeen.has(executionId) && !memory.fires.has(executionId)) unknowns.fires.push({ jobId, executionId, finishedSequence: event.sequence });
         break;
       }
       default:
@@ -203,21 +203,20 @@ export class NotificationsReaction implements Reaction {
       remember(this.memory.jobs, jobId, { notifications: state.spec?.notifications, deleted: !state.exists || state.deleted });
     }
     // With every job's settings known, the fires still missing are those of runs that notify.
-    for (const { jobId, executionId } of notificationUnknowns(jobEvents, this.memory, oldest).fires) {
-      remember(this.memory.fires, executionId, await this.fireOf(jobId, executionId));
+    for (const { jobId, executionId, finishedSequence } of notificationUnknowns(jobEvents, this.memory, oldest).fires) {
+      remember(this.memory.fires, executionId, await this.fireOf(jobId, executionId, finishedSequence));
     }
     return notificationPublications(jobEvents, this.memory, oldest);
   }
 
-  /** When and which attempt an execution that fired before this saga's memory was: from the job's history. */
-  private async fireOf(jobId: string, executionId: string): Promise<FireMemo> {
-    const history = await this.repository.history(jobId);
-    const fired = history.map(asJobEvent).find((e) => e?.type === 'JobFired' && e.data.executionId === executionId);
-    if (fired?.type !== 'JobFired') {
+  /** When and which attempt an execution that fired before this saga's memory was: it was open just before it finished. */
+  private async fireOf(jobId: string, executionId: string, finishedSequence: number): Promise<FireMemo> {
+    const open = (await this.repository.loadBefore(jobId, finishedSequence)).openExecutions[executionId];
+    if (!open) {
       this.log.warn(`no JobFired for execution ${executionId} of job ${jobId}`);
       return { scheduledAt: '', attempt: 1 };
     }
-    return { scheduledAt: fired.data.scheduledAt, attempt: fired.data.attempt };
+    return { scheduledAt: open.scheduledAt, attempt: open.attempt };
   }
 }
 

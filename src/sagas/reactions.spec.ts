@@ -190,7 +190,7 @@ describe('notifications (given events → publications)', () => {
     const memory = emptyNotificationMemory();
     const events = given(deadLettered('job-1', 'exec-1'), created('job-2', { onSuccess: true }), finished('job-2', 'exec-2'), created('job-3', {}), finished('job-3', 'exec-3'));
     const unknowns = notificationUnknowns(events, memory, LONG_AGO);
-    expect(unknowns).toEqual({ jobs: new Map([['job-1', 1]]), fires: [{ jobId: 'job-2', executionId: 'exec-2' }] });
+    expect(unknowns).toEqual({ jobs: new Map([['job-1', 1]]), fires: [{ jobId: 'job-2', executionId: 'exec-2', finishedSequence: 3 }] });
     // Once read from the log into memory, the fold uses them.
     memory.jobs.set('job-1', { notifications: { webhookUrl: 'https://example.test/hook' }, deleted: false });
     memory.fires.set('exec-2', { scheduledAt: '2026-12-01T09:00:00.000Z', attempt: 2 });

@@ -17,6 +17,11 @@ import { TIMERS_CHANNEL } from '../projections/timers/timers.projection.js';
 /** How far ahead timers are loaded into memory, and how often the table is read again. */
 const HORIZON_MS = 10_000;
 const POLL_MS = 1_000;
+/**
+ * How often the whole horizon is read again, besides on taking the lease: the reads between only take what
+ * changed or entered the horizon, and this catches what they cannot see (a stalled job resumed, a failed fire).
+ */
+const WHOLE_READ_MS = 30_000;
 const MAX_CONCURRENT_FIRES = 500;
 
 /**
@@ -36,7 +41,10 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private firing = 0;
   private readonly queue: { key: string; fire: () => Promise<void> }[] = [];
   private polling: Promise<void> | undefined;
+  private pollAgain = false;
   private active = false;
+  /** Where the last read stopped (its horizon and the highest timer position then); none: read the whole horizon next. */
+  private lastRead: { horizon: Date; position: number; wholeAt: number } | undefined;
 
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
@@ -50,6 +58,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     this.lease = await Lease.start(this.nats.kvm, 'scheduler', this.config.instanceId, this.config.leaseTtlMs, (held) => {
       this.log.log(held ? 'became the active scheduler' : 'standing by');
       this.active = held;
+      this.lastRead = undefined;
       if (held) void this.poll();
       else this.disarmAll();
     });
@@ -75,21 +84,46 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     this.listener = new NotificationListener(this.config.databaseUrl, TIMERS_CHANNEL, 'chronos-timers', {
       notification: () => void this.poll(),
       // Back after a lost connection: what was announced meanwhile is in the table.
-      listening: async () => void this.poll(),
+      listening: async () => {
+        this.lastRead = undefined;
+        void this.poll();
+      },
     });
     await this.listener.start();
   }
 
   private poll(): Promise<void> {
     if (!this.active) return Promise.resolve();
-    // One read at a time; a notification during a read is covered by the next interval's read.
-    this.polling ??= this.loadDueTimers().finally(() => (this.polling = undefined));
+    // One read at a time; a notification during a read asks for one more after it (reads cost what changed).
+    if (this.polling) {
+      this.pollAgain = true;
+      return this.polling;
+    }
+    this.polling = this.loadDueTimers().finally(() => {
+      this.polling = undefined;
+      if (this.pollAgain) {
+        this.pollAgain = false;
+        void this.poll();
+      }
+    });
     return this.polling;
   }
 
+  /**
+   * Arms what is due within the horizon: on taking the lease (and every WHOLE_READ_MS) every timer due by then,
+   * in between only the timers that changed since the last read or entered the horizon since (docs/architecture.md, Scheduler).
+   */
   private async loadDueTimers(): Promise<void> {
     try {
-      const { instants, retries } = await dueTimers(this.dataSource, new Date(Date.now() + HORIZON_MS));
+      const now = Date.now();
+      const horizon = new Date(now + HORIZON_MS);
+      const previous = this.lastRead;
+      const whole = !previous || now - previous.wholeAt >= WHOLE_READ_MS;
+      const { instants, retries, position, truncated } = await dueTimers(this.dataSource, whole ? { horizon } : { horizon, after: previous });
+      // A truncated read leaves timers unread that no change will bring, and one forgotten meanwhile (the lease
+      // changed hands, the LISTEN connection came back) asked for a whole read: either way the next read is a whole one.
+      const forgotten = !whole && this.lastRead === undefined;
+      this.lastRead = truncated || forgotten ? undefined : { horizon, position, wholeAt: whole ? now : previous!.wholeAt };
       for (const { jobId, scheduledAt } of instants) {
         const at = scheduledAt.toISOString();
         this.arm(fireCommandId(jobId, at), at, () => this.fire(jobId, at), this.config.fireAheadMs);
@@ -98,6 +132,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
         this.arm(retryCommandId(executionId), retryAt.toISOString(), () => this.retry(jobId, executionId, correlationId ?? undefined));
       }
     } catch (error) {
+      this.lastRead = undefined;
       this.log.error(`reading timers failed: ${(error as Error).message}`);
     }
   }
@@ -135,9 +170,10 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       void fire()
         .catch((error: unknown) => {
           this.log.error(`${key} failed: ${(error as Error).message}`);
-          // Let the next poll arm it again.
+          // Let the next read arm it again: a whole one, since nothing changed the timer.
           clearTimeout(this.armed.get(key));
           this.armed.delete(key);
+          this.lastRead = undefined;
         })
         .finally(() => {
           this.firing--;

@@ -70,6 +70,13 @@ export interface JobState {
   updatedAt: string | null;
 }
 
+/**
+ * The shape of JobState, as snapshots record it (src/commands/job.repository.ts): change it with any change of
+ * the fields or of what evolve keeps in them, and every stored snapshot is passed by and written anew.
+ * `job.state.spec.ts` fails when the fields change and this does not.
+ */
+export const JOB_STATE_SHAPE = 1;
+
 export const initialState = (): JobState => ({
   exists: false,
   deleted: false,

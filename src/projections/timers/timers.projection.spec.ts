@@ -31,18 +31,18 @@ const fired = (jobId: string, trigger: 'schedule' | 'manual' | 'retry', nextRunA
 });
 
 describe('the timers read model (given events → rows)', () => {
-  it("keeps each job's latest next instant from the events that carry it", () => {
+  it("keeps each job's latest next instant from the events that carry it, with the position of the event that set it", () => {
     const { next } = timerChanges(given(created('job-1', NEXT), fired('job-1', 'schedule', LATER), created('job-2', null)));
     expect(next).toEqual(
       new Map([
-        ['job-1', LATER],
-        ['job-2', null],
+        ['job-1', { at: LATER, position: 2 }],
+        ['job-2', { at: null, position: 3 }],
       ]),
     );
   });
 
   it('does not move the schedule for a manual fire (outside the schedule)', () => {
-    expect(timerChanges(given(created('job-1', NEXT), fired('job-1', 'manual', null))).next.get('job-1')).toBe(NEXT);
+    expect(timerChanges(given(created('job-1', NEXT), fired('job-1', 'manual', null))).next.get('job-1')).toEqual({ at: NEXT, position: 1 });
   });
 
   it('clears the timer of a job that stops: paused, cancelled, completed, failed, deleted', () => {
@@ -56,8 +56,8 @@ describe('the timers read model (given events → rows)', () => {
     );
     expect(next).toEqual(
       new Map([
-        ['job-1', null],
-        ['job-2', null],
+        ['job-1', { at: null, position: 2 }],
+        ['job-2', { at: null, position: 4 }],
       ]),
     );
     expect(deletedJobs).toEqual(['job-2']);
@@ -65,7 +65,7 @@ describe('the timers read model (given events → rows)', () => {
 
   it("keeps a retry as a timer of its own, with the failed run's correlation, until the retry fires", () => {
     const retry: JobEvent = { type: 'RetryScheduled', data: { jobId: 'job-1', executionId: 'exec-1', scheduledAt: AT, nextAttempt: 2, retryAt: NEXT, delayMs: 3_600_000 } };
-    expect(timerChanges(given(created('job-1', null), retry)).retries).toEqual(new Map([['exec-1', { jobId: 'job-1', retryAt: NEXT, correlationId: 'chain-2' }]]));
+    expect(timerChanges(given(created('job-1', null), retry)).retries).toEqual(new Map([['exec-1', { jobId: 'job-1', retryAt: NEXT, correlationId: 'chain-2', position: 2 }]]));
     expect(timerChanges(given(created('job-1', null), retry, fired('job-1', 'retry', null, 'exec-1'))).retries).toEqual(new Map([['exec-1', null]]));
   });
 });
