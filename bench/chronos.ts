@@ -22,8 +22,7 @@ import { defaultRetryPolicy, withDefaults } from '../src/domain/job/job-spec.js'
 import type { CreateJob } from '../src/domain/job/job.commands.js';
 import type { Schedule } from '../src/domain/job/schedule.js';
 import { runMigrations } from '../src/infra/database/data-source.js';
-import { LEASE_BUCKET } from '../src/infra/lease.js';
-import { EVENTS_STREAM, WORK_BACKLOG_STREAM, WORK_STREAM, WORKERS_CONSUMER } from '../src/events/streams.js';
+import { bucketStream, EVENTS_STREAM, LEASE_BUCKET, WORK_BACKLOG_STREAM, WORK_STREAM, WORKERS_CONSUMER } from '../src/events/streams.js';
 import { latenessStats, type LatenessStats } from './stats.js';
 
 /** Commands in flight while submitting (the REST API would see this many concurrent requests). */
@@ -71,7 +70,7 @@ export async function resetChronosState(config: ChronosConfig): Promise<void> {
   const nc = await connect({ servers: config.natsUrl, name: 'chronos-bench-reset' });
   try {
     const jsm = await jetstreamManager(nc);
-    for (const name of [EVENTS_STREAM, WORK_STREAM, WORK_BACKLOG_STREAM, `KV_${LEASE_BUCKET}`]) {
+    for (const name of [EVENTS_STREAM, WORK_STREAM, WORK_BACKLOG_STREAM, bucketStream(LEASE_BUCKET)]) {
       try {
         await jsm.streams.delete(name);
       } catch (error) {

@@ -493,3 +493,83 @@ stack_fresh() {
   export DATABASE_URL="postgres://chronos:chronos@127.0.0.1:$pg_port/chronos"
   export REDIS_URL="redis://127.0.0.1:$redis_port"
 }
+
+# --- A NATS cluster (npm run cluster, the cluster test and benchmark) ---------------------
+
+# stack_start_nats_node DIR NAME CLIENT_PORT ROUTE_PORT MONITOR_PORT ROUTE_PORT... — one JetStream server of
+# the cluster "chronos" on loopback, named NAME, its data in DIR/NAME, its routes to the other ROUTE_PORTs.
+# Its configuration is written to DIR/NAME.conf; pidfile DIR/NAME.pid, log DIR/NAME.log. Reused when running.
+stack_start_nats_node() {
+  local dir=$1 name=$2 port=$3 route=$4 monitor=$5 pid bin routes="" p
+  shift 5
+  for p in "$@"; do routes+="${routes:+, }nats-route://127.0.0.1:$p"; done
+  mkdir -p "$dir/$name"
+  pid=$(stack_read_pid "$dir/$name.pid")
+  if stack_pid_is "$pid" nats-server; then
+    if stack_wait_port "$port" 5 "NATS $name"; then
+      stack_log "reusing NATS $name (pid $pid) on port $port"
+      return 0
+    fi
+    stack_stop_pid "$pid" "NATS $name"
+  fi
+  rm -f "$dir/$name.pid"
+  stack_port_open "$port" && stack_die "port $port needed by NATS $name is in use by another process"
+  bin=$(stack_nats_bin) || stack_die "nats-server not found"
+  # sync_interval: always (≥ 2.10) is the production setting (README, Running a cluster); 2.9 does not know it.
+  cat >"$dir/$name.conf" <<CONF
+server_name: $name
+listen: 127.0.0.1:$port
+http: 127.0.0.1:$monitor
+jetstream { store_dir: "$dir/$name" }
+cluster {
+  name: chronos
+  listen: 127.0.0.1:$route
+  routes: [ $routes ]
+}
+CONF
+  setsid "$bin" -c "$dir/$name.conf" --pid "$dir/$name.pid" -l "$dir/$name.log" </dev/null >>"$dir/$name.log" 2>&1 &
+  stack_wait_port "$port" 20 "NATS $name" || { tail -n 20 "$dir/$name.log" >&2; return 1; }
+  stack_log "started NATS $name (pid $(stack_read_pid "$dir/$name.pid")) on port $port (routes $route, monitor $monitor)"
+}
+
+stack_stop_nats_node() {
+  local pid
+  pid=$(stack_read_pid "$1/$2.pid")
+  if stack_pid_is "$pid" nats-server; then stack_stop_pid "$pid" "NATS $2"; fi
+  rm -f "$1/$2.pid"
+}
+
+# stack_wait_jetstream_cluster MONITOR_PORT SECONDS — until the server's JetStream sees a meta leader (the
+# cluster has formed: streams with replicas can be created).
+stack_wait_jetstream_cluster() {
+  local monitor=$1 secs=$2 i
+  for ((i = 0; i < secs * 5; i++)); do
+    curl -fsS --max-time 2 "http://127.0.0.1:$monitor/jsz" 2>/dev/null | grep -q '"leader": *"[^"]' && return 0
+    sleep 0.2
+  done
+  stack_log "the NATS cluster has no JetStream leader after ${secs}s"
+  return 1
+}
+
+# The Chronos processes of `npm run cluster`: name, then roles.
+STACK_CLUSTER_PROCESSES=(api-1:api api-2:api worker-1:worker worker-2:worker scheduler-1:scheduler scheduler-2:scheduler projector-1:projector projector-2:projector)
+STACK_CLUSTER_NATS=(nats-1 nats-2 nats-3)
+
+# stack_stop_cluster DIR — stop what `npm run cluster` started under DIR: the Chronos processes (they drain),
+# then the NATS servers, Redis and PostgreSQL. Data is kept.
+stack_stop_cluster() {
+  local dir=$1 entry pid
+  [[ -d $dir ]] || return 0
+  for entry in "${STACK_CLUSTER_PROCESSES[@]}"; do
+    pid=$(stack_read_pid "$dir/${entry%%:*}.pid")
+    if stack_pid_is "$pid" node; then kill -TERM "$pid" 2>/dev/null || true; fi
+  done
+  for entry in "${STACK_CLUSTER_PROCESSES[@]}"; do
+    pid=$(stack_read_pid "$dir/${entry%%:*}.pid")
+    if stack_pid_is "$pid" node; then stack_stop_pid "$pid" "${entry%%:*}" 20; fi
+    rm -f "$dir/${entry%%:*}.pid"
+  done
+  for entry in "${STACK_CLUSTER_NATS[@]}"; do stack_stop_nats_node "$dir" "$entry" || true; done
+  stack_stop_redis "$dir" || true
+  stack_stop_postgres "$dir" || true
+}

@@ -34,7 +34,8 @@ export interface ChronosApp {
 
 /** Connects to NATS, PostgreSQL and Redis, wires the configured roles, and starts listening. */
 export async function startChronos(config: ChronosConfig, logger: LoggerService = createLogger(config.logLevel)): Promise<ChronosApp> {
-  const nats = await NatsClients.connect(config.natsUrl, `chronos-${config.instanceId}`);
+  const nats = await NatsClients.connect(config.natsUrl, `chronos-${config.instanceId}`, config.replication);
+  for (const warning of nats.replication.warnings) logger.warn(warning, 'Replication');
   const dataSource = await createDataSource(config.databaseUrl).initialize();
   const redis = createRedis(config.redisUrl);
   await redis.connect().catch(() => undefined); // Redis is for ephemeral data: Chronos starts without it.

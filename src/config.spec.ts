@@ -87,3 +87,22 @@ describe('HOST', () => {
     for (const host of ['0.0.0.0:3000', 'http://x', 'a b', '-bad', 'x..y']) expect(() => loadConfig({ ...dev, HOST: host })).toThrow(/HOST must be/);
   });
 });
+
+describe('replication in the configuration', () => {
+  const dev = { NODE_ENV: 'development' };
+
+  it('keeps one copy by default; NATS_REPLICAS and NATS_EVENTS_REPLICAS take 1 to 5, NATS_PLACEMENT_TAGS a list', () => {
+    expect(loadConfig(dev).replication).toEqual({ replicas: 1, placementTags: [] });
+    expect(loadConfig({ ...dev, NATS_REPLICAS: '3', NATS_EVENTS_REPLICAS: '1', NATS_PLACEMENT_TAGS: ' eu, ssd ,' }).replication).toEqual({ replicas: 3, eventsReplicas: 1, placementTags: ['eu', 'ssd'] });
+    expect(() => loadConfig({ ...dev, NATS_REPLICAS: '0' })).toThrow(new ConfigError('NATS_REPLICAS must be an integer ≥ 1, got "0"'));
+    expect(() => loadConfig({ ...dev, NATS_REPLICAS: '6' })).toThrow(new ConfigError('NATS_REPLICAS must be at most 5, got 6'));
+    expect(() => loadConfig({ ...dev, NATS_EVENTS_REPLICAS: 'three' })).toThrow(/NATS_EVENTS_REPLICAS/);
+  });
+});
+
+describe('NATS_URL in the configuration', () => {
+  it('takes one server or several of a cluster, each checked', () => {
+    expect(loadConfig({ NODE_ENV: 'development', NATS_URL: 'nats://a:4222, nats://b:4223,' }).natsUrl).toBe('nats://a:4222,nats://b:4223');
+    expect(() => loadConfig({ NODE_ENV: 'development', NATS_URL: 'nats://a:4222,http://b' })).toThrow(new ConfigError('NATS_URL must use nats: or tls:, got "http:"'));
+  });
+});

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { DEFAULT_SCRIPT_OUTPUT_CAP_BYTES, parseScriptAllowlist, type ScriptAllowlist } from './executors/script.executor.js';
 import { parseAllowlist, type TargetAllowlist } from './executors/target-guard.js';
+import type { ReplicationSettings } from './infra/replication.js';
 import type { LevelWithSilent } from 'pino';
 
 /** Configuration: read and validated once at start-up into a typed object. */
@@ -54,7 +55,10 @@ export interface ChronosConfig {
   /** HOST: the address the HTTP server listens on; 127.0.0.1 unless told otherwise. */
   host: string;
   port: number;
+  /** NATS_URL: one server, or several of one cluster comma-separated (connecting tries each; the cluster tells of the rest). */
   natsUrl: string;
+  /** Copies of each stream on a NATS cluster (NATS_REPLICAS, NATS_EVENTS_REPLICAS, NATS_PLACEMENT_TAGS: src/infra/replication.ts). */
+  replication: ReplicationSettings;
   databaseUrl: string;
   redisUrl: string;
   roles: Set<Role>;
@@ -169,6 +173,11 @@ function url(env: NodeJS.ProcessEnv, name: string, fallback: string, protocols: 
   return raw;
 }
 
+function natsUrls(env: NodeJS.ProcessEnv): string {
+  const urls = (env.NATS_URL || 'nats://127.0.0.1:4222').split(',').map((u) => u.trim()).filter(Boolean);
+  return urls.map((u) => url({ NATS_URL: u }, 'NATS_URL', u, ['nats:', 'tls:'])).join(',');
+}
+
 export const databaseUrl = (env: NodeJS.ProcessEnv): string =>
   url(env, 'DATABASE_URL', 'postgres://chronos:chronos@127.0.0.1:5433/chronos', ['postgres:', 'postgresql:']);
 
@@ -185,7 +194,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
     logLevel: logLevel(env),
     host: host(env),
     port: integer(env, 'PORT', 3000, 0),
-    natsUrl: url(env, 'NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:']),
+    natsUrl: natsUrls(env),
+    replication: replication(env),
     databaseUrl: databaseUrl(env),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6380', ['redis:', 'rediss:']),
     roles: new Set(roleNames as Role[]),
@@ -232,6 +242,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
       outputCapBytes: integer(env, 'SCRIPT_OUTPUT_CAP_BYTES', DEFAULT_SCRIPT_OUTPUT_CAP_BYTES, 1024),
     },
   };
+}
+
+/** JetStream keeps 1 to 5 copies of a stream (an even count tolerates no more failures than the odd one below it). */
+function replication(env: NodeJS.ProcessEnv): ReplicationSettings {
+  const replicas = atMost(integer(env, 'NATS_REPLICAS', 1, 1), 'NATS_REPLICAS', 5);
+  const events = env.NATS_EVENTS_REPLICAS ? atMost(integer(env, 'NATS_EVENTS_REPLICAS', 1, 1), 'NATS_EVENTS_REPLICAS', 5) : undefined;
+  const placementTags = (env.NATS_PLACEMENT_TAGS ?? '').split(',').map((tag) => tag.trim()).filter(Boolean);
+  return { replicas, ...(events !== undefined ? { eventsReplicas: events } : {}), placementTags };
 }
 
 function logLevel(env: NodeJS.ProcessEnv): LevelWithSilent {

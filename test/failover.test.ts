@@ -3,7 +3,7 @@ import { JobRepository } from '../src/commands/job.repository.js';
 import { defaultRetryPolicy, withDefaults } from '../src/domain/job/job-spec.js';
 import { JetStreamEventStore } from '../src/infra/jetstream-event-store.js';
 import { NatsClients } from '../src/infra/nats.js';
-import { LEASE_BUCKET } from '../src/infra/lease.js';
+import { LEASE_BUCKET } from '../src/events/streams.js';
 import { startChronosProcess, stopAllProcesses } from './support/processes.js';
 import { resetStack, sleep, urls, waitFor } from './support/stack.js';
 

@@ -24,6 +24,8 @@ describe('metrics and dashboard', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     return res.text();
   };
+  /** The instance the metrics name as the active scheduler. */
+  const activeSchedulerIn = (text: string) => /^chronos_scheduler_active\{instance="([^"]+)"\} 1$/m.exec(text)?.[1];
   const value = (text: string, series: string) => Number(text.split('\n').find((line) => line.startsWith(`${series} `))?.split(' ')[1] ?? 0);
 
   it('exposes Prometheus metrics that change as jobs run', async () => {
@@ -41,6 +43,8 @@ describe('metrics and dashboard', () => {
     expect(value(after, 'chronos_http_requests_total{method="POST",route="/api/v1/jobs",status="201"}')).toBe(2);
     expect(after).toContain('chronos_projection_lag_events{projection="jobs"}');
     expect(after).toContain('chronos_work_pending');
+    // This process holds the scheduler lease (the only scheduler): the health route names it too.
+    expect(after).toMatch(/^chronos_scheduler_active\{instance="[^"]+"\} 1$/m);
   });
 
   it("answers the caller's dashboard, and the services' health", async () => {
@@ -60,7 +64,9 @@ describe('metrics and dashboard', () => {
     const health = await client.get('/api/v1/dashboard/health');
     expect(health.status).toBe(200);
     expect(health.body).toMatchObject({ status: 'ok', services: { postgres: { status: 'up' }, redis: { status: 'up' }, nats: { status: 'up' } } });
+    expect(health.body.streams.CHRONOS_EVENTS).toMatchObject({ lastSequence: expect.any(Number), replicas: 1, leader: null });
     expect(health.body.streams.CHRONOS_EVENTS.lastSequence).toBeGreaterThan(0);
+    expect(health.body.scheduler).toEqual({ activeInstance: activeSchedulerIn(await scrape()) });
     expect(health.body.projections.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['jobs', 'executions']));
     expect((await new ApiClient(base).get('/api/v1/dashboard/health')).status).toBe(401);
   });

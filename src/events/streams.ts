@@ -97,7 +97,20 @@ const MINUTE_NS = 60 * 1_000_000_000;
 export const DUPLICATE_WINDOW_MS = 10 * 60_000;
 const DUPLICATE_WINDOW_NS = DUPLICATE_WINDOW_MS * 1_000_000;
 
-/** Every stream, as src/infra/nats.ts creates or updates it at start-up. */
+// --- Leases (src/infra/lease.ts): a JetStream KV bucket, one key per role with one active instance.
+export const LEASE_BUCKET = 'chronos_leases';
+/** The stream behind a KV bucket. */
+export const bucketStream = (bucket: string) => `KV_${bucket}`;
+/** The lease the active scheduler holds (its value: the holder's CHRONOS_INSTANCE_ID). */
+export const SCHEDULER_LEASE = 'scheduler';
+
+/**
+ * The streams whose writes are conditional (Nats-Expected-Last-Subject-Sequence: the event log's OCC, the leases'
+ * create and update): replicated only on a server without the clustered race of that check (src/infra/replication.ts).
+ */
+export const CONDITIONAL_STREAMS: ReadonlySet<string> = new Set([EVENTS_STREAM, bucketStream(LEASE_BUCKET)]);
+
+/** Every stream, as src/infra/nats.ts creates or updates it at start-up (replicas and placement from the configuration). */
 export const STREAMS: readonly (Partial<StreamConfig> & { name: string })[] = [
   {
     name: EVENTS_STREAM,
@@ -109,7 +122,6 @@ export const STREAMS: readonly (Partial<StreamConfig> & { name: string })[] = [
     deny_purge: true,
     allow_direct: true,
     duplicate_window: DUPLICATE_WINDOW_NS,
-    num_replicas: 1,
   },
   {
     name: WORK_STREAM,
@@ -118,7 +130,6 @@ export const STREAMS: readonly (Partial<StreamConfig> & { name: string })[] = [
     retention: RetentionPolicy.Workqueue,
     discard: DiscardPolicy.Old,
     duplicate_window: DUPLICATE_WINDOW_NS,
-    num_replicas: 1,
   },
   {
     // A message is deleted once it has been moved to the work stream. Never expires.
@@ -129,7 +140,6 @@ export const STREAMS: readonly (Partial<StreamConfig> & { name: string })[] = [
     discard: DiscardPolicy.New,
     allow_direct: true,
     duplicate_window: DUPLICATE_WINDOW_NS,
-    num_replicas: 1,
   },
   {
     // Kept 30 days; an admin replay re-publishes older ones from the event log.
@@ -139,7 +149,6 @@ export const STREAMS: readonly (Partial<StreamConfig> & { name: string })[] = [
     retention: RetentionPolicy.Limits,
     max_age: 30 * 24 * 60 * MINUTE_NS,
     duplicate_window: DUPLICATE_WINDOW_NS,
-    num_replicas: 1,
   },
   {
     // A message leaves the stream when the notifier has recorded how sending it ended; a repeated event
@@ -150,7 +159,6 @@ export const STREAMS: readonly (Partial<StreamConfig> & { name: string })[] = [
     retention: RetentionPolicy.Workqueue,
     discard: DiscardPolicy.Old,
     duplicate_window: DUPLICATE_WINDOW_NS,
-    num_replicas: 1,
   },
   {
     name: LOGS_STREAM,
@@ -159,7 +167,6 @@ export const STREAMS: readonly (Partial<StreamConfig> & { name: string })[] = [
     retention: RetentionPolicy.Limits,
     max_age: 7 * 24 * 60 * MINUTE_NS,
     duplicate_window: DUPLICATE_WINDOW_NS,
-    num_replicas: 1,
   },
   {
     name: WORK_ADVISORIES_STREAM,
@@ -167,6 +174,5 @@ export const STREAMS: readonly (Partial<StreamConfig> & { name: string })[] = [
     storage: StorageType.File,
     retention: RetentionPolicy.Workqueue,
     max_age: 7 * 24 * 60 * MINUTE_NS,
-    num_replicas: 1,
   },
 ];

@@ -14,7 +14,7 @@ export class AsyncApiController {
   private readonly document: Record<string, unknown>;
 
   constructor(@Inject(CHRONOS_CONFIG) config: ChronosConfig) {
-    this.document = lifecycleAsyncApi(config.natsUrl.replace(/\/\/[^@/]*@/, '//'));
+    this.document = lifecycleAsyncApi(config.natsUrl.replace(/\/\/[^@/]*@/g, '//'));
   }
 
   @Get()

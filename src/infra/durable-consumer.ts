@@ -303,7 +303,7 @@ async function run<D>(nats: NatsClients, spec: ConsumerSpec<D>, log: Logger, dra
 
   if (spec.exclusive) {
     const { key, holderId, ttlMs } = spec.exclusive;
-    lease = await Lease.start(nats.kvm, key, holderId, ttlMs, (held) => {
+    lease = await Lease.start(nats, key, holderId, ttlMs, (held) => {
       if (held) loop = loop.then(keepConsuming);
       else void messages?.close();
     });

@@ -1,7 +1,6 @@
 import type { KV } from '@nats-io/kv';
-import type { Kvm } from '@nats-io/kv';
-
-export const LEASE_BUCKET = 'chronos_leases';
+import { LEASE_BUCKET } from '../events/streams.js';
+import type { NatsClients } from './nats.js';
 
 /**
  * A lease in a JetStream KV bucket whose entries expire (max_age = ttl): `create` wins only if the key is
@@ -23,13 +22,13 @@ export class Lease {
   ) {}
 
   static async start(
-    kvm: Kvm,
+    nats: Pick<NatsClients, 'leases'>,
     key: string,
     holderId: string,
     ttlMs: number,
     onChange: (held: boolean) => void,
   ): Promise<Lease> {
-    const kv = await kvm.create(LEASE_BUCKET, { ttl: ttlMs, history: 1 });
+    const kv = await nats.leases(ttlMs);
     const lease = new Lease(kv, key, holderId, Math.max(200, Math.floor(ttlMs / 3)), onChange);
     await lease.tick();
     return lease;
@@ -68,4 +67,11 @@ export class Lease {
       await this.kv.delete(this.key, { previousSeq: this.revision }).catch(() => undefined);
     }
   }
+}
+
+/** Who holds the lease `key` now (its CHRONOS_INSTANCE_ID), or undefined: nobody, or not since its ttl. */
+export async function leaseHolder(nats: Pick<NatsClients, 'kvm'>, key: string): Promise<string | undefined> {
+  const kv = await nats.kvm.open(LEASE_BUCKET);
+  const entry = await kv.get(key);
+  return entry?.operation === 'PUT' && entry.length > 0 ? entry.string() : undefined;
 }

@@ -1,8 +1,9 @@
 import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, JetStreamApiCodes, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
-import { STREAMS } from '../events/streams.js';
+import { jetstream, jetstreamManager, JetStreamApiCodes, type JetStreamClient, type JetStreamManager, type Placement } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { bucketStream, LEASE_BUCKET, STREAMS } from '../events/streams.js';
 import { JetStreamPublisher } from './jetstream-publisher.js';
+import { planReplication, ReplicationError, SINGLE_REPLICA, type ReplicationPlan, type ReplicationSettings } from './replication.js';
 
 /** One NATS connection per process and the JetStream handles built on it. */
 export class NatsClients {
@@ -13,11 +14,17 @@ export class NatsClients {
     readonly kvm: Kvm,
     /** Acknowledged publishes for the hot path (events, work, lifecycle, logs): cheaper than `js.publish`. */
     readonly publisher: JetStreamPublisher,
+    /** Every stream's replicas and placement, as decided for this server at connect. */
+    readonly replication: ReplicationPlan,
   ) {}
 
-  static async connect(url: string, name: string): Promise<NatsClients> {
+  /**
+   * Connects, checks the server has what Chronos relies on (refusing with one clear line otherwise), and creates
+   * or updates every stream with the replicas `replication` asks for.
+   */
+  static async connect(url: string, name: string, replication: ReplicationSettings = SINGLE_REPLICA): Promise<NatsClients> {
     const options: ConnectionOptions & { pendingLimit: number } = {
-      servers: url,
+      servers: url.split(','),
       name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
@@ -30,9 +37,31 @@ export class NatsClients {
     };
     const connection = await connect(options);
     const jsm = await jetstreamManager(connection);
-    await assertServerFeatures(connection);
-    await ensureStreams(jsm);
-    return new NatsClients(connection, jetstream(connection), jsm, new Kvm(connection), new JetStreamPublisher(connection));
+    let plan: ReplicationPlan;
+    try {
+      assertServerFeatures(connection);
+      plan = planReplication(replication, { version: connection.info!.version, ...(connection.info!.cluster ? { cluster: connection.info!.cluster } : {}) });
+      // Creating or changing a replicated stream is a round of the cluster's consensus: slower than a request.
+      await ensureStreams(await jetstreamManager(connection, { timeout: SETUP_TIMEOUT_MS }), plan);
+    } catch (error) {
+      await connection.close();
+      throw error;
+    }
+    const kvm = new Kvm(connection);
+    return new NatsClients(connection, jetstream(connection), jsm, kvm, new JetStreamPublisher(connection), plan);
+  }
+
+  /**
+   * The leases bucket (src/infra/lease.ts), created with its replicas and placement, or an existing one brought
+   * to them. Its entries expire after `ttlMs`.
+   */
+  async leases(ttlMs: number): Promise<KV> {
+    const stream = bucketStream(LEASE_BUCKET);
+    const replicas = this.replication.replicasOf(stream);
+    const kv = await this.kvm.create(LEASE_BUCKET, { ttl: ttlMs, history: 1, replicas, ...placementOf(this.replication) });
+    const { config } = await this.jsm.streams.info(stream);
+    if (config.num_replicas !== replicas) await this.jsm.streams.update(stream, { ...config, num_replicas: replicas });
+    return kv;
   }
 
   async close(): Promise<void> {
@@ -42,7 +71,7 @@ export class NatsClients {
 }
 
 /** Direct get (2.9+) is what aggregate loads rely on: refuse older servers with a clear message. */
-async function assertServerFeatures(connection: NatsConnection): Promise<void> {
+function assertServerFeatures(connection: NatsConnection): void {
   const [major, minor] = connection.info!.version.split('.').map(Number);
   if (major! < 2 || (major === 2 && minor! < 9)) {
     throw new Error(`nats-server ${connection.info!.version} is too old: Chronos needs ≥ 2.9 (direct get); ≥ 2.10 is recommended`);
@@ -51,20 +80,44 @@ async function assertServerFeatures(connection: NatsConnection): Promise<void> {
 
 export const NATS_CLIENTS = Symbol('NatsClients');
 
-/** Creates every stream of the catalogue (src/events/streams.ts), or brings an existing one's settings up to date. Idempotent. */
-async function ensureStreams(jsm: JetStreamManager): Promise<void> {
-  for (const config of STREAMS) {
+const SETUP_TIMEOUT_MS = 30_000;
+
+/** Tags only: the server reads a missing cluster as any (nats.js types it as required). */
+const placementOf = (plan: ReplicationPlan): { placement?: Placement } => (plan.placement ? { placement: plan.placement as Placement } : {});
+
+/** JetStream's answer when a stream asks for more replicas (or tags) than the cluster's servers offer. */
+const INSUFFICIENT_RESOURCES = 10023;
+
+/**
+ * Creates every stream of the catalogue (src/events/streams.ts) with its replicas and placement, or brings an
+ * existing one's settings up to date. Idempotent.
+ */
+async function ensureStreams(jsm: JetStreamManager, plan: ReplicationPlan): Promise<void> {
+  for (const listed of STREAMS) {
+    const config = { ...listed, num_replicas: plan.replicasOf(listed.name), ...placementOf(plan) };
     try {
-      await jsm.streams.info(config.name);
-      await jsm.streams.update(config.name, config);
+      await ensureStream(jsm, config);
     } catch (error) {
-      if ((error as { code?: number }).code !== JetStreamApiCodes.StreamNotFound) throw error;
-      try {
-        await jsm.streams.add(config);
-      } catch (raced) {
-        // Another process created it meanwhile.
-        await jsm.streams.info(config.name).catch(() => Promise.reject(raced));
-      }
+      if ((error as { code?: number }).code !== INSUFFICIENT_RESOURCES) throw error;
+      throw new ReplicationError(
+        `stream ${config.name} with ${config.num_replicas} replicas${plan.placement ? ` on servers tagged ${plan.placement.tags.join(',')}` : ''} does not fit the NATS cluster ` +
+          `(fewer JetStream servers up than replicas, or none with those tags): check NATS_REPLICAS, NATS_EVENTS_REPLICAS and NATS_PLACEMENT_TAGS`,
+      );
+    }
+  }
+}
+
+async function ensureStream(jsm: JetStreamManager, config: (typeof STREAMS)[number]): Promise<void> {
+  try {
+    await jsm.streams.info(config.name);
+    await jsm.streams.update(config.name, config);
+  } catch (error) {
+    if ((error as { code?: number }).code !== JetStreamApiCodes.StreamNotFound) throw error;
+    try {
+      await jsm.streams.add(config);
+    } catch (raced) {
+      // Another process created it meanwhile.
+      await jsm.streams.info(config.name).catch(() => Promise.reject(raced));
     }
   }
 }

@@ -68,6 +68,13 @@ export class ChronosMetrics {
     registers: [this.registry],
   });
 
+  readonly schedulerActive = new Gauge({
+    name: 'chronos_scheduler_active',
+    help: 'whether this scheduler process holds the scheduler lease (1: the active one, 0: standing by), by CHRONOS_INSTANCE_ID',
+    labelNames: ['instance'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     // The process and Node.js metrics under their standard names (process_cpu_seconds_total, nodejs_*), which
     // Node.js dashboards expect; the scrape's job label says whose they are.

@@ -48,7 +48,7 @@ export class WorkBacklogReleaser implements OnApplicationBootstrap, OnApplicatio
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.lease = await Lease.start(this.nats.kvm, 'work-backlog', this.config.instanceId, this.config.leaseTtlMs, (held) => (this.active = held));
+    this.lease = await Lease.start(this.nats, 'work-backlog', this.config.instanceId, this.config.leaseTtlMs, (held) => (this.active = held));
     this.timer = setInterval(() => this.sweep(), SWEEP_MS);
   }
 

@@ -7,6 +7,7 @@ import { CHRONOS_CONFIG, type ChronosConfig } from '../config.js';
 import type { JobCommand } from '../domain/job/job.commands.js';
 import { FireRefusedError } from '../domain/job/job.decide.js';
 import { NotFoundError } from '../domain/errors.js';
+import { SCHEDULER_LEASE } from '../events/streams.js';
 import { NotificationListener } from '../infra/database/notification-listener.js';
 import { Lease } from '../infra/lease.js';
 import { NATS_CLIENTS, type NatsClients } from '../infra/nats.js';
@@ -55,10 +56,12 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.lease = await Lease.start(this.nats.kvm, 'scheduler', this.config.instanceId, this.config.leaseTtlMs, (held) => {
+    this.metrics.schedulerActive.set({ instance: this.config.instanceId }, 0);
+    this.lease = await Lease.start(this.nats, SCHEDULER_LEASE, this.config.instanceId, this.config.leaseTtlMs, (held) => {
       this.log.log(held ? 'became the active scheduler' : 'standing by');
       this.active = held;
       this.lastRead = undefined;
+      this.metrics.schedulerActive.set({ instance: this.config.instanceId }, held ? 1 : 0);
       if (held) void this.poll();
       else this.disarmAll();
     });

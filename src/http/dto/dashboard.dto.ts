@@ -67,6 +67,12 @@ export class ServicesHealthDto {
 export class StreamHealthDto {
   @ApiProperty() messages!: number;
   @ApiProperty() lastSequence!: number;
+  @ApiProperty({ description: 'copies the NATS cluster keeps (NATS_REPLICAS, NATS_EVENTS_REPLICAS)' }) replicas!: number;
+  @ApiProperty({ nullable: true, type: String, description: 'the NATS server leading the stream; null on a server that is not clustered, or while it has no leader' }) leader!: string | null;
+}
+
+export class SchedulerHealthDto {
+  @ApiProperty({ nullable: true, type: String, description: 'CHRONOS_INSTANCE_ID of the scheduler holding the lease (the active one); null while none does' }) activeInstance!: string | null;
 }
 
 export class ProjectionStallDto {
@@ -95,4 +101,5 @@ export class DashboardHealthDto {
   })
   streams!: Record<string, StreamHealthDto | null>;
   @ApiProperty({ type: [ProjectionHealthDto] }) projections!: ProjectionHealthDto[];
+  @ApiProperty({ type: SchedulerHealthDto }) scheduler!: SchedulerHealthDto;
 }

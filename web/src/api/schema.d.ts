@@ -639,7 +639,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Services, streams and read models, with latencies and lag; degraded when a service is down (503) or a read model is stalled (200) */
+        /** Services, streams (with their replicas and leader), read models with latencies and lag, and the active scheduler; degraded when a service is down (503) or a read model is stalled (200) */
         get: operations["DashboardController_health"];
         put?: never;
         post?: never;
@@ -1269,6 +1269,10 @@ export interface components {
         StreamHealthDto: {
             messages: number;
             lastSequence: number;
+            /** @description copies the NATS cluster keeps (NATS_REPLICAS, NATS_EVENTS_REPLICAS) */
+            replicas: number;
+            /** @description the NATS server leading the stream; null on a server that is not clustered, or while it has no leader */
+            leader: string | null;
         };
         ServiceHealthDto: {
             /** @enum {string} */
@@ -1304,6 +1308,10 @@ export interface components {
             /** @description while stalled: the oldest failure */
             stalledAt?: components["schemas"]["ProjectionStallDto"];
         };
+        SchedulerHealthDto: {
+            /** @description CHRONOS_INSTANCE_ID of the scheduler holding the lease (the active one); null while none does */
+            activeInstance: string | null;
+        };
         DashboardHealthDto: {
             /** @enum {string} */
             status: "ok" | "degraded";
@@ -1313,6 +1321,7 @@ export interface components {
                 [key: string]: components["schemas"]["StreamHealthDto"] | null;
             };
             projections: components["schemas"]["ProjectionHealthDto"][];
+            scheduler: components["schemas"]["SchedulerHealthDto"];
         };
         HttpPayloadDto: {
             /** @example https://example.com/hooks/nightly */
