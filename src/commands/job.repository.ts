@@ -238,5 +238,5 @@ export class JobRepository {
  * log and decides again; a direct get before every create would only ask what that check already asks.
  */
 function unwritten(): Loaded {
-  return { state: initialState(), lastSequence: 0 };
+  return { state: initialState(), lastSequence: 0, eventCount: 0, snapshotVersion: 0, passedBy: false };
 }
