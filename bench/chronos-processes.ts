@@ -83,6 +83,13 @@ export async function startChronosProcesses(label: string, layout: string, env: 
   };
 }
 
+/** One Chronos process of `roles` (bench/scale.ts starts its schedulers so, to kill one and weigh another). */
+export async function startChronosProcess(name: string, roles: string, env: Record<string, string> = {}): Promise<{ pid: number; base: string; stop: () => Promise<void>; kill: () => void }> {
+  mkdirSync(LOG_DIR, { recursive: true });
+  const { child, port } = await startOne(name, roles, env);
+  return { pid: child.pid!, base: `http://127.0.0.1:${port}`, stop: () => stopOne(child), kill: () => child.kill('SIGKILL') };
+}
+
 async function startOne(name: string, roles: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
   const log = openSync(join(LOG_DIR, `${name}.log`), 'w');
