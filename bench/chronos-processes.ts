@@ -93,6 +93,13 @@ export async function startChronosProcesses(
   };
 }
 
+/** One Chronos process of `roles` (bench/scale.ts starts its schedulers so, to kill one and weigh another). */
+export async function startChronosProcess(name: string, roles: string, env: Record<string, string> = {}): Promise<{ pid: number; base: string; stop: () => Promise<void>; kill: () => void }> {
+  mkdirSync(LOG_DIR, { recursive: true });
+  const { child, port } = await startOne(join(here, 'chronos-server.js'), name, roles, env);
+  return { pid: child.pid!, base: `http://127.0.0.1:${port}`, stop: () => stopOne(child), kill: () => child.kill('SIGKILL') };
+}
+
 async function startOne(server: string, name: string, roles: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
   const log = openSync(join(LOG_DIR, `${name}.log`), 'w');

@@ -8,6 +8,7 @@
 # Only what read-your-writes adds to a write (bench/results/write-latency.json): BENCH_ONLY=write-latency npm run bench
 # A change against the code before it, in the same run (submit, bulk): BENCH_BASELINE=<commit> npm run bench
 # kill -9 of every process under load (bench/faults.ts, bench/results/faults.json): npm run bench -- faults
+# Schedules, history and failover at scale (bench/scale.ts, bench/results/scale.json): npm run bench -- scale
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
 cd "$STACK_ROOT"
@@ -49,6 +50,12 @@ if [[ ${1:-} == faults ]]; then
   export CHRONOS_BENCH_STACK_DIR="$DIR"
   stack_log "running the fault benchmark"
   node "$BUILD/bench/faults.js" </dev/null || rc=$?
+  exit "$rc"
+fi
+if [[ ${1:-} == scale ]]; then
+  # Chronos runs as child processes (bench/chronos-processes.ts), from the bench build.
+  stack_log "running the scale benchmark"
+  node "$BUILD/bench/scale.js" </dev/null || rc=$?
   exit "$rc"
 fi
 stack_log "running the benchmark"

@@ -75,7 +75,7 @@ export interface JobState {
  * the fields or of what evolve keeps in them, and every stored snapshot is passed by and written anew.
  * `job.state.spec.ts` fails when the fields change and this does not.
  */
-export const JOB_STATE_SHAPE = 1;
+export const JOB_STATE_SHAPE = 2;
 
 export const initialState = (): JobState => ({
   exists: false,
