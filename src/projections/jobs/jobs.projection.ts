@@ -33,6 +33,8 @@ export class JobsProjection implements Projection {
     for (const event of jobEvents) {
       const job = jobs.get(event.aggregateId) ?? { state: initialState(), stats: emptyStats() };
       job.state = evolve(job.state, event);
+      // What the closed history counted: the same figures live, the only ones a log purged up to the epoch has.
+      if (event.type === 'HistoryEpochClosed') job.stats = { ...event.data.stats };
       if (event.type === 'ExecutionFinished') {
         job.stats.totalExecutions += 1;
         job.stats.totalDurationMs += event.data.durationMs;

@@ -42,6 +42,10 @@ export class TimersProjection implements Projection {
         case 'ExecutionSkipped':
           next.set(event.aggregateId, event.data.nextRunAt);
           break;
+        case 'HistoryEpochClosed':
+          // The epoch restates the timer (a log purged up to it has no earlier event that set it); it closes no pending retry.
+          next.set(event.aggregateId, event.data.state.nextRunAt);
+          break;
         case 'JobDeleted':
           deletedJobs.push(event.aggregateId);
           next.set(event.aggregateId, null);
