@@ -57,7 +57,7 @@ export function defaultRetryPolicy(): RetryPolicy {
 
 /** Fills the defaults of the API (README.md) into a partial spec (PUT returns omitted optional fields to these). */
 export function withDefaults(
-  spec: Pick<JobSpec, 'name' | 'type' | 'payload' | 'schedule'> & Partial<JobSpec>,
+  spec: Pick<JobSpec, 'name' | 'type' | 'payload' | 'schedule'> & Partial<Omit<JobSpec, 'historyLimit'>> & { historyLimit?: number | null },
   defaults: { retryPolicy: RetryPolicy; timeoutMs: number },
 ): JobSpec {
   return {

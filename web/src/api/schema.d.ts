@@ -976,6 +976,8 @@ export interface components {
             labels?: {
                 [key: string]: string;
             };
+            /** @description how many finished executions (any outcome) of this job the history keeps, newest first (like Kubernetes' successfulJobsHistoryLimit); omitted: only the deployment's HISTORY_RETENTION_DAYS applies; null in a PATCH clears it */
+            historyLimit?: number | null;
         };
         PauseJobDto: {
             note?: string;
@@ -1369,6 +1371,8 @@ export interface components {
             labels?: {
                 [key: string]: string;
             };
+            /** @description how many finished executions (any outcome) of this job the history keeps, newest first (like Kubernetes' successfulJobsHistoryLimit); omitted: only the deployment's HISTORY_RETENTION_DAYS applies; null in a PATCH clears it */
+            historyLimit?: number | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1422,6 +1426,8 @@ export interface components {
             labels?: {
                 [key: string]: string;
             };
+            /** @description how many finished executions (any outcome) of this job the history keeps, newest first (like Kubernetes' successfulJobsHistoryLimit); omitted: only the deployment's HISTORY_RETENTION_DAYS applies; null in a PATCH clears it */
+            historyLimit?: number | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1478,6 +1484,8 @@ export interface components {
             labels?: {
                 [key: string]: string;
             };
+            /** @description how many finished executions (any outcome) of this job the history keeps, newest first (like Kubernetes' successfulJobsHistoryLimit); omitted: only the deployment's HISTORY_RETENTION_DAYS applies; null in a PATCH clears it */
+            historyLimit?: number | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1529,6 +1537,8 @@ export interface components {
             labels?: {
                 [key: string]: string;
             };
+            /** @description how many finished executions (any outcome) of this job the history keeps, newest first (like Kubernetes' successfulJobsHistoryLimit); omitted: only the deployment's HISTORY_RETENTION_DAYS applies; null in a PATCH clears it */
+            historyLimit?: number | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1578,6 +1588,8 @@ export interface components {
             labels?: {
                 [key: string]: string;
             };
+            /** @description how many finished executions (any outcome) of this job the history keeps, newest first (like Kubernetes' successfulJobsHistoryLimit); omitted: only the deployment's HISTORY_RETENTION_DAYS applies; null in a PATCH clears it */
+            historyLimit?: number | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1625,6 +1637,8 @@ export interface components {
             labels: {
                 [key: string]: string;
             };
+            /** @description finished executions kept in the history, newest first; absent: only HISTORY_RETENTION_DAYS applies */
+            historyLimit?: number;
             /** @enum {string} */
             status: "active" | "paused" | "completed" | "failed" | "cancelled";
             /** Format: date-time */
@@ -1665,6 +1679,8 @@ export interface components {
             labels: {
                 [key: string]: string;
             };
+            /** @description finished executions kept in the history, newest first; absent: only HISTORY_RETENTION_DAYS applies */
+            historyLimit?: number;
             /** @enum {string} */
             status: "active" | "paused" | "completed" | "failed" | "cancelled";
             /** Format: date-time */
@@ -1705,6 +1721,8 @@ export interface components {
             labels: {
                 [key: string]: string;
             };
+            /** @description finished executions kept in the history, newest first; absent: only HISTORY_RETENTION_DAYS applies */
+            historyLimit?: number;
             /** @enum {string} */
             status: "active" | "paused" | "completed" | "failed" | "cancelled";
             /** Format: date-time */
@@ -1745,6 +1763,8 @@ export interface components {
             labels: {
                 [key: string]: string;
             };
+            /** @description finished executions kept in the history, newest first; absent: only HISTORY_RETENTION_DAYS applies */
+            historyLimit?: number;
             /** @enum {string} */
             status: "active" | "paused" | "completed" | "failed" | "cancelled";
             /** Format: date-time */
@@ -1785,6 +1805,8 @@ export interface components {
             labels: {
                 [key: string]: string;
             };
+            /** @description finished executions kept in the history, newest first; absent: only HISTORY_RETENTION_DAYS applies */
+            historyLimit?: number;
             /** @enum {string} */
             status: "active" | "paused" | "completed" | "failed" | "cancelled";
             /** Format: date-time */
@@ -3133,6 +3155,21 @@ export interface operations {
             };
             /** @description JOB_NOT_FOUND (also for an asOf before the job existed) */
             404: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description HISTORY_COMPACTED: the asOf is older than the history kept (HISTORY_RETENTION_DAYS); the detail names the oldest instant it can answer */
+            410: {
                 headers: {
                     /** @description requests allowed in the window of the tightest rule that applies */
                     "RateLimit-Limit"?: number;
