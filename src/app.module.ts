@@ -66,6 +66,7 @@ import { UndeliverableWorkSaga } from './sagas/undeliverable-work.saga.js';
 import { DispatchWorkReaction } from './sagas/dispatch-work.reaction.js';
 import { JobOwners } from './sagas/job-owners.js';
 import { WorkBacklogReleaser } from './sagas/work-backlog.releaser.js';
+import { HistoryRetention } from './retention/history-retention.js';
 import { SchedulerService } from './scheduler/scheduler.service.js';
 import { SecretsService } from './secrets/secrets.service.js';
 import { WorkerService } from './worker/worker.service.js';
@@ -132,7 +133,7 @@ export class AppModule implements NestModule {
     }
     if (config.roles.has('projector')) {
       controllers.push(ReadModelConsumers, ReactorConsumer);
-      providers.push(DispatchWorkReaction, WorkBacklogReleaser, NotificationsReaction, LifecycleReaction, UndeliverableWorkSaga, ExecutionLogsProjection);
+      providers.push(DispatchWorkReaction, WorkBacklogReleaser, NotificationsReaction, LifecycleReaction, UndeliverableWorkSaga, ExecutionLogsProjection, HistoryRetention);
     }
     if (config.roles.has('scheduler')) providers.push(SchedulerService);
     if (config.roles.has('api') || config.roles.has('worker')) providers.push(UsersRepository);

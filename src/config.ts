@@ -113,12 +113,26 @@ export interface ChronosConfig {
   snapshotEveryEvents: number;
   /** Events per transaction when a read model is rebuilt from the event log (src/projections/rebuild). */
   rebuildBatchEvents: number;
+  /** What the history keeps (src/retention, docs/architecture.md, Retention). */
+  retention: RetentionConfig;
   /** Outgoing mail (notifications): SMTP_URL (unset: email notifications fail with a clear error) and SMTP_FROM. */
   smtp: { url?: string; from: string };
   /** Delivery of job notifications (src/notifications). */
   notifications: NotificationsConfig;
   /** `script` jobs (src/executors/script.executor.ts). */
   script: ScriptConfig;
+}
+
+export interface RetentionConfig {
+  /**
+   * HISTORY_RETENTION_DAYS [30]: executions and their logs older than this many days leave the read models (their day
+   * partitions are dropped), and a job's event log is closed into an epoch and purged before it once nothing older is held.
+   */
+  days: number;
+  /** HISTORY_EPOCH_EVENTS [10000]: a job with this many events since its last epoch has its history closed again, however young. */
+  epochEvents: number;
+  /** HISTORY_MAINTENANCE_INTERVAL_MS [1 h]: how often the retention task runs (partitions ahead and behind, epochs, purges). */
+  intervalMs: number;
 }
 
 export interface ScriptConfig {
@@ -225,6 +239,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
     fireAheadMs: atMost(integer(env, 'FIRE_AHEAD_MS', 2000, 0), 'FIRE_AHEAD_MS', 5000),
     rebuildBatchEvents: integer(env, 'CHRONOS_REBUILD_BATCH_EVENTS', 2000, 10),
     snapshotEveryEvents: integer(env, 'SNAPSHOT_EVERY_EVENTS', 50, 0),
+    retention: {
+      days: integer(env, 'HISTORY_RETENTION_DAYS', 30, 1),
+      epochEvents: integer(env, 'HISTORY_EPOCH_EVENTS', 10_000, 100),
+      intervalMs: integer(env, 'HISTORY_MAINTENANCE_INTERVAL_MS', 3_600_000, 1000),
+    },
     instanceId: env.CHRONOS_INSTANCE_ID || `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     smtp: {
       ...(env.SMTP_URL ? { url: url(env, 'SMTP_URL', env.SMTP_URL, ['smtp:', 'smtps:']) } : {}),

@@ -39,3 +39,10 @@ export const fromSaga = (saga: string, commandId: string, chain: Chain): Command
   actor: `saga:${saga}`,
   ...chain,
 });
+
+/** The retention task closing a job's history (src/retention): a deterministic command id (ids.ts), a chain of its own. */
+export const fromRetention = (instanceId: string, commandId: string): CommandMetadata => ({
+  commandId,
+  actor: `retention:${instanceId}`,
+  correlationId: commandId,
+});

@@ -23,6 +23,9 @@ export const notificationRecordCommandId = (notificationId: string) => `notify:$
 /** The dead letter of a work item JetStream gave up delivering. */
 export const undeliverableCommandId = (executionId: string) => `undeliverable:${executionId}`;
 
+/** Closing a job's history at a version: a pass repeated after a crash appends the same epoch once. */
+export const epochCommandId = (jobId: string, version: number) => `epoch:${jobId}:${version}`;
+
 // --- Message ids on the streams (Nats-Msg-Id: a message published twice within the duplicate window is kept once).
 
 /** The work item of an execution, on the work stream and in the backlog alike. */

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { ConcurrencyError } from '../domain/errors.js';
+import { ConcurrencyError, HistoryCompactedError } from '../domain/errors.js';
 import type { JobCommand } from '../domain/job/job.commands.js';
 import { decide } from '../domain/job/job.decide.js';
 import { JOB_EVENT_VERSIONS, type JobEvent } from '../domain/job/job.events.js';
@@ -103,10 +103,22 @@ export class JobRepository {
     return fold(jobEventsOf(events.filter((e) => e.sequence < sequence)), base.state);
   }
 
-  /** Folds the job from its events up to `asOf` (inclusive), from the log, bypassing the cache. */
+  /**
+   * Folds the job from its events up to `asOf` (inclusive), from the log, bypassing the cache. When the log before
+   * the job's history epoch was purged (retention), an instant before the epoch cannot be answered, unless the job
+   * did not exist yet then (the initial state: not found).
+   */
   async loadAsOf(jobId: string, asOf: Date): Promise<JobState> {
-    const { events } = await this.store.load(JOB_AGGREGATE, jobId);
-    return fold(jobEventsOf(events.filter((e) => Date.parse(e.occurredAt) <= asOf.getTime())));
+    const events = jobEventsOf((await this.store.load(JOB_AGGREGATE, jobId)).events);
+    const first = events[0];
+    if (first?.type === 'HistoryEpochClosed' && Date.parse(first.occurredAt) > asOf.getTime()) {
+      const createdAt = first.data.state.createdAt;
+      if (createdAt === null || Date.parse(createdAt) > asOf.getTime()) return initialState();
+      throw new HistoryCompactedError(
+        `the history of job ${jobId} before ${first.occurredAt} was compacted (retention): asOf answers from ${first.occurredAt} on`,
+      );
+    }
+    return fold(events.filter((e) => Date.parse(e.occurredAt) <= asOf.getTime()));
   }
 
   /**

@@ -36,6 +36,8 @@ export interface JobRequest {
   misfirePolicy?: JobSpec['misfirePolicy'];
   notifications?: Partial<Notifications>;
   labels?: Record<string, string>;
+  /** null clears it (PATCH). */
+  historyLimit?: number | null;
 }
 
 /** Who asks: a user of the API, in a request's correlation. */

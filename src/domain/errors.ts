@@ -49,3 +49,8 @@ export class ConcurrencyError extends DomainError {
     super(message);
   }
 }
+
+/** What was asked for is older than the history kept (HTTP 410): retention closed it into an epoch and purged it. */
+export class HistoryCompactedError extends DomainError {
+  readonly code = 'HISTORY_COMPACTED';
+}

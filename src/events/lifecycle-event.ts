@@ -86,6 +86,7 @@ export function lifecycleTypeOf(event: JobEvent): LifecycleType | null {
       return 'notification.failed';
     case 'DeadLetterRetried':
     case 'DeadLetterDiscarded':
+    case 'HistoryEpochClosed':
       return null;
     default: {
       const _exhaustive: never = event;

@@ -8,7 +8,8 @@ import { fromSubjectToken, subjectToken } from './subject-token.js';
  * shapes of what travels are in messages.ts, lifecycle-event.ts and stored-event.ts, beside this file.
  */
 
-// --- The event log: the only source of truth (src/infra/jetstream-event-store.ts). Nothing is ever removed.
+// --- The event log: the only source of truth (src/infra/jetstream-event-store.ts). Messages leave only by the retention
+// task's purge of a job's subject before its history epoch (src/retention, docs/architecture.md, Retention).
 export const EVENTS_STREAM = 'CHRONOS_EVENTS';
 export const EVENTS_SUBJECT_PREFIX = 'chronos.es';
 export const EVENTS_SUBJECTS = `${EVENTS_SUBJECT_PREFIX}.>`;
@@ -119,7 +120,9 @@ export const STREAMS: readonly (Partial<StreamConfig> & { name: string })[] = [
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.New,
     deny_delete: true,
-    deny_purge: true,
+    // Purges of one subject up to a sequence compact a job's history (src/retention). A stream created with deny_purge
+    // keeps it (the server cannot lift it): compaction is then off, and says so.
+    deny_purge: false,
     allow_direct: true,
     duplicate_window: DUPLICATE_WINDOW_NS,
   },

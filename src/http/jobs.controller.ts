@@ -1,6 +1,7 @@
 import { applyDecorators, Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import {
+  ApiGoneResponse,
   ApiAcceptedResponse,
   ApiBearerAuth,
   ApiForbiddenResponse,
@@ -147,6 +148,7 @@ export class JobsController {
   })
   @ApiJobResponse(200)
   @ApiNotFoundResponse({ type: ProblemDto, description: 'JOB_NOT_FOUND (also for an asOf before the job existed)' })
+  @ApiGoneResponse({ type: ProblemDto, description: 'HISTORY_COMPACTED: the asOf is older than the history kept (HISTORY_RETENTION_DAYS); the detail names the oldest instant it can answer' })
   async get(
     @Param('id', uuidParam()) id: string,
     @Query() query: JobAsOfQueryDto,

@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { AuthenticationError, ConflictError, ForbiddenError } from '../auth/auth.errors.js';
 import { requestPath } from './http-requests.middleware.js';
 import { RateLimitedError } from './rate-limit/rate-limited.error.js';
-import { ConcurrencyError, DomainError, IllegalStateError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { ConcurrencyError, DomainError, HistoryCompactedError, IllegalStateError, NotFoundError, ValidationError } from '../domain/errors.js';
 
 export interface ProblemField {
   field: string;
@@ -37,6 +37,7 @@ const TITLES: Record<number, string> = {
   404: 'Not Found',
   405: 'Method Not Allowed',
   409: 'Conflict',
+  410: 'Gone',
   412: 'Precondition Failed',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
@@ -138,6 +139,7 @@ function toProblem(exception: unknown, request: Request): Problem {
     if (exception instanceof ConcurrencyError) return make(exception.precondition ? 412 : 409, exception.code, exception.message);
     if (exception instanceof IllegalStateError || exception instanceof ConflictError) return make(409, exception.code, exception.message);
     if (exception instanceof ForbiddenError) return make(403, exception.code, exception.message);
+    if (exception instanceof HistoryCompactedError) return make(410, exception.code, exception.message);
     if (exception instanceof AuthenticationError) return make(401, exception.code, exception.message);
     return make(422, exception.code, exception.message);
   }

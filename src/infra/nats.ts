@@ -109,8 +109,9 @@ async function ensureStreams(jsm: JetStreamManager, plan: ReplicationPlan): Prom
 
 async function ensureStream(jsm: JetStreamManager, config: (typeof STREAMS)[number]): Promise<void> {
   try {
-    await jsm.streams.info(config.name);
-    await jsm.streams.update(config.name, config);
+    const existing = await jsm.streams.info(config.name);
+    // The server never lifts deny_delete or deny_purge once set: an older stream keeps its own.
+    await jsm.streams.update(config.name, { ...config, deny_delete: existing.config.deny_delete || config.deny_delete, deny_purge: existing.config.deny_purge || config.deny_purge });
   } catch (error) {
     if ((error as { code?: number }).code !== JetStreamApiCodes.StreamNotFound) throw error;
     try {

@@ -16,7 +16,7 @@ export interface ReadModel {
  */
 export const READ_MODELS: readonly ReadModel[] = [
   { projection: new JobsProjection(), tables: ['jobs'] },
-  { projection: new ExecutionsProjection(), tables: ['executions'] },
+  { projection: new ExecutionsProjection(), tables: ['executions', 'execution_history_limits'] },
   { projection: new TimersProjection(), tables: ['timers', 'retry_timers'] },
   { projection: new DeadLettersProjection(), tables: ['dead_letters'] },
 ];

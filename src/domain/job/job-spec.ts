@@ -42,6 +42,11 @@ export interface JobSpec {
   misfirePolicy: MisfirePolicy;
   notifications: Notifications;
   labels: Record<string, string>;
+  /**
+   * How many finished executions (any outcome) of this job the read models keep, newest first, in the spirit of
+   * Kubernetes' successfulJobsHistoryLimit; absent: only HISTORY_RETENTION_DAYS applies (docs/architecture.md, Retention).
+   */
+  historyLimit?: number;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -52,7 +57,7 @@ export function defaultRetryPolicy(): RetryPolicy {
 
 /** Fills the defaults of the API (README.md) into a partial spec (PUT returns omitted optional fields to these). */
 export function withDefaults(
-  spec: Pick<JobSpec, 'name' | 'type' | 'payload' | 'schedule'> & Partial<JobSpec>,
+  spec: Pick<JobSpec, 'name' | 'type' | 'payload' | 'schedule'> & Partial<Omit<JobSpec, 'historyLimit'>> & { historyLimit?: number | null },
   defaults: { retryPolicy: RetryPolicy; timeoutMs: number },
 ): JobSpec {
   return {
@@ -67,5 +72,7 @@ export function withDefaults(
     misfirePolicy: spec.misfirePolicy ?? 'fire_once',
     notifications: { onFailure: true, onSuccess: false, ...spec.notifications },
     labels: spec.labels ?? {},
+    // null (PATCH) clears it, like leaving it out of a PUT.
+    ...(spec.historyLimit != null ? { historyLimit: spec.historyLimit } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import type { JobSpec } from './job-spec.js';
-import type { ExecutionOutcome, NotificationChannel, NotificationTrigger } from './job.events.js';
+import type { ExecutionOutcome, HistoryStats, NotificationChannel, NotificationTrigger } from './job.events.js';
 import type { Schedule } from './schedule.js';
 
 /** A request to change a job. `now` is the command's time: the decider never reads the clock. */
@@ -70,6 +70,13 @@ export type RecordNotification = Command<
   }
 >;
 
+/**
+ * Retention closes the job's history so far into one epoch event (docs/architecture.md, Retention): the state as
+ * it stands, and the execution statistics the read models counted from the history it closes (`stats`, read
+ * from the jobs read model at exactly this version: the command is sent with it as the expected version).
+ */
+export type CloseHistoryEpoch = Command<'CloseHistoryEpoch', { stats: HistoryStats }>;
+
 export type JobCommand =
   | CreateJob
   | UpdateJob
@@ -86,4 +93,5 @@ export type JobCommand =
   | DeadLetterExecution
   | RetryDeadLetter
   | DiscardDeadLetter
-  | RecordNotification;
+  | RecordNotification
+  | CloseHistoryEpoch;

@@ -135,6 +135,12 @@ export function decide(command: JobCommand, state: JobState): JobEvent[] {
         ? [{ type: 'NotificationSent', data: { ...common, sentAt: iso(now), ...optional('messageId', command.data.messageId) } }]
         : [{ type: 'NotificationFailed', data: { ...common, error: command.data.error ?? 'unknown error', failedAt: iso(now) } }];
     }
+    case 'CloseHistoryEpoch': {
+      // A retry timer's row carries its failed run's correlation, which only the history holds: close after it fired.
+      if (Object.keys(job.pendingRetries).length > 0) throw new IllegalStateError('cannot close the history of a job with a retry pending');
+      if (job.epoch && job.epoch.version === job.version) return [];
+      return [{ type: 'HistoryEpochClosed', data: { jobId: job.jobId, closedAt: iso(now), state: job, stats: command.data.stats } }];
+    }
     default: {
       const _exhaustive: never = command;
       return _exhaustive;

@@ -1,4 +1,5 @@
 import type { JobSpec } from './job-spec.js';
+import type { JobState } from './job.state.js';
 import type { Schedule } from './schedule.js';
 
 /** A domain event: a fact, named in the past tense, immutable once appended. */
@@ -140,6 +141,24 @@ export type NotificationFailed = Event<
   }
 >;
 
+/** What the executions of a closed history add up to (the jobs read model's `stats`). */
+export interface HistoryStats {
+  totalExecutions: number;
+  succeeded: number;
+  failed: number;
+  totalDurationMs: number;
+}
+
+/**
+ * The job's history up to here is closed (continue-as-new): `state` is the job as every event before this one
+ * folds it, so a fold may start here, and the messages before it can be purged from the log once the read
+ * models hold nothing of them (docs/architecture.md, Retention). `stats` carries what the read models counted.
+ */
+export type HistoryEpochClosed = Event<
+  'HistoryEpochClosed',
+  { jobId: string; closedAt: string; state: JobState; stats: HistoryStats }
+>;
+
 export type JobEvent =
   | JobCreated
   | JobUpdated
@@ -160,7 +179,8 @@ export type JobEvent =
   | DeadLetterRetried
   | DeadLetterDiscarded
   | NotificationSent
-  | NotificationFailed;
+  | NotificationFailed
+  | HistoryEpochClosed;
 
 export type JobEventType = JobEvent['type'];
 
@@ -186,4 +206,5 @@ export const JOB_EVENT_VERSIONS: Record<JobEventType, number> = {
   DeadLetterDiscarded: 1,
   NotificationSent: 1,
   NotificationFailed: 1,
+  HistoryEpochClosed: 1,
 };

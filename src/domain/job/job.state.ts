@@ -1,5 +1,5 @@
 import type { JobSpec } from './job-spec.js';
-import type { ExecutionOutcome, ExecutionTrigger, JobEvent } from './job.events.js';
+import type { DeadLetterReason, ExecutionOutcome, ExecutionTrigger, JobEvent } from './job.events.js';
 
 export type JobStatus = 'active' | 'paused' | 'completed' | 'failed' | 'cancelled';
 export type OpenExecutionStatus = 'queued' | 'running';
@@ -29,6 +29,9 @@ export interface DeadLetter {
   scheduledAt: string;
   attempts: number;
   lastError: string;
+  /** Kept so that a history epoch can give the dead-letters read model its row back (absent in states folded before). */
+  reason?: DeadLetterReason;
+  deadLetteredAt?: string;
 }
 
 /** How many recorded notification ids the state keeps to fold a repeated report once. */
@@ -68,6 +71,8 @@ export interface JobState {
   version: number;
   createdAt: string | null;
   updatedAt: string | null;
+  /** The last history epoch (HistoryEpochClosed): when, and the version it made; events since = version − epoch.version. */
+  epoch: { closedAt: string; version: number } | null;
 }
 
 /**
@@ -97,6 +102,7 @@ export const initialState = (): JobState => ({
   version: 0,
   createdAt: null,
   updatedAt: null,
+  epoch: null,
 });
 
 export function evolve(state: JobState, event: JobEvent): JobState {
@@ -183,8 +189,11 @@ export function evolve(state: JobState, event: JobEvent): JobState {
       return { ...next, pendingRetries: { ...state.pendingRetries, [executionId]: { executionId, scheduledAt, nextAttempt, retryAt } } };
     }
     case 'ExecutionDeadLettered': {
-      const { deadLetterId, executionId, scheduledAt, attempts, lastError } = event.data;
-      return { ...next, deadLetters: { ...state.deadLetters, [deadLetterId]: { deadLetterId, executionId, scheduledAt, attempts, lastError } } };
+      const { deadLetterId, executionId, scheduledAt, attempts, lastError, reason, deadLetteredAt } = event.data;
+      return {
+        ...next,
+        deadLetters: { ...state.deadLetters, [deadLetterId]: { deadLetterId, executionId, scheduledAt, attempts, lastError, reason, deadLetteredAt } },
+      };
     }
     case 'DeadLetterRetried': {
       const { [event.data.deadLetterId]: _retried, ...deadLetters } = state.deadLetters;
@@ -204,6 +213,12 @@ export function evolve(state: JobState, event: JobEvent): JobState {
       const ahead = cancelled && (event.data.reason === 'paused' || event.data.reason === 'cancelled');
       const cancelledAhead = ahead ? Object.fromEntries([...Object.entries(state.cancelledAhead), [cancelled.executionId, cancelled]].slice(-CANCELLED_AHEAD_KEPT)) : state.cancelledAhead;
       return { ...next, openExecutions: stillOpen, cancelledAhead, updatedAt: event.data.cancelledAt };
+    }
+    case 'HistoryEpochClosed': {
+      // The fold starts afresh from the closed state (missing fields of an older shape take their defaults), so a
+      // log purged up to here folds to the same job, version included.
+      const version = event.data.state.version + 1;
+      return { ...initialState(), ...event.data.state, version, epoch: { closedAt: event.data.closedAt, version } };
     }
     default: {
       const _exhaustive: never = event;

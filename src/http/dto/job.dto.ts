@@ -209,6 +209,21 @@ export class CreateJobDto {
   @IsLabels()
   @AsSent()
   labels?: Record<string, string>;
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: 100_000,
+    nullable: true,
+    type: Number,
+    description:
+      'how many finished executions (any outcome) of this job the history keeps, newest first (like Kubernetes\' successfulJobsHistoryLimit); ' +
+      'omitted: only the deployment\'s HISTORY_RETENTION_DAYS applies; null in a PATCH clears it',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  historyLimit?: number | null;
 }
 
 /** The body of PATCH /jobs/:id: any subset of the fields; the result is validated as a whole. */

@@ -42,6 +42,7 @@ export class JobDto {
   @ApiProperty({ enum: MISFIRE_POLICIES }) misfirePolicy!: string;
   @ApiProperty({ type: NotificationsResponseDto }) notifications!: NotificationsResponseDto;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) labels!: Record<string, string>;
+  @ApiPropertyOptional({ minimum: 1, description: 'finished executions kept in the history, newest first; absent: only HISTORY_RETENTION_DAYS applies' }) historyLimit?: number;
   @ApiProperty({ enum: ['active', 'paused', 'completed', 'failed', 'cancelled'] }) status!: string;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) nextRunAt!: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) lastRunAt!: string | null;

@@ -9,13 +9,14 @@ import { RetryCorrelation1764300000000 } from './migrations/1764300000000-retry-
 import { ProjectionStalls1764400000000 } from './migrations/1764400000000-projection-stalls.js';
 import { ReadIndexes1764500000000 } from './migrations/1764500000000-read-indexes.js';
 import { TimerPositions1764650000000 } from './migrations/1764650000000-timer-positions.js';
+import { HistoryRetention1764700000000 } from './migrations/1764700000000-history-retention.js';
 
 /** The PostgreSQL read-model database. Schema changes go through migrations, never `synchronize`. */
 export function createDataSource(url: string): DataSource {
   return new DataSource({
     type: 'postgres',
     url,
-    migrations: [InitialReadModels1763800000000, UsersAndSessions1763900000000, RetriesAndDeadLetters1764000000000, ExecutionLogs1764050000000, JobKeys1764100000000, ProjectionRebuilds1764200000000, RetryCorrelation1764300000000, ProjectionStalls1764400000000, ReadIndexes1764500000000, TimerPositions1764650000000],
+    migrations: [InitialReadModels1763800000000, UsersAndSessions1763900000000, RetriesAndDeadLetters1764000000000, ExecutionLogs1764050000000, JobKeys1764100000000, ProjectionRebuilds1764200000000, RetryCorrelation1764300000000, ProjectionStalls1764400000000, ReadIndexes1764500000000, TimerPositions1764650000000, HistoryRetention1764700000000],
     migrationsTableName: 'chronos_migrations',
     synchronize: false,
     // Failed queries surface as errors where they are handled; TypeORM's own log would print every

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { JobEvent } from '../../domain/job/job.events.js';
-import { jobEventsOf, type StoredEvent } from '../../events/stored-event.js';
+import { jobEventsOf, type StoredEvent, type StoredJobEvent } from '../../events/stored-event.js';
 import type { Projection } from '../checkpointed-projection.js';
 import { storableInstant, storableJson } from '../storable.js';
 
@@ -22,12 +22,62 @@ export interface ExecutionRow {
 
 const EXECUTION_EVENTS = new Set<JobEvent['type']>(['JobFired', 'ExecutionStarted', 'ExecutionFinished', 'ExecutionSkipped', 'ExecutionCancelled']);
 
-/** The `executions` read model: one row per attempt, from its JobFired to its ExecutionFinished. */
+/** The statuses that count toward a job's historyLimit: every way an execution ends. */
+export const FINISHED_STATUSES = ['succeeded', 'failed', 'timed_out', 'skipped', 'cancelled'];
+
+/**
+ * The `executions` read model: one row per attempt, from its JobFired to its ExecutionFinished, kept while it is
+ * within the retention policy (docs/architecture.md, Retention): a row older than the horizon (the day partitions
+ * dropped) is not written, and a job with a `historyLimit` keeps that many finished rows, newest first; the logs of
+ * a row that leaves go with it. Each job's limit lives in `execution_history_limits`, from its events.
+ */
 export class ExecutionsProjection implements Projection {
   readonly name = 'executions';
 
   async apply(db: EntityManager, events: StoredEvent[]): Promise<void> {
-    const executionEvents = jobEventsOf(events).filter((e) => EXECUTION_EVENTS.has(e.type));
+    // A limit applies from where it changed: the rows before a job's change are trimmed with the limit they were
+    // written under, so the result does not depend on where batches begin and end (a rebuild gives the live rows).
+    let segment: StoredJobEvent[] = [];
+    const inSegment = new Set<string>();
+    const limits = new Map<string, number | null>();
+    const flush = async () => {
+      await this.writeLimits(db, limits);
+      limits.clear();
+      await this.applyExecutions(db, segment);
+      segment = [];
+      inSegment.clear();
+    };
+    for (const event of jobEventsOf(events)) {
+      if (event.type === 'JobCreated' || event.type === 'JobUpdated' || event.type === 'JobDeleted' || event.type === 'HistoryEpochClosed') {
+        if (inSegment.has(event.aggregateId)) await flush();
+        // An epoch restates the limit: a log purged up to it has no JobCreated or JobUpdated that set it.
+        const spec = event.type === 'JobDeleted' ? null : event.type === 'HistoryEpochClosed' ? event.data.state.spec : event.data.spec;
+        const limit = spec?.historyLimit ?? null;
+        // A new job without a limit has no row to remove: nothing to write (bulk creates stay one statement).
+        if (limit !== null || event.type !== 'JobCreated') limits.set(event.aggregateId, limit);
+      } else if (EXECUTION_EVENTS.has(event.type)) {
+        segment.push(event);
+        inSegment.add(event.aggregateId);
+      }
+    }
+    await flush();
+  }
+
+  private async writeLimits(db: EntityManager, limits: Map<string, number | null>): Promise<void> {
+    const cleared = [...limits].filter(([, limit]) => limit === null).map(([jobId]) => jobId);
+    const set = [...limits].filter(([, limit]) => limit !== null).map(([jobId, limit]) => ({ jobId, limit }));
+    if (cleared.length) await db.query(`DELETE FROM execution_history_limits WHERE job_id = ANY($1::uuid[])`, [cleared]);
+    if (set.length) {
+      await db.query(
+        `INSERT INTO execution_history_limits (job_id, history_limit)
+         SELECT "jobId", "limit" FROM jsonb_to_recordset($1::jsonb) AS l("jobId" uuid, "limit" int)
+         ON CONFLICT (job_id) DO UPDATE SET history_limit = EXCLUDED.history_limit`,
+        [JSON.stringify(set)],
+      );
+    }
+  }
+
+  private async applyExecutions(db: EntityManager, executionEvents: StoredJobEvent[]): Promise<void> {
     if (executionEvents.length === 0) return;
     const ids = [...new Set(executionEvents.map((e) => (e.data as { executionId: string }).executionId))];
     const existing: ExecutionRow[] = await db.query(
@@ -108,7 +158,8 @@ export class ExecutionsProjection implements Projection {
        FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, "jobId" uuid, "scheduledAt" timestamptz, attempt int, trigger text,
             status text, "queuedAt" timestamptz, "startedAt" timestamptz, "finishedAt" timestamptz, "durationMs" int,
             output jsonb, error text, "workerId" text)
-       ON CONFLICT (id) DO UPDATE SET
+       WHERE "queuedAt" >= COALESCE((SELECT horizon FROM history_horizons WHERE name = 'executions'), '-infinity')
+       ON CONFLICT (id, queued_at) DO UPDATE SET
          status = EXCLUDED.status, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at,
          duration_ms = EXCLUDED.duration_ms, output = EXCLUDED.output, error = EXCLUDED.error, worker_id = EXCLUDED.worker_id`,
       [
@@ -123,5 +174,22 @@ export class ExecutionsProjection implements Projection {
         ),
       ],
     );
+    await this.trim(db, [...new Set(executionEvents.map((e) => e.aggregateId))]);
+  }
+
+  /** The finished rows of these jobs beyond their historyLimit, newest kept; their logs leave with them. */
+  private async trim(db: EntityManager, jobIds: string[]): Promise<void> {
+    const trimmed: { id: string }[] = await db.query(
+      `WITH ranked AS (
+         SELECT e.id, e.queued_at, l.history_limit,
+                row_number() OVER (PARTITION BY e.job_id ORDER BY e.queued_at DESC, e.id DESC) AS n
+         FROM executions e JOIN execution_history_limits l ON l.job_id = e.job_id
+         WHERE e.job_id = ANY($1::uuid[]) AND e.status = ANY($2::text[])
+       )
+       DELETE FROM executions e USING ranked r WHERE e.id = r.id AND e.queued_at = r.queued_at AND r.n > r.history_limit
+       RETURNING e.id`,
+      [jobIds, FINISHED_STATUSES],
+    );
+    if (trimmed.length) await db.query(`DELETE FROM execution_logs WHERE execution_id = ANY($1::uuid[])`, [trimmed.map((row) => row.id)]);
   }
 }

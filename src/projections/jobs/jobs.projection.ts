@@ -35,6 +35,8 @@ export function projectJobs(current: ReadonlyMap<string, JobRow>, events: Stored
     const before = jobs.get(event.aggregateId) ?? current.get(event.aggregateId);
     const job = { state: before?.state ?? initialState(), stats: { ...(before?.stats ?? emptyStats()) } };
     job.state = evolve(job.state, event);
+    // What the closed history counted: the same figures live, the only ones a log purged up to the epoch has.
+    if (event.type === 'HistoryEpochClosed') job.stats = { ...event.data.stats };
     if (event.type === 'ExecutionFinished') {
       job.stats.totalExecutions += 1;
       job.stats.totalDurationMs += event.data.durationMs;

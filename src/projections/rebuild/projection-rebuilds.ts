@@ -5,6 +5,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { ConflictError } from '../../auth/auth.errors.js';
 import { CHRONOS_CONFIG, type ChronosConfig } from '../../config.js';
 import { NotFoundError } from '../../domain/errors.js';
+import { HISTORY_PARTITIONS_LOCK } from '../../infra/database/history-partitions.js';
 import { readEventLog } from '../../infra/jetstream-event-store.js';
 import type { StoredEvent } from '../../events/stored-event.js';
 import { NATS_CLIENTS, type NatsClients } from '../../infra/nats.js';
@@ -219,7 +220,10 @@ export class ProjectionRebuilds implements OnApplicationShutdown {
         await db.query(`DROP SCHEMA IF EXISTS ${retired} CASCADE`);
         await db.query(`CREATE SCHEMA ${retired}`);
         for (const table of model.tables) {
+          // A partitioned table's partitions are tables of their own: they move with it.
+          for (const partition of await partitionsOf(db, live, table)) await db.query(`ALTER TABLE ${quote(live)}.${quote(partition)} SET SCHEMA ${retired}`);
           await db.query(`ALTER TABLE ${quote(live)}.${quote(table)} SET SCHEMA ${retired}`);
+          for (const partition of await partitionsOf(db, shadow, table)) await db.query(`ALTER TABLE ${quote(shadow)}.${quote(partition)} SET SCHEMA ${quote(live)}`);
           await db.query(`ALTER TABLE ${quote(shadow)}.${quote(table)} SET SCHEMA ${quote(live)}`);
         }
         await db.query(`DROP SCHEMA ${retired} CASCADE`);
@@ -253,8 +257,15 @@ export class ProjectionRebuilds implements OnApplicationShutdown {
       for (const table of model.tables) {
         const from = `${quote(live)}.${quote(table)}`;
         const to = `${quote(shadow)}.${quote(table)}`;
+        // A partitioned table (the executions, by day: src/infra/database/history-partitions.ts) gets the same
+        // partitions; the retention task leaves the table alone while its rebuild runs (HISTORY_PARTITIONS_LOCK).
+        const [{ partitionKey }]: { partitionKey: string | null }[] = await db.query(
+          `SELECT CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS "partitionKey" FROM pg_class c WHERE c.oid = $1::regclass`,
+          [from],
+        );
+        if (partitionKey) await db.query(`SELECT pg_advisory_xact_lock($1)`, [HISTORY_PARTITIONS_LOCK]);
         await db.query(
-          `CREATE TABLE ${to} (LIKE ${from} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING IDENTITY INCLUDING STORAGE INCLUDING COMMENTS)`,
+          `CREATE TABLE ${to} (LIKE ${from} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING IDENTITY INCLUDING STORAGE INCLUDING COMMENTS)${partitionKey ? ` PARTITION BY ${partitionKey}` : ''}`,
         );
         const constraints: { name: string; definition: string }[] = await db.query(
           `SELECT conname AS name, pg_get_constraintdef(oid) AS definition FROM pg_constraint WHERE conrelid = $1::regclass AND contype IN ('p', 'u', 'x')`,
@@ -268,9 +279,17 @@ export class ProjectionRebuilds implements OnApplicationShutdown {
         );
         for (const { definition } of indexes) {
           // "CREATE INDEX name ON live.table USING ...": the same index, on the new table (an index lives in its table's schema).
-          const onLive = ` ON ${live}.${table} USING `;
-          if (!definition.includes(onLive)) throw new Error(`cannot copy the index "${definition}"`);
+          // A partitioned table's index reads "ON ONLY live.table"; on the new one it spans its partitions, made after it.
+          const onLive = [` ON ${live}.${table} USING `, ` ON ONLY ${live}.${table} USING `].find((on) => definition.includes(on));
+          if (!onLive) throw new Error(`cannot copy the index "${definition}"`);
           await db.query(definition.replace(onLive, ` ON ${to} USING `));
+        }
+        if (partitionKey) {
+          const partitions: { name: string; bound: string }[] = await db.query(
+            `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass`,
+            [from],
+          );
+          for (const { name, bound } of partitions) await db.query(`CREATE TABLE ${quote(shadow)}.${quote(name)} PARTITION OF ${to} ${bound}`);
         }
       }
     });
@@ -324,6 +343,15 @@ export class ProjectionRebuilds implements OnApplicationShutdown {
 }
 
 const shadowSchema = (name: string) => `rebuild_${name}`;
+
+/** The partitions of `schema.table` (none for a table that is not partitioned). */
+async function partitionsOf(db: EntityManager, schema: string, table: string): Promise<string[]> {
+  const rows: { name: string }[] = await db.query(
+    `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass($1)`,
+    [`${quote(schema)}.${quote(table)}`],
+  );
+  return rows.map((row) => row.name);
+}
 
 function progressOf(row: RebuildRow, endOfLog: number): RebuildProgress {
   const position = Number(row.position);

@@ -55,6 +55,10 @@ export function timerChanges(events: StoredJobEvent[]): TimerChanges {
       case 'ExecutionSkipped':
         next.set(event.aggregateId, { at: event.data.nextRunAt, position: event.sequence });
         break;
+      case 'HistoryEpochClosed':
+        // The epoch restates the timer (a log purged up to it has no earlier event that set it); it closes no pending retry.
+        next.set(event.aggregateId, { at: event.data.state.nextRunAt, position: event.sequence });
+        break;
       case 'JobDeleted':
         deletedJobs.push(event.aggregateId);
         next.set(event.aggregateId, { at: null, position: event.sequence });

@@ -979,6 +979,8 @@ export interface components {
             labels?: {
                 [key: string]: string;
             };
+            /** @description how many finished executions (any outcome) of this job the history keeps, newest first (like Kubernetes' successfulJobsHistoryLimit); omitted: only the deployment's HISTORY_RETENTION_DAYS applies; null in a PATCH clears it */
+            historyLimit?: number | null;
         };
         PauseJobDto: {
             note?: string;
@@ -1381,6 +1383,8 @@ export interface components {
             labels?: {
                 [key: string]: string;
             };
+            /** @description how many finished executions (any outcome) of this job the history keeps, newest first (like Kubernetes' successfulJobsHistoryLimit); omitted: only the deployment's HISTORY_RETENTION_DAYS applies; null in a PATCH clears it */
+            historyLimit?: number | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1434,6 +1438,8 @@ export interface components {
             labels?: {
                 [key: string]: string;
             };
+            /** @description how many finished executions (any outcome) of this job the history keeps, newest first (like Kubernetes' successfulJobsHistoryLimit); omitted: only the deployment's HISTORY_RETENTION_DAYS applies; null in a PATCH clears it */
+            historyLimit?: number | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1490,6 +1496,8 @@ export interface components {
             labels?: {
                 [key: string]: string;
             };
+            /** @description how many finished executions (any outcome) of this job the history keeps, newest first (like Kubernetes' successfulJobsHistoryLimit); omitted: only the deployment's HISTORY_RETENTION_DAYS applies; null in a PATCH clears it */
+            historyLimit?: number | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1541,6 +1549,8 @@ export interface components {
             labels?: {
                 [key: string]: string;
             };
+            /** @description how many finished executions (any outcome) of this job the history keeps, newest first (like Kubernetes' successfulJobsHistoryLimit); omitted: only the deployment's HISTORY_RETENTION_DAYS applies; null in a PATCH clears it */
+            historyLimit?: number | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1590,6 +1600,8 @@ export interface components {
             labels?: {
                 [key: string]: string;
             };
+            /** @description how many finished executions (any outcome) of this job the history keeps, newest first (like Kubernetes' successfulJobsHistoryLimit); omitted: only the deployment's HISTORY_RETENTION_DAYS applies; null in a PATCH clears it */
+            historyLimit?: number | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1637,6 +1649,8 @@ export interface components {
             labels: {
                 [key: string]: string;
             };
+            /** @description finished executions kept in the history, newest first; absent: only HISTORY_RETENTION_DAYS applies */
+            historyLimit?: number;
             /** @enum {string} */
             status: "active" | "paused" | "completed" | "failed" | "cancelled";
             /** Format: date-time */
@@ -1677,6 +1691,8 @@ export interface components {
             labels: {
                 [key: string]: string;
             };
+            /** @description finished executions kept in the history, newest first; absent: only HISTORY_RETENTION_DAYS applies */
+            historyLimit?: number;
             /** @enum {string} */
             status: "active" | "paused" | "completed" | "failed" | "cancelled";
             /** Format: date-time */
@@ -1717,6 +1733,8 @@ export interface components {
             labels: {
                 [key: string]: string;
             };
+            /** @description finished executions kept in the history, newest first; absent: only HISTORY_RETENTION_DAYS applies */
+            historyLimit?: number;
             /** @enum {string} */
             status: "active" | "paused" | "completed" | "failed" | "cancelled";
             /** Format: date-time */
@@ -1757,6 +1775,8 @@ export interface components {
             labels: {
                 [key: string]: string;
             };
+            /** @description finished executions kept in the history, newest first; absent: only HISTORY_RETENTION_DAYS applies */
+            historyLimit?: number;
             /** @enum {string} */
             status: "active" | "paused" | "completed" | "failed" | "cancelled";
             /** Format: date-time */
@@ -1797,6 +1817,8 @@ export interface components {
             labels: {
                 [key: string]: string;
             };
+            /** @description finished executions kept in the history, newest first; absent: only HISTORY_RETENTION_DAYS applies */
+            historyLimit?: number;
             /** @enum {string} */
             status: "active" | "paused" | "completed" | "failed" | "cancelled";
             /** Format: date-time */
@@ -3145,6 +3167,21 @@ export interface operations {
             };
             /** @description JOB_NOT_FOUND (also for an asOf before the job existed) */
             404: {
+                headers: {
+                    /** @description requests allowed in the window of the tightest rule that applies */
+                    "RateLimit-Limit"?: number;
+                    /** @description requests left in that window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description seconds until the quota is whole again */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description HISTORY_COMPACTED: the asOf is older than the history kept (HISTORY_RETENTION_DAYS); the detail names the oldest instant it can answer */
+            410: {
                 headers: {
                     /** @description requests allowed in the window of the tightest rule that applies */
                     "RateLimit-Limit"?: number;
