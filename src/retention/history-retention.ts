@@ -53,7 +53,7 @@ export class HistoryRetention implements OnApplicationBootstrap, OnApplicationSh
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.lease = await Lease.start(this.nats.kvm, 'history-retention', this.config.instanceId, this.config.leaseTtlMs, (held) => {
+    this.lease = await Lease.start(this.nats, 'history-retention', this.config.instanceId, this.config.leaseTtlMs, (held) => {
       if (held) this.schedule(0);
     });
   }
