@@ -54,10 +54,13 @@ stack_alive() {
   [[ ${stat:0:1} != Z ]]
 }
 
-# stack_pid_is PID COMM — true if PID is alive AND its command name is COMM. Checking
+# stack_pid_is PID COMM — true if PID is alive AND its command name is COMM (node: or its executable). Checking
 # the name protects against a stale pidfile whose pid was reused by another program.
 stack_pid_is() {
-  stack_alive "${1:-}" && [[ "$(cat "/proc/$1/comm" 2>/dev/null)" == "$2" ]]
+  stack_alive "${1:-}" || return 1
+  [[ "$(cat "/proc/$1/comm" 2>/dev/null)" == "$2" ]] && return 0
+  # Node 24 names its main thread "MainThread", which is what comm shows: know node by its executable.
+  [[ $2 == node && "$(readlink "/proc/$1/exe" 2>/dev/null)" == */node ]]
 }
 
 # stack_stop_pid PID NAME [TIMEOUT] — SIGTERM, wait for a graceful exit (NATS flushes
