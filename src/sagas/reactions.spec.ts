@@ -8,24 +8,10 @@ import { dispatchPublications } from './dispatch-work.reaction.js';
 import { lifecyclePublications } from './lifecycle.reaction.js';
 import { emptyNotificationMemory, notificationPublications, notificationUnknowns, type NotificationMemory } from './notifications.reaction.js';
 import type { OwnerQueue } from './work-admission.js';
+import { storedInOrder } from '../../test/support/stored-events.js';
 
 /** Given: events as the log keeps them, in log order from sequence 1. */
-const given = (...events: JobEvent[]): StoredJobEvent[] =>
-  events.map(
-    (event, index) =>
-      ({
-        ...event,
-        sequence: index + 1,
-        index: 0,
-        id: `event-${index + 1}`,
-        aggregateType: 'job',
-        aggregateId: (event.data as { jobId: string }).jobId,
-        version: index + 1,
-        occurredAt: '2026-12-01T10:00:00.000Z',
-        actor: 'test',
-        correlationId: `fire:${(event.data as { jobId: string }).jobId}`,
-      }) as StoredJobEvent,
-  );
+const given = (...events: JobEvent[]): StoredJobEvent[] => storedInOrder(events, '2026-12-01T10:00:00.000Z', (event) => `fire:${(event.data as { jobId: string }).jobId}`);
 
 const fired = (jobId: string, executionId: string): JobEvent => ({
   type: 'JobFired',

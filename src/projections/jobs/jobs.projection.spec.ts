@@ -2,27 +2,13 @@ import { defaultRetryPolicy, withDefaults } from '../../domain/job/job-spec.js';
 import type { JobEvent } from '../../domain/job/job.events.js';
 import type { StoredJobEvent } from '../../events/stored-event.js';
 import { projectJobs, type JobRow } from './jobs.projection.js';
+import { storedInOrder } from '../../../test/support/stored-events.js';
 
 const AT = '2026-12-01T10:00:00.000Z';
 const NEXT = '2026-12-01T11:00:00.000Z';
 
 /** Given: events as the log keeps them, in log order. */
-const given = (...events: JobEvent[]): StoredJobEvent[] =>
-  events.map(
-    (event, index) =>
-      ({
-        ...event,
-        sequence: index + 1,
-        index: 0,
-        id: `event-${index + 1}`,
-        aggregateType: 'job',
-        aggregateId: (event.data as { jobId: string }).jobId,
-        version: index + 1,
-        occurredAt: AT,
-        actor: 'test',
-        correlationId: 'c',
-      }) as StoredJobEvent,
-  );
+const given = (...events: JobEvent[]): StoredJobEvent[] => storedInOrder(events, AT, () => 'c');
 
 const created = (jobId: string): JobEvent => ({
   type: 'JobCreated',

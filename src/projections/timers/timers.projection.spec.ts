@@ -1,28 +1,14 @@
 import type { JobEvent } from '../../domain/job/job.events.js';
 import type { StoredJobEvent } from '../../events/stored-event.js';
 import { timerChanges } from './timers.projection.js';
+import { storedInOrder } from '../../../test/support/stored-events.js';
 
 const AT = '2026-12-01T10:00:00.000Z';
 const NEXT = '2026-12-01T11:00:00.000Z';
 const LATER = '2026-12-01T12:00:00.000Z';
 
 /** Given: events as the log keeps them, in log order. */
-const given = (...events: JobEvent[]): StoredJobEvent[] =>
-  events.map(
-    (event, index) =>
-      ({
-        ...event,
-        sequence: index + 1,
-        index: 0,
-        id: `event-${index + 1}`,
-        aggregateType: 'job',
-        aggregateId: (event.data as { jobId: string }).jobId,
-        version: index + 1,
-        occurredAt: AT,
-        actor: 'test',
-        correlationId: `chain-${index + 1}`,
-      }) as StoredJobEvent,
-  );
+const given = (...events: JobEvent[]): StoredJobEvent[] => storedInOrder(events, AT, (_, index) => `chain-${index + 1}`);
 
 const created = (jobId: string, nextRunAt: string | null): JobEvent => ({ type: 'JobCreated', data: { jobId, ownerId: 'owner-1', spec: {} as never, createdAt: AT, nextRunAt } });
 const fired = (jobId: string, trigger: 'schedule' | 'manual' | 'retry', nextRunAt: string | null, retryOf?: string): JobEvent => ({
