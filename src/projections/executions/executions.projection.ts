@@ -26,6 +26,83 @@ const EXECUTION_EVENTS = new Set<JobEvent['type']>(['JobFired', 'ExecutionStarte
 export const FINISHED_STATUSES = ['succeeded', 'failed', 'timed_out', 'skipped', 'cancelled'];
 
 /**
+ * The rows `events` (of executions, in log order) make of the `current` ones they touch, by execution id: a
+ * JobFired or ExecutionSkipped writes its row, a start, cancel or finish updates a row it finds. Pure: `current`
+ * is left as it was.
+ */
+export function executionRows(current: ReadonlyMap<string, ExecutionRow>, events: StoredJobEvent[]): ExecutionRow[] {
+  const rows = new Map<string, ExecutionRow>();
+  const rowOf = (id: string): ExecutionRow | undefined => {
+    const row = rows.get(id) ?? current.get(id);
+    if (row && !rows.has(id)) rows.set(id, { ...row });
+    return rows.get(id);
+  };
+  for (const event of events) {
+    switch (event.type) {
+      case 'JobFired':
+        rows.set(event.data.executionId, {
+          id: event.data.executionId,
+          jobId: event.data.jobId,
+          scheduledAt: event.data.scheduledAt,
+          attempt: event.data.attempt,
+          trigger: event.data.trigger,
+          status: 'queued',
+          queuedAt: event.data.firedAt,
+          startedAt: null,
+          finishedAt: null,
+          durationMs: null,
+          output: null,
+          error: null,
+          workerId: null,
+        });
+        break;
+      case 'ExecutionStarted': {
+        const row = rowOf(event.data.executionId);
+        if (row) Object.assign(row, { status: 'running', startedAt: event.data.startedAt, workerId: event.data.workerId });
+        break;
+      }
+      case 'ExecutionSkipped':
+        // A skipped instant is an execution that never ran: its row says why.
+        rows.set(event.data.executionId, {
+          id: event.data.executionId,
+          jobId: event.data.jobId,
+          scheduledAt: event.data.scheduledAt,
+          attempt: 0,
+          trigger: 'schedule',
+          status: 'skipped',
+          queuedAt: event.data.skippedAt,
+          startedAt: null,
+          finishedAt: event.data.skippedAt,
+          durationMs: null,
+          output: { reason: event.data.reason },
+          error: event.data.detail,
+          workerId: null,
+        });
+        break;
+      case 'ExecutionCancelled': {
+        const row = rowOf(event.data.executionId);
+        if (row) Object.assign(row, { status: 'cancelled', finishedAt: event.data.cancelledAt, error: event.data.detail });
+        break;
+      }
+      case 'ExecutionFinished': {
+        const row = rowOf(event.data.executionId);
+        if (row) {
+          Object.assign(row, {
+            status: event.data.outcome,
+            finishedAt: event.data.finishedAt,
+            durationMs: event.data.durationMs,
+            output: event.data.output ?? null,
+            error: event.data.error ?? null,
+          });
+        }
+        break;
+      }
+    }
+  }
+  return [...rows.values()];
+}
+
+/**
  * The `executions` read model: one row per attempt, from its JobFired to its ExecutionFinished, kept while it is
  * within the retention policy (docs/architecture.md, Retention): a row older than the horizon (the day partitions
  * dropped) is not written, and a job with a `historyLimit` keeps that many finished rows, newest first; the logs of
@@ -87,69 +164,7 @@ export class ExecutionsProjection implements Projection {
        FROM executions WHERE id = ANY($1::uuid[])`,
       [ids],
     );
-    const rows = new Map(existing.map((row) => [row.id, row]));
-    for (const event of executionEvents) {
-      switch (event.type) {
-        case 'JobFired':
-          rows.set(event.data.executionId, {
-            id: event.data.executionId,
-            jobId: event.data.jobId,
-            scheduledAt: event.data.scheduledAt,
-            attempt: event.data.attempt,
-            trigger: event.data.trigger,
-            status: 'queued',
-            queuedAt: event.data.firedAt,
-            startedAt: null,
-            finishedAt: null,
-            durationMs: null,
-            output: null,
-            error: null,
-            workerId: null,
-          });
-          break;
-        case 'ExecutionStarted': {
-          const row = rows.get(event.data.executionId);
-          if (row) Object.assign(row, { status: 'running', startedAt: event.data.startedAt, workerId: event.data.workerId });
-          break;
-        }
-        case 'ExecutionSkipped':
-          // A skipped instant is an execution that never ran: its row says why.
-          rows.set(event.data.executionId, {
-            id: event.data.executionId,
-            jobId: event.data.jobId,
-            scheduledAt: event.data.scheduledAt,
-            attempt: 0,
-            trigger: 'schedule',
-            status: 'skipped',
-            queuedAt: event.data.skippedAt,
-            startedAt: null,
-            finishedAt: event.data.skippedAt,
-            durationMs: null,
-            output: { reason: event.data.reason },
-            error: event.data.detail,
-            workerId: null,
-          });
-          break;
-        case 'ExecutionCancelled': {
-          const row = rows.get(event.data.executionId);
-          if (row) Object.assign(row, { status: 'cancelled', finishedAt: event.data.cancelledAt, error: event.data.detail });
-          break;
-        }
-        case 'ExecutionFinished': {
-          const row = rows.get(event.data.executionId);
-          if (row) {
-            Object.assign(row, {
-              status: event.data.outcome,
-              finishedAt: event.data.finishedAt,
-              durationMs: event.data.durationMs,
-              output: event.data.output ?? null,
-              error: event.data.error ?? null,
-            });
-          }
-          break;
-        }
-      }
-    }
+    const rows = executionRows(new Map(existing.map((row) => [row.id, row])), executionEvents);
     await db.query(
       `INSERT INTO executions (id, job_id, scheduled_at, attempt, trigger, status, queued_at, started_at, finished_at,
                                duration_ms, output, error, worker_id)
@@ -164,7 +179,7 @@ export class ExecutionsProjection implements Projection {
          duration_ms = EXCLUDED.duration_ms, output = EXCLUDED.output, error = EXCLUDED.error, worker_id = EXCLUDED.worker_id`,
       [
         storableJson(
-          [...rows.values()].map((row) => ({
+          rows.map((row) => ({
             ...row,
             scheduledAt: storableInstant(row.scheduledAt),
             queuedAt: storableInstant(row.queuedAt),
