@@ -44,6 +44,7 @@ export class HistoryRetention implements OnApplicationBootstrap, OnApplicationSh
   private lease: Lease | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> = Promise.resolve();
+  private stopped = false;
 
   constructor(
     @Inject(NATS_CLIENTS) private readonly nats: NatsClients,
@@ -59,6 +60,8 @@ export class HistoryRetention implements OnApplicationBootstrap, OnApplicationSh
   }
 
   async onApplicationShutdown(): Promise<void> {
+    // A pass still running re-arms the timer when it ends: once stopped, nothing is armed again.
+    this.stopped = true;
     clearTimeout(this.timer);
     await this.lease?.release();
     await this.running.catch(() => undefined);
@@ -66,6 +69,7 @@ export class HistoryRetention implements OnApplicationBootstrap, OnApplicationSh
 
   private schedule(delayMs: number): void {
     clearTimeout(this.timer);
+    if (this.stopped) return;
     this.timer = setTimeout(() => {
       if (!this.lease?.isHeld) return;
       this.running = this.run(new Date())
