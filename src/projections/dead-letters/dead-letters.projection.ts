@@ -2,17 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { jobEventsOf, type StoredEvent, type StoredJobEvent } from '../../events/stored-event.js';
 import type { Projection } from '../checkpointed-projection.js';
 import { storableInstant, storableText } from '../storable.js';
-
-export interface DeadLetterRow {
-  id: string;
-  jobId: string;
-  executionId: string;
-  scheduledAt: string;
-  attempts: number;
-  lastError: string;
-  reason: string;
-  deadLetteredAt: string;
-}
+import type { DeadLetterRow } from './dead-letter.queries.js';
 
 /** What one event does to the `dead_letters` rows, in log order. */
 export type DeadLetterChange = { open: DeadLetterRow } | { close: string } | { closeJob: string };
