@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { ChronosApp } from '../src/app.js';
 import { READ_MODELS } from '../src/projections/read-models.js';
+import { quiesceReadModels, readModelRows, rebuildReadModel } from './support/read-models.js';
 import { HttpSink } from './support/http-sink.js';
 import { startChronosProcess, stopAllProcesses } from './support/processes.js';
 import { ApiClient, resetStack, sleep, startTestChronos, urls, waitFor, type Json } from './support/stack.js';
@@ -59,57 +60,19 @@ describe('projection rebuild', () => {
     const deleted = await createJob({ name: 'deleted', type: 'custom', payload: { handler: 'noop' }, schedule: { kind: 'cron', expression: '0 4 * * *' } });
     await user.request('DELETE', `/api/v1/jobs/${deleted.id}`);
     await waitFor(async () => (await user.get('/api/v1/dead-letters')).body.total === 1, 15_000, 'the dead letter');
-    await quiesce();
-  }
-
-  /** Waits until the event log stops growing and every read model has applied all of it. */
-  async function quiesce(): Promise<void> {
-    let last = -1;
-    await waitFor(async () => {
-      const projections = (await admin.get('/api/v1/admin/projections')).body as { position: number; lagEvents: number }[];
-      const end = Math.max(...projections.map((p) => p.position + p.lagEvents));
-      const settled = end === last && projections.every((p) => p.lagEvents === 0);
-      last = end;
-      if (!settled) await sleep(300);
-      return settled;
-    }, 60_000, 'a quiet event log with caught-up read models');
-  }
-
-  /** Every row of every read-model table, as JSON, in a stable order. */
-  async function snapshot(): Promise<Record<string, string[]>> {
-    const tables: Record<string, string[]> = {};
-    for (const table of READ_MODELS.flatMap((model) => model.tables)) {
-      const { rows } = await db.query(`SELECT to_jsonb(t)::text AS row FROM ${table} t ORDER BY 1`);
-      tables[table] = rows.map((r: { row: string }) => r.row);
-    }
-    return tables;
-  }
-
-  /** Starts a rebuild and waits for it to be swapped in. */
-  async function rebuild(name: string): Promise<void> {
-    const started = await admin.post(`/api/v1/admin/projections/${name}/rebuild`, {});
-    expect(started.status).toBe(202);
-    expect(started.body).toMatchObject({ name, status: 'rebuilding', progress: { rebuildId: expect.any(String), position: expect.any(Number), target: expect.any(Number) } });
-    const rebuildId = started.body.progress.rebuildId;
-    const done = await waitFor(async () => {
-      const status = ((await admin.get('/api/v1/admin/projections')).body as Json[]).find((p) => p.name === name);
-      return status.lastRebuild?.rebuildId === rebuildId && status;
-    }, 60_000, `the rebuild of ${name}`);
-    expect(done).toMatchObject({ status: 'live', lastRebuild: { status: 'succeeded', finishedAt: expect.any(String) } });
-    const { rows } = await db.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rebuild\\_%' OR nspname LIKE 'retired\\_%'`);
-    expect(rows).toEqual([]);
+    await quiesceReadModels(admin);
   }
 
   it('each read model, rebuilt from the first event, holds exactly the rows it held', async () => {
-    const before = await snapshot();
+    const before = await readModelRows(db);
     expect(before.jobs!.length).toBeGreaterThan(300);
     expect(before.executions!.length).toBeGreaterThan(300);
     expect(before.timers!.length).toBeGreaterThan(0);
     expect(before.retry_timers!.length).toBe(1);
     expect(before.dead_letters!.length).toBe(1);
     for (const model of READ_MODELS) {
-      await rebuild(model.projection.name);
-      expect(await snapshot()).toEqual(before);
+      await rebuildReadModel(admin, db, model.projection.name);
+      expect(await readModelRows(db)).toEqual(before);
     }
   }, 120_000);
 
@@ -134,10 +97,10 @@ describe('projection rebuild', () => {
       }
     })();
 
-    for (const model of READ_MODELS) await rebuild(model.projection.name);
+    for (const model of READ_MODELS) await rebuildReadModel(admin, db, model.projection.name);
     writing = false;
     await Promise.all([writer, reader]);
-    await quiesce();
+    await quiesceReadModels(admin);
 
     expect(created.length).toBeGreaterThan(0);
     expect(reads.length).toBeGreaterThan(0);
@@ -147,13 +110,13 @@ describe('projection rebuild', () => {
     for (const id of created) expect((await user.get(`/api/v1/jobs/${id}`)).status).toBe(200);
 
     // The tables that lived through the rebuilds equal what the log gives when nothing moves.
-    const afterConcurrent = await snapshot();
-    for (const model of READ_MODELS) await rebuild(model.projection.name);
-    expect(await snapshot()).toEqual(afterConcurrent);
+    const afterConcurrent = await readModelRows(db);
+    for (const model of READ_MODELS) await rebuildReadModel(admin, db, model.projection.name);
+    expect(await readModelRows(db)).toEqual(afterConcurrent);
   }, 180_000);
 
   it('a rebuild cut short by its instance shutting down is reported failed and leaves no tables behind; the live model is untouched', async () => {
-    const before = await snapshot();
+    const before = await readModelRows(db);
     // A second API instance on the same stack, slow enough (10 events per transaction) to be stopped mid-way. A
     // process of its own: passport keeps one JWT strategy per process, so a second app in this one would take over
     // the first one's authentication and leave it with a closed database when stopped.
@@ -170,7 +133,7 @@ describe('projection rebuild', () => {
     expect(status).toMatchObject({ status: 'live', lastRebuild: { rebuildId: started.body.progress.rebuildId, status: 'failed', error: expect.stringContaining('interrupted') } });
     const { rows } = await db.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rebuild\\_%' OR nspname LIKE 'retired\\_%'`);
     expect(rows).toEqual([]);
-    expect(await snapshot()).toEqual(before);
+    expect(await readModelRows(db)).toEqual(before);
   }, 60_000);
 
   it('refuses an unknown read model, a second rebuild of the same one, and non-admins', async () => {
@@ -191,6 +154,6 @@ describe('projection rebuild', () => {
     await db.query(`UPDATE projection_rebuilds SET heartbeat_at = now() - interval '1 minute' WHERE status = 'running'`);
     const after = ((await admin.get('/api/v1/admin/projections')).body as Json[]).find((p) => p.name === 'jobs');
     expect(after).toMatchObject({ status: 'live', lastRebuild: { status: 'failed', error: expect.stringContaining('abandoned') } });
-    await rebuild('jobs');
+    await rebuildReadModel(admin, db, 'jobs');
   }, 60_000);
 });

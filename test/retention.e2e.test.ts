@@ -3,9 +3,10 @@ import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { ChronosApp } from '../src/app.js';
 import { READ_MODELS } from '../src/projections/read-models.js';
+import { quiesceReadModels, readModelRows, rebuildReadModel } from './support/read-models.js';
 import { HistoryRetention, type RetentionRun } from '../src/retention/history-retention.js';
 import { EVENTS_STREAM, eventSubject } from '../src/events/streams.js';
-import { ApiClient, resetStack, sleep, startTestChronos, urls, waitFor, type Json } from './support/stack.js';
+import { ApiClient, resetStack, startTestChronos, urls, waitFor, type Json } from './support/stack.js';
 
 const DAY_MS = 86_400_000;
 
@@ -49,39 +50,6 @@ describe('history retention', () => {
   const events = async (job: Json) => (await user.get(`/api/v1/jobs/${job.id}/events?limit=100`)).body as { total: number; items: Json[] };
   const finished = (items: Json[]) => items.filter((e) => e.status === 'succeeded');
 
-  /** Waits until the event log stops growing and every read model has applied all of it. */
-  async function quiesce(): Promise<void> {
-    let last = -1;
-    await waitFor(async () => {
-      const projections = (await admin.get('/api/v1/admin/projections')).body as { position: number; lagEvents: number }[];
-      const end = Math.max(...projections.map((p) => p.position + p.lagEvents));
-      const settled = end === last && projections.every((p) => p.lagEvents === 0);
-      last = end;
-      if (!settled) await sleep(300);
-      return settled;
-    }, 60_000, 'a quiet event log with caught-up read models');
-  }
-
-  async function snapshot(): Promise<Record<string, string[]>> {
-    const tables: Record<string, string[]> = {};
-    for (const table of READ_MODELS.flatMap((model) => model.tables)) {
-      const { rows } = await db.query(`SELECT to_jsonb(t)::text AS row FROM ${table} t ORDER BY 1`);
-      tables[table] = rows.map((r: { row: string }) => r.row);
-    }
-    return tables;
-  }
-
-  async function rebuild(name: string): Promise<void> {
-    const started = await admin.post(`/api/v1/admin/projections/${name}/rebuild`, {});
-    expect(started.status).toBe(202);
-    const rebuildId = started.body.progress.rebuildId;
-    const done = await waitFor(async () => {
-      const status = ((await admin.get('/api/v1/admin/projections')).body as Json[]).find((p) => p.name === name);
-      return status.lastRebuild?.rebuildId === rebuildId && status;
-    }, 60_000, `the rebuild of ${name}`);
-    expect(done).toMatchObject({ status: 'live', lastRebuild: { status: 'succeeded' } });
-  }
-
   async function subjectMessages(jobId: string): Promise<number> {
     const nc = await connect({ servers: urls.nats });
     try {
@@ -112,7 +80,7 @@ describe('history retention', () => {
     await waitFor(async () => finished((await executions(unlimited)).items).length >= 6, 60_000, 'six runs of the unlimited job');
     await waitFor(async () => (await events(limited)).items.filter((e) => e.type === 'ExecutionFinished').length >= 6, 60_000, 'six runs of the limited job');
     for (const job of [limited, unlimited]) expect((await user.post(`/api/v1/jobs/${job.id}/pause`, {})).status).toBe(200);
-    await quiesce();
+    await quiesceReadModels(admin);
 
     const kept = await executions(limited);
     const log = (await events(limited)).items;
@@ -130,11 +98,11 @@ describe('history retention', () => {
     expect(cleared.body.historyLimit).toBeUndefined();
     const again = await user.request('PATCH', `/api/v1/jobs/${limited.id}`, { historyLimit: 3 });
     expect(again.body.historyLimit).toBe(3);
-    await quiesce();
+    await quiesceReadModels(admin);
   }, 180_000);
 
   it('a day later: every job gets an epoch, nothing of today leaves, the log is not purged while the read models hold its executions', async () => {
-    const before = await snapshot();
+    const before = await readModelRows(db);
     const unlimitedBefore = (await user.get(`/api/v1/jobs/${unlimited.id}`)).body;
     const messagesBefore = await subjectMessages(unlimited.id);
     const run: RetentionRun = await retention.run(new Date(Date.now() + DAY_MS));
@@ -142,11 +110,11 @@ describe('history retention', () => {
     // Only days before today go (the migration made yesterday's); today's partitions stay.
     expect((await partitions('executions')).some((name) => name.endsWith(new Date().toISOString().slice(0, 10).replaceAll('-', '')))).toBe(true);
     expect(run.epochsClosed).toBeGreaterThanOrEqual(2);
-    await quiesce();
+    await quiesceReadModels(admin);
     expect((await retention.run(new Date(Date.now() + DAY_MS))).subjectsPurged).toBe(0);
 
     // What stays: every execution and the whole log; the job is the same, one version on (the epoch is an event).
-    expect((await snapshot()).executions).toEqual(before.executions);
+    expect((await readModelRows(db)).executions).toEqual(before.executions);
     expect(await subjectMessages(unlimited.id)).toBe(messagesBefore + 1);
     const after = (await user.get(`/api/v1/jobs/${unlimited.id}`)).body;
     expect(after).toEqual({ ...unlimitedBefore, version: unlimitedBefore.version + 1 });
@@ -164,11 +132,11 @@ describe('history retention', () => {
     const later = new Date(Date.now() + 2 * DAY_MS);
     const first = await retention.run(later);
     expect(first.partitionsDropped).toBeGreaterThanOrEqual(2);
-    await quiesce();
+    await quiesceReadModels(admin);
     const second = await retention.run(later);
     expect(first.subjectsPurged + second.subjectsPurged).toBe(2);
     expect(first.messagesPurged + second.messagesPurged).toBeGreaterThan(10);
-    await quiesce();
+    await quiesceReadModels(admin);
 
     // What goes: the executions and logs of the dropped days; the log of each job down to its epoch.
     expect((await executions(unlimited)).total).toBe(0);
@@ -194,11 +162,11 @@ describe('history retention', () => {
     expect(since.body.version).toBe(live.version);
 
     // Rebuild from what the log still has gives exactly the live rows.
-    const rows = await snapshot();
+    const rows = await readModelRows(db);
     expect(rows.jobs!.length).toBe(2);
     for (const model of READ_MODELS) {
-      await rebuild(model.projection.name);
-      expect(await snapshot()).toEqual(rows);
+      await rebuildReadModel(admin, db, model.projection.name);
+      expect(await readModelRows(db)).toEqual(rows);
     }
 
     // Storage within the policy: no day partition before the horizon, at most the retention days and a few ahead.
