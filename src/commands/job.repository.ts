@@ -141,7 +141,9 @@ export class JobRepository {
   private async executeNow(jobId: string, command: JobCommand, metadata: CommandMetadata, expectedVersion?: number): Promise<JobCommandResult> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const cached = this.cache.get(jobId);
-      const loaded = cached ?? (attempt === 1 && command.type === 'CreateJob' ? unwritten() : await this.catchUp(jobId));
+      // A CreateJob is first decided without reading the log: its id is new, and the append's expected last sequence 0
+      // is the check that it has no events (a conflict or a duplicate of its command id reads the log and decides again).
+      const loaded = cached ?? (attempt === 1 && command.type === 'CreateJob' ? nothingLoaded() : await this.catchUp(jobId));
       if (expectedVersion !== undefined && loaded.state.exists && loaded.state.version !== expectedVersion) {
         // The cache may be behind the log; only a fresh read can say the caller's version is stale.
         const fresh = attempt === 1 ? await this.catchUp(jobId) : loaded;
@@ -241,14 +243,4 @@ export class JobRepository {
     const snapshot = { shape: JOB_STATE_SHAPE, lastSequence: loaded.lastSequence, eventCount: loaded.eventCount, state };
     void this.snapshots.store.put(JOB_AGGREGATE, jobId, snapshot).catch((error: unknown) => this.log.warn(`snapshot of job ${jobId} not written: ${(error as Error).message}`));
   }
-}
-
-/**
- * What a CreateJob is first decided on, without reading the log: the id is new (a random UUID), so the job has
- * no events, and the append's expected last sequence 0 is the check that it has none. Should it have some after
- * all, the append is refused as a conflict (or folded as a duplicate of its command id) and the loop reads the
- * log and decides again; a direct get before every create would only ask what that check already asks.
- */
-function unwritten(): Loaded {
-  return { state: initialState(), lastSequence: 0, eventCount: 0, snapshotVersion: 0, passedBy: false };
 }
