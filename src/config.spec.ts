@@ -21,6 +21,23 @@ describe('configuration', () => {
     expect(() => loadConfig({ ...dev, READ_YOUR_WRITES_WAIT_MS: '2s' })).toThrow(/READ_YOUR_WRITES_WAIT_MS/);
   });
 
+  it('refuses a delay longer than a timer waits: Node would fire it at once, so the retention task would run without pause', () => {
+    const longest = String(2 ** 31 - 1);
+    for (const name of ['HISTORY_MAINTENANCE_INTERVAL_MS', 'CHRONOS_LEASE_TTL_MS', 'DEFAULT_TIMEOUT_MS', 'NOTIFY_BACKOFF_MS', 'NOTIFY_MAX_BACKOFF_MS', 'NOTIFY_TIMEOUT_MS']) {
+      expect(() => loadConfig({ ...dev, [name]: longest })).not.toThrow();
+      expect(() => loadConfig({ ...dev, [name]: String(2 ** 31) })).toThrow(new ConfigError(`${name} must be at most ${longest} (about 24.8 days, the longest a timer waits), got ${2 ** 31}`));
+      expect(() => loadConfig({ ...dev, [name]: '1e400' })).toThrow(ConfigError);
+    }
+  });
+
+  it('keeps 30 days of history by default; HISTORY_RETENTION_DAYS takes 1 to 3660 (a partition per day)', () => {
+    expect(loadConfig(dev).retention.days).toBe(30);
+    expect(loadConfig({ ...dev, HISTORY_RETENTION_DAYS: '3660' }).retention.days).toBe(3660);
+    expect(() => loadConfig({ ...dev, HISTORY_RETENTION_DAYS: '3661' })).toThrow(new ConfigError('HISTORY_RETENTION_DAYS must be at most 3660, got 3661'));
+    expect(() => loadConfig({ ...dev, HISTORY_RETENTION_DAYS: '0' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...dev, HISTORY_RETENTION_DAYS: '1.5' })).toThrow(ConfigError);
+  });
+
   it('gives one owner half of a worker\'s 400 slots and 5000 queued items by default; both take positive integers, the first at most WORKER_CONCURRENCY', () => {
     expect(loadConfig(dev)).toMatchObject({ workerConcurrency: 400, workerOwnerConcurrency: 200, ownerMaxQueued: 5000 });
     expect(loadConfig({ ...dev, WORKER_CONCURRENCY: '7' }).workerOwnerConcurrency).toBe(4);

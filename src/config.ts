@@ -170,6 +170,14 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0
   return value;
 }
 
+/** The longest delay a Node timer waits: a longer one fires at once, so a setting used as one is refused beyond it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A delay in milliseconds that Chronos waits with a timer. */
+function timerMs(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  return atMost(integer(env, name, fallback, min), name, MAX_TIMER_MS, `${MAX_TIMER_MS} (about 24.8 days, the longest a timer waits)`);
+}
+
 function atMost(value: number, name: string, max: number, maxName = `${max}`): number {
   if (value > max) throw new ConfigError(`${name} must be at most ${maxName}, got ${value}`);
   return value;
@@ -230,8 +238,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
     },
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     retryDefaults: { maxAttempts: integer(env, 'MAX_RETRY_ATTEMPTS', 3, 1), delayMs: integer(env, 'RETRY_DELAY_MS', 1000, 0) },
-    defaultTimeoutMs: integer(env, 'DEFAULT_TIMEOUT_MS', 30_000, 1),
-    leaseTtlMs: integer(env, 'CHRONOS_LEASE_TTL_MS', 5000, 600),
+    defaultTimeoutMs: timerMs(env, 'DEFAULT_TIMEOUT_MS', 30_000, 1),
+    leaseTtlMs: timerMs(env, 'CHRONOS_LEASE_TTL_MS', 5000, 600),
     // Bounded well below the time-outs of HTTP clients and proxies: a write must answer.
     readYourWritesWaitMs: atMost(integer(env, 'READ_YOUR_WRITES_WAIT_MS', 2000, 0), 'READ_YOUR_WRITES_WAIT_MS', 30_000),
     misfireThresholdMs: integer(env, 'MISFIRE_THRESHOLD_MS', 60_000, 0),
@@ -240,9 +248,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
     rebuildBatchEvents: integer(env, 'CHRONOS_REBUILD_BATCH_EVENTS', 2000, 10),
     snapshotEveryEvents: integer(env, 'SNAPSHOT_EVERY_EVENTS', 50, 0),
     retention: {
-      days: integer(env, 'HISTORY_RETENTION_DAYS', 30, 1),
+      // One day partition per day kept, per history table: ten years is thousands already.
+      days: atMost(integer(env, 'HISTORY_RETENTION_DAYS', 30, 1), 'HISTORY_RETENTION_DAYS', 3660),
       epochEvents: integer(env, 'HISTORY_EPOCH_EVENTS', 10_000, 100),
-      intervalMs: integer(env, 'HISTORY_MAINTENANCE_INTERVAL_MS', 3_600_000, 1000),
+      intervalMs: timerMs(env, 'HISTORY_MAINTENANCE_INTERVAL_MS', 3_600_000, 1000),
     },
     instanceId: env.CHRONOS_INSTANCE_ID || `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     smtp: {
@@ -251,9 +260,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChronosConfig 
     },
     notifications: {
       maxDeliveries: integer(env, 'NOTIFY_MAX_DELIVERIES', 5, 1),
-      backoffMs: integer(env, 'NOTIFY_BACKOFF_MS', 1000, 1),
-      maxBackoffMs: integer(env, 'NOTIFY_MAX_BACKOFF_MS', 60_000, 1),
-      timeoutMs: integer(env, 'NOTIFY_TIMEOUT_MS', 10_000, 1),
+      backoffMs: timerMs(env, 'NOTIFY_BACKOFF_MS', 1000, 1),
+      maxBackoffMs: timerMs(env, 'NOTIFY_MAX_BACKOFF_MS', 60_000, 1),
+      timeoutMs: timerMs(env, 'NOTIFY_TIMEOUT_MS', 10_000, 1),
       maxEventAgeMs: integer(env, 'NOTIFY_MAX_EVENT_AGE_MS', 86_400_000, 1),
     },
     script: {
