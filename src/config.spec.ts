@@ -121,5 +121,6 @@ describe('NATS_URL in the configuration', () => {
   it('takes one server or several of a cluster, each checked', () => {
     expect(loadConfig({ NODE_ENV: 'development', NATS_URL: 'nats://a:4222, nats://b:4223,' }).natsUrl).toBe('nats://a:4222,nats://b:4223');
     expect(() => loadConfig({ NODE_ENV: 'development', NATS_URL: 'nats://a:4222,http://b' })).toThrow(new ConfigError('NATS_URL must use nats: or tls:, got "http:"'));
+    for (const bad of ['nats://%00:1', 'nats://a b:4222', 'nats://[zz]:4222', 'nats://a:99999']) expect(() => loadConfig({ NODE_ENV: 'development', NATS_URL: `nats://ok:4222,${bad}` })).toThrow(ConfigError);
   });
 });

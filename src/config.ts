@@ -197,7 +197,15 @@ function url(env: NodeJS.ProcessEnv, name: string, fallback: string, protocols: 
 
 function natsUrls(env: NodeJS.ProcessEnv): string {
   const urls = (env.NATS_URL || 'nats://127.0.0.1:4222').split(',').map((u) => u.trim()).filter(Boolean);
-  return urls.map((u) => url({ NATS_URL: u }, 'NATS_URL', u, ['nats:', 'tls:'])).join(',');
+  return urls
+    .map((u) => {
+      url({ NATS_URL: u }, 'NATS_URL', u, ['nats:', 'tls:']);
+      // The client reads each server as an http: URL (host and port): one that is not would fail at connect.
+      const server = URL.parse(u.replace(/^[a-z]+:/i, 'http:'));
+      if (!server?.hostname) throw new ConfigError(`NATS_URL has no valid host and port: "${u}"`);
+      return u;
+    })
+    .join(',');
 }
 
 export const databaseUrl = (env: NodeJS.ProcessEnv): string =>
